@@ -1,0 +1,18 @@
+import type { SessionBackend } from "./backend.js";
+import type { StoreOptions } from "./options.js";
+import { assertBackend, resolveOptions } from "./resolve-options.js";
+import { SessionkitStore } from "./store.js";
+
+/**
+ * Creates a session store over a backend, for express-session or @fastify/session.
+ * Throws a `SessionStoreError` with code `ERR_SESSION_CONFIG` naming the option when the
+ * configuration is invalid; never throws afterwards.
+ *
+ * @example
+ * const store = createStore(knexAdapter(db), { ttl: 86_400, logger });
+ * app.use(session({ store, secret, resave: false, saveUninitialized: false }));
+ */
+export function createStore(backend: SessionBackend, options?: StoreOptions): SessionkitStore {
+  assertBackend(backend);
+  return new SessionkitStore(backend, resolveOptions(options));
+}
