@@ -8,8 +8,8 @@ import { expiryOf } from "./expiry.js";
 import { GarbageCollector } from "./gc.js";
 import { idFingerprint, type Logger } from "./logger.js";
 import type { SessionData } from "./options.js";
-import { DEFAULTS, type ResolvedOptions } from "./resolve-options.js";
 import { RecentExpiries } from "./recent-expiries.js";
+import { DEFAULTS, type ResolvedOptions } from "./resolve-options.js";
 
 type Sessions = Record<string, ExpressSessionData>;
 
@@ -201,7 +201,10 @@ export class SessionkitStore extends Store {
         }
         const id = normalizeOwner(owner);
         if (id === null) {
-          throw new SessionStoreError(ErrorCodes.INVALID_ID, "sessionkit: owner must be a non-empty string or a number");
+          throw new SessionStoreError(
+            ErrorCodes.INVALID_ID,
+            "sessionkit: owner must be a non-empty string or a number",
+          );
         }
         this.recent?.clear();
         return this.backend.destroyByOwner(id);

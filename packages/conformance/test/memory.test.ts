@@ -1,0 +1,6 @@
+import { memoryBackend } from "@sessionkit/core";
+import { backendConformance, storeConformance } from "../src/index.js";
+
+// The suite's self-test: the reference backend must pass it.
+backendConformance("memoryBackend", () => memoryBackend());
+storeConformance("memoryBackend", () => memoryBackend());
