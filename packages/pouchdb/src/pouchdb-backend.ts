@@ -1,0 +1,282 @@
+import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
+import { toDocId, toSessionId } from "./document-id.js";
+import { KeyedQueue } from "./keyed-queue.js";
+import type { OpenedDatabase } from "./open-database.js";
+import type { ResolvedPouchdbOptions } from "./options.js";
+import { isConflict, isMissing, type PouchDocument, type PouchViewRow } from "./pouch-types.js";
+import { type KnownRevision, RevisionCache } from "./revision-cache.js";
+import { bodyOf, type StoredBody, sessionBody, toRecord, withExpiry } from "./session-document.js";
+import { DESIGN_ID, designViews, EXPIRES_VIEW, OWNERS_VIEW } from "./views.js";
+
+/** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
+export class PouchdbBackend implements SessionBackend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities = { owners: true };
+
+  readonly #opened: OpenedDatabase;
+  readonly #options: ResolvedPouchdbOptions;
+  readonly #revisions: RevisionCache;
+  readonly #queue = new KeyedQueue();
+  #deletedSinceCompaction = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(opened: OpenedDatabase, options: ResolvedPouchdbOptions) {
+    this.#opened = opened;
+    this.#options = options;
+    this.#revisions = new RevisionCache(options.revisionCacheSize);
+    this.name = `pouchdb:${opened.kind}`;
+  }
+
+  /** The database in use (the one passed in, or the one the adapter created). */
+  get db() {
+    return this.#opened.db;
+  }
+
+  async init(): Promise<void> {
+    if (this.#opened.remote) await this.#checkDatabase();
+    await this.#writeDesignDocument();
+  }
+
+  async get(id: string): Promise<SessionRecord | null> {
+    const docId = toDocId(id);
+    const doc = await this.#fetch(docId);
+    if (!doc) return null;
+    return toRecord(id, doc.body, this.#options.legacyTtlMs);
+  }
+
+  upsert(record: SessionRecord): Promise<void> {
+    const docId = toDocId(record.id);
+    const body = sessionBody(record);
+    return this.#queue.run(docId, () =>
+      this.#withRetry(docId, async (known, attempt) => {
+        // Without a known revision try a plain create first: a new session needs one round trip.
+        const current = known ?? (attempt === 0 ? undefined : await this.#fetch(docId));
+        await this.#write(docId, body, current?.rev);
+      }),
+    );
+  }
+
+  touch(id: string, expiresAt: number): Promise<void> {
+    const docId = toDocId(id);
+    return this.#queue.run(docId, () =>
+      this.#withRetry(docId, async (known) => {
+        const current = known ?? (await this.#fetch(docId));
+        if (!current) return; // missing: a touch never creates
+        await this.#write(docId, withExpiry(current.body, expiresAt), current.rev);
+      }),
+    );
+  }
+
+  destroy(id: string): Promise<void> {
+    const docId = toDocId(id);
+    return this.#queue.run(docId, () =>
+      this.#withRetry(docId, async (known) => {
+        const current = known ?? (await this.#fetch(docId));
+        if (!current) return;
+        await this.db.put({ _id: docId, _rev: current.rev, _deleted: true });
+        this.#revisions.delete(docId);
+      }),
+    );
+  }
+
+  async destroyByOwner(owner: string): Promise<number> {
+    return this.#deleteAllRows(() => this.db.query(OWNERS_VIEW, { key: owner, limit: this.#options.pageSize }));
+  }
+
+  async clear(): Promise<void> {
+    await this.#deleteAllRows(() => this.db.query(EXPIRES_VIEW, { reduce: false, limit: this.#options.pageSize }));
+    this.#revisions.clear();
+  }
+
+  async deleteExpired(now: number, limit: number): Promise<number> {
+    const { rows } = await this.db.query(EXPIRES_VIEW, { reduce: false, endkey: now, limit });
+    // A row whose session was touched since the index read conflicts and is (rightly) kept.
+    const deleted = await this.#deleteRows(rows);
+    this.#deletedSinceCompaction += deleted;
+    if (rows.length < limit) await this.#compactIfDue();
+    return deleted;
+  }
+
+  async count(now: number): Promise<number> {
+    // Descending from the top down to `now`, excluded: the records with expiresAt > now.
+    const { rows } = await this.db.query(EXPIRES_VIEW, {
+      reduce: true,
+      descending: true,
+      endkey: now,
+      inclusive_end: false,
+    });
+    const value = rows[0]?.value;
+    return typeof value === "number" ? value : 0;
+  }
+
+  async *stream(now: number): AsyncIterable<SessionRecord> {
+    const pageSize = this.#options.pageSize;
+    let startkey: unknown = now;
+    let skip = 0; // rows already seen with key === startkey (views have no portable docid cursor)
+    for (;;) {
+      const { rows } = await this.db.query(EXPIRES_VIEW, {
+        reduce: false,
+        include_docs: true,
+        startkey,
+        skip,
+        limit: pageSize,
+      });
+      for (const row of rows) {
+        const record = this.#rowRecord(row);
+        if (record && record.expiresAt > now) yield record;
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < pageSize || !last) return;
+      const sameKey = rows.filter((row) => row.key === last.key).length;
+      skip = last.key === startkey ? skip + sameKey : sameKey;
+      startkey = last.key;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#revisions.clear();
+      await this.#opened.release();
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals ----
+
+  /** Reads a document (null when missing or deleted) and remembers its revision. */
+  async #fetch(docId: string): Promise<KnownRevision | null> {
+    let doc: PouchDocument;
+    try {
+      doc = await this.db.get(docId);
+    } catch (error) {
+      if (isMissing(error)) {
+        this.#revisions.delete(docId);
+        return null;
+      }
+      throw error;
+    }
+    const known = { rev: doc._rev ?? "", body: bodyOf(doc) };
+    this.#revisions.set(docId, known);
+    return known;
+  }
+
+  async #write(docId: string, body: StoredBody, rev: string | undefined): Promise<void> {
+    const doc: PouchDocument = rev ? { ...body, _id: docId, _rev: rev } : { ...body, _id: docId };
+    const result = await this.db.put(doc);
+    if (result.rev) this.#revisions.set(docId, { rev: result.rev, body });
+    else this.#revisions.delete(docId);
+  }
+
+  /**
+   * Runs a read-modify-write step, retrying on a revision conflict with a fresh read, so
+   * concurrent writers never see a 409 unless `maxConflictRetries` is exhausted.
+   */
+  async #withRetry(
+    docId: string,
+    step: (known: KnownRevision | undefined, attempt: number) => Promise<void>,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const known = attempt === 0 ? this.#revisions.get(docId) : undefined;
+      try {
+        await step(known, attempt);
+        return;
+      } catch (error) {
+        this.#revisions.delete(docId);
+        if (!isConflict(error) || attempt >= this.#options.maxConflictRetries) throw error;
+      }
+    }
+  }
+
+  /** Deletes the documents of view rows (value = revision); resolves with how many went. */
+  async #deleteRows(rows: PouchViewRow[]): Promise<number> {
+    const deletes: PouchDocument[] = [];
+    for (const row of rows) {
+      if (typeof row.id === "string" && typeof row.value === "string") {
+        deletes.push({ _id: row.id, _rev: row.value, _deleted: true });
+      }
+    }
+    if (deletes.length === 0) return 0;
+    const results = await this.db.bulkDocs(deletes);
+    let deleted = 0;
+    for (const [index, result] of results.entries()) {
+      const id = deletes[index]?._id;
+      if (id !== undefined) this.#revisions.delete(id);
+      if (result.ok === true || (result.error === undefined && typeof result.rev === "string")) deleted++;
+      else if (!isConflict(result)) throw toError(result);
+    }
+    return deleted;
+  }
+
+  /** Deletes page after page of a query until it comes back empty; retries conflicts with fresh rows. */
+  async #deleteAllRows(page: () => Promise<{ rows: PouchViewRow[] }>): Promise<number> {
+    let total = 0;
+    let stalled = 0;
+    for (;;) {
+      const { rows } = await page();
+      if (rows.length === 0) return total;
+      const deleted = await this.#deleteRows(rows);
+      total += deleted;
+      // Only conflicts: someone keeps rewriting these documents. Re-read, but not forever.
+      stalled = deleted === 0 ? stalled + 1 : 0;
+      if (stalled > this.#options.maxConflictRetries) {
+        throw new Error(`sessionkit/pouchdb: documents kept changing while being deleted (${rows.length} left)`);
+      }
+    }
+  }
+
+  #rowRecord(row: PouchViewRow): SessionRecord | null {
+    if (!row.doc || typeof row.id !== "string") return null;
+    return toRecord(toSessionId(row.id), bodyOf(row.doc), this.#options.legacyTtlMs);
+  }
+
+  async #compactIfDue(): Promise<void> {
+    if (!this.#options.compactAfterPrune || this.#deletedSinceCompaction === 0) return;
+    this.#deletedSinceCompaction = 0;
+    await this.db.compact?.();
+  }
+
+  async #checkDatabase(): Promise<void> {
+    const label = this.#opened.label;
+    try {
+      await this.db.info();
+    } catch (error) {
+      const problem = isMissing(error)
+        ? "does not exist (and createDatabase is false)"
+        : `cannot be opened or created: ${messageOf(error)}`;
+      throw new Error(`sessionkit/pouchdb: database ${label} ${problem}`, { cause: error });
+    }
+  }
+
+  /** Writes the design document when it is missing or differs; safe when processes race. */
+  async #writeDesignDocument(): Promise<void> {
+    const views = designViews(this.#options.legacyTtlMs);
+    for (let attempt = 0; ; attempt++) {
+      let rev: string | undefined;
+      try {
+        const existing = await this.db.get(DESIGN_ID);
+        if (JSON.stringify(existing.views) === JSON.stringify(views)) return;
+        rev = existing._rev;
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+      }
+      try {
+        await this.db.put({ _id: DESIGN_ID, ...(rev ? { _rev: rev } : {}), language: "javascript", views });
+        return;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= this.#options.maxConflictRetries) throw error;
+      }
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A bulkDocs error entry as an Error (PouchDB gives plain objects over HTTP). */
+function toError(result: object): Error {
+  if (result instanceof Error) return result;
+  const { message, reason, status } = result as { message?: unknown; reason?: unknown; status?: unknown };
+  const error = new Error(`sessionkit/pouchdb: delete failed: ${String(message ?? reason ?? "unknown error")}`);
+  return Object.assign(error, { status });
+}

@@ -1,0 +1,5 @@
+import { backendConformance, storeConformance } from "@sessionkit/conformance";
+import { pouchdbAdapter } from "@sessionkit/pouchdb";
+
+backendConformance("pouchdb in memory", () => pouchdbAdapter());
+storeConformance("pouchdb in memory", () => pouchdbAdapter());
