@@ -1,0 +1,237 @@
+import { record } from "@sessionkit/conformance";
+import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
+import { afterEach, describe, expect, it } from "vitest";
+import { countingPouch, memoryPouch } from "./support/memory-pouch.js";
+
+const live = Date.now() + 3_600_000;
+const databases: Array<{ destroy(): Promise<unknown> }> = [];
+
+function sharedDb() {
+  const db = memoryPouch();
+  databases.push(db);
+  return db;
+}
+
+afterEach(async () => {
+  await Promise.all(databases.splice(0).map((db) => db.destroy()));
+});
+
+async function ready(db: PouchDatabase, options = {}) {
+  const backend = pouchdbAdapter(db, options);
+  await backend.init();
+  return backend;
+}
+
+async function collect(iterable: AsyncIterable<{ id: string }>) {
+  const ids: string[] = [];
+  for await (const r of iterable) ids.push(r.id);
+  return ids;
+}
+
+describe("stored documents", () => {
+  it("are plain JSON with a type marker, readable in Fauxton", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    await backend.upsert(record("abc", Date.UTC(2030, 0, 1), '{"user":"ann"}', "ann"));
+    const { _rev, ...doc } = await db.get("abc");
+    expect(doc).toEqual({
+      _id: "abc",
+      type: "sessionkit-session",
+      payload: '{"user":"ann"}',
+      expiresAt: Date.UTC(2030, 0, 1),
+      expires: "2030-01-01T00:00:00.000Z",
+      owner: "ann",
+    });
+  });
+
+  it("escape ids CouchDB reserves (leading _) and the escape itself, and stream them back unescaped", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    for (const id of ["_abc", "~abc", "~~x", "plain"]) await backend.upsert(record(id, live, JSON.stringify(id)));
+    expect((await db.get("~_abc")).payload).toBe('"_abc"');
+    expect((await db.get("~~abc")).payload).toBe('"~abc"');
+    expect((await collect(backend.stream(0))).sort()).toEqual(["_abc", "plain", "~abc", "~~x"].sort());
+    for (const id of ["_abc", "~abc", "~~x", "plain"])
+      expect((await backend.get(id))?.payload).toBe(JSON.stringify(id));
+  });
+
+  it("ignore foreign documents: not read, counted, streamed or cleared", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    await db.put({ _id: "config", theme: "dark" });
+    await backend.upsert(record("s1", live));
+    expect(await backend.get("config")).toBeNull();
+    expect(await backend.count(0)).toBe(1);
+    expect(await collect(backend.stream(0))).toEqual(["s1"]);
+    await backend.clear();
+    expect((await db.get("config")).theme).toBe("dark");
+    expect(await backend.count(0)).toBe(0);
+  });
+
+  it("read a damaged session of ours as expired, and collect it", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    await db.put({ _id: "bad", type: "sessionkit-session", payload: 12, expiresAt: "soon", owner: 7 });
+    expect(await backend.get("bad")).toEqual({ id: "bad", payload: "", expiresAt: 0, owner: null });
+    expect(await backend.count(0)).toBe(0);
+    expect(await backend.deleteExpired(Date.now(), 10)).toBe(1);
+    expect(await backend.get("bad")).toBeNull();
+  });
+});
+
+describe("init()", () => {
+  it("writes the design document once, and rewrites it when legacyTtl changes", async () => {
+    const db = sharedDb();
+    await ready(db);
+    const first = await db.get("_design/sessionkit");
+    await ready(db);
+    expect((await db.get("_design/sessionkit"))._rev).toBe(first._rev);
+    await ready(db, { legacyTtl: 60 });
+    const changed = await db.get("_design/sessionkit");
+    expect(changed._rev).not.toBe(first._rev);
+    expect(JSON.stringify(changed.views)).toContain("60000");
+  });
+
+  it("is safe when several adapters start at once", async () => {
+    const db = sharedDb();
+    await Promise.all(Array.from({ length: 5 }, () => ready(db)));
+    expect((await db.get("_design/sessionkit"))._rev).toMatch(/^1-/);
+  });
+});
+
+describe("revisions", () => {
+  it("a stale cached revision costs a retry, never a failed write", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    await a.upsert(record("s", live, '{"v":"a1"}'));
+    await b.upsert(record("s", live, '{"v":"b"}')); // a's cached revision is now stale
+    await a.upsert(record("s", live, '{"v":"a2"}'));
+    expect((await b.get("s"))?.payload).toBe('{"v":"a2"}');
+  });
+
+  it("without retries the same stale write surfaces the conflict (the retry is what saves it)", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db, { maxConflictRetries: 0 }), await ready(db)];
+    await a.upsert(record("s", live, '{"v":"a1"}'));
+    await b.upsert(record("s", live, '{"v":"b"}'));
+    await expect(a.upsert(record("s", live, '{"v":"a2"}'))).rejects.toMatchObject({ status: 409 });
+  });
+
+  it("a touch with a stale cache keeps the other writer's payload", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    await a.upsert(record("s", live, '{"v":"old"}'));
+    await b.upsert(record("s", live, '{"v":"new"}', "owner-b"));
+    await a.touch("s", live + 1000);
+    expect(await b.get("s")).toEqual(record("s", live + 1000, '{"v":"new"}', "owner-b"));
+  });
+
+  it("a touch or destroy with a stale cache never resurrects a session another process destroyed", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    await a.upsert(record("s", live));
+    await b.destroy("s");
+    await a.touch("s", live + 1000);
+    await a.destroy("s");
+    expect(await b.get("s")).toBeNull();
+  });
+
+  it("a write after a read needs no second read (one round trip), and so does a touch", async () => {
+    const { db, calls } = countingPouch(sharedDb());
+    const backend = await ready(db);
+    await backend.upsert(record("s", live)); // a new session: one put, no read
+    expect(calls.get ?? 0).toBe(1); // init() read the design document
+    await backend.get("s");
+    await backend.upsert(record("s", live, '{"v":2}'));
+    await backend.touch("s", live + 1);
+    await backend.destroy("s");
+    expect(calls.get).toBe(2);
+    expect(calls.put).toBe(5); // design document, 3 writes, 1 delete
+  });
+
+  it("a bounded cache forgets the least recently used, and size 0 turns it off", async () => {
+    const { db, calls } = countingPouch(sharedDb());
+    const backend = await ready(db, { revisionCacheSize: 2 });
+    for (const id of ["a", "b", "c"]) await backend.upsert(record(id, live));
+    const reads = calls.get ?? 0;
+    await backend.touch("c", live + 1);
+    await backend.touch("b", live + 1);
+    expect(calls.get ?? 0).toBe(reads);
+    await backend.touch("a", live + 1); // evicted: read first
+    expect(calls.get).toBe(reads + 1);
+
+    const uncached = countingPouch(sharedDb());
+    const off = await ready(uncached.db, { revisionCacheSize: 0 });
+    await off.upsert(record("x", live));
+    const before = uncached.calls.get ?? 0;
+    await off.touch("x", live + 1);
+    expect(uncached.calls.get).toBe(before + 1);
+    expect((await off.get("x"))?.expiresAt).toBe(live + 1);
+  });
+
+  it("concurrent writers on two adapters to one id all succeed; one whole write wins", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      (i % 2 ? a : b).upsert(record("hot", live + i, JSON.stringify({ i }))),
+    );
+    await Promise.all(writes);
+    const got = await a.get("hot");
+    expect(got?.expiresAt).toBe(live + JSON.parse(got?.payload ?? "{}").i);
+  });
+});
+
+describe("paging", () => {
+  it("streams records that share one expiry across page boundaries without loss or repeats", async () => {
+    const backend = await ready(sharedDb(), { pageSize: 3 });
+    const ids = Array.from({ length: 10 }, (_, i) => `same-${i}`);
+    for (const id of ids) await backend.upsert(record(id, live));
+    await backend.upsert(record("later", live + 1));
+    const streamed = await collect(backend.stream(0));
+    expect(streamed.sort()).toEqual([...ids, "later"].sort());
+  });
+
+  it("destroyByOwner and clear go past one page", async () => {
+    const backend = await ready(sharedDb(), { pageSize: 2 });
+    for (let i = 0; i < 7; i++) await backend.upsert(record(`o-${i}`, live, "{}", "owner"));
+    for (let i = 0; i < 3; i++) await backend.upsert(record(`x-${i}`, live));
+    expect(await backend.destroyByOwner("owner")).toBe(7);
+    expect(await backend.count(0)).toBe(3);
+    await backend.clear();
+    expect(await backend.count(0)).toBe(0);
+  });
+});
+
+describe("compaction", () => {
+  it("runs after a GC run that deleted something, only when asked", async () => {
+    for (const compactAfterPrune of [true, false]) {
+      const { db, calls } = countingPouch(sharedDb());
+      const backend = await ready(db, { compactAfterPrune });
+      for (let i = 0; i < 5; i++) await backend.upsert(record(`e-${i}`, 1000 + i));
+      expect(await backend.deleteExpired(Date.now(), 3)).toBe(3);
+      expect(calls.compact ?? 0).toBe(0); // a full batch: the run is not over
+      expect(await backend.deleteExpired(Date.now(), 3)).toBe(2);
+      expect(await backend.deleteExpired(Date.now(), 3)).toBe(0);
+      expect(calls.compact ?? 0).toBe(compactAfterPrune ? 1 : 0);
+    }
+  });
+});
+
+describe("close()", () => {
+  it("never closes a database the user passed in", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    await backend.close();
+    await backend.close();
+    await db.put({ _id: "still-open" });
+    expect((await db.get("still-open"))._id).toBe("still-open");
+  });
+
+  it("frees the in-memory database it created", async () => {
+    const backend = pouchdbAdapter();
+    await backend.init();
+    await backend.upsert(record("s", live));
+    await backend.close();
+    await expect(backend.db.info()).rejects.toThrow();
+  });
+});
