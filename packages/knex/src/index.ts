@@ -1,0 +1,2 @@
+export { knexAdapter } from "./adapter.js";
+export type { KnexAdapterOptions } from "./options.js";
