@@ -2,13 +2,15 @@ import { join } from "node:path";
 import { backendConformance } from "@sessionkit/conformance";
 import { createStore } from "@sessionkit/core";
 import { ConnectSessionKnexStore } from "connect-session-knex";
-import type { SessionData } from "express-session";
+
 import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexAdapter } from "../src/index.js";
 import { dropTables, mysqlGate, mysqlKnex, pgGate, pgKnex, sqliteKnex, tempDir } from "./helpers/databases.js";
 
 const HOUR = 3_600_000;
+/** express-session's session type, as connect-session-knex declares it. */
+type SessionData = Parameters<ConnectSessionKnexStore["set"]>[1];
 const pgSkip = await pgGate();
 const mysqlSkip = await mysqlGate();
 const tmp = tempDir("legacy");
