@@ -5,6 +5,7 @@ import memoryAdapter from "pouchdb-adapter-memory";
 import PouchDB from "pouchdb-core";
 import mapreduce from "pouchdb-mapreduce";
 import type { ResolvedPouchdbOptions } from "./options.js";
+import { withRealErrors } from "./pouch-errors.js";
 import type { PouchDatabase } from "./pouch-types.js";
 
 /** What `pouchdbAdapter` accepts as its target. */
@@ -62,7 +63,7 @@ export function openDatabase(target: unknown, options: ResolvedPouchdbOptions): 
   if (typeof target === "string") return openUrl(target, options);
   if (typeof target === "object" && isPouchDatabase(target)) {
     return {
-      db: target,
+      db: withRealErrors(target),
       kind: typeof target.adapter === "string" ? target.adapter : "instance",
       label: "the PouchDB instance passed in",
       remote: false,
@@ -78,7 +79,7 @@ export function openDatabase(target: unknown, options: ResolvedPouchdbOptions): 
 function openMemory(): OpenedDatabase {
   const Pouch = pouchConstructor();
   // A unique name: two in-memory adapters never share data.
-  const db = new Pouch(`sessionkit-${randomUUID()}`, { adapter: "memory" });
+  const db = withRealErrors(new Pouch(`sessionkit-${randomUUID()}`, { adapter: "memory" }));
   return {
     db,
     kind: "memory",
@@ -104,12 +105,14 @@ function openUrl(target: string, options: ResolvedPouchdbOptions): OpenedDatabas
     throw configError("target", `must name a database in its path, e.g. ${url.origin}/sessions`);
   }
   const Pouch = pouchConstructor();
-  const db = new Pouch(url.href, {
-    adapter: "http",
-    // Without setup PouchDB never creates the database; init() reports it missing.
-    skip_setup: !options.createDatabase,
-    fetch: timedFetch(Pouch, options.requestTimeout),
-  });
+  const db = withRealErrors(
+    new Pouch(url.href, {
+      adapter: "http",
+      // Without setup PouchDB never creates the database; init() reports it missing.
+      skip_setup: !options.createDatabase,
+      fetch: timedFetch(Pouch, options.requestTimeout),
+    }),
+  );
   return {
     db,
     kind: "http",

@@ -3,6 +3,7 @@ import { toDocId, toSessionId } from "./document-id.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { OpenedDatabase } from "./open-database.js";
 import type { ResolvedPouchdbOptions } from "./options.js";
+import { asError } from "./pouch-errors.js";
 import { isConflict, isMissing, type PouchDocument, type PouchViewRow } from "./pouch-types.js";
 import { type KnownRevision, RevisionCache } from "./revision-cache.js";
 import { bodyOf, type StoredBody, sessionBody, toRecord, withExpiry } from "./session-document.js";
@@ -202,7 +203,7 @@ export class PouchdbBackend implements SessionBackend {
       const id = deletes[index]?._id;
       if (id !== undefined) this.#revisions.delete(id);
       if (result.ok === true || (result.error === undefined && typeof result.rev === "string")) deleted++;
-      else if (!isConflict(result)) throw toError(result);
+      else if (!isConflict(result)) throw asError(result);
     }
     return deleted;
   }
@@ -237,13 +238,20 @@ export class PouchdbBackend implements SessionBackend {
 
   async #checkDatabase(): Promise<void> {
     const label = this.#opened.label;
+    let info: unknown;
     try {
-      await this.db.info();
+      info = await this.db.info();
     } catch (error) {
       const problem = isMissing(error)
         ? "does not exist (and createDatabase is false)"
         : `cannot be opened or created: ${messageOf(error)}`;
       throw new Error(`sessionkit/pouchdb: database ${label} ${problem}`, { cause: error });
+    }
+    // Without setup, PouchDB's HTTP adapter resolves info() of a missing database with an error body.
+    if (typeof info === "object" && info !== null && "error" in info) {
+      throw new Error(`sessionkit/pouchdb: database ${label} does not exist (and createDatabase is false)`, {
+        cause: info,
+      });
     }
   }
 
@@ -271,12 +279,4 @@ export class PouchdbBackend implements SessionBackend {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A bulkDocs error entry as an Error (PouchDB gives plain objects over HTTP). */
-function toError(result: object): Error {
-  if (result instanceof Error) return result;
-  const { message, reason, status } = result as { message?: unknown; reason?: unknown; status?: unknown };
-  const error = new Error(`sessionkit/pouchdb: delete failed: ${String(message ?? reason ?? "unknown error")}`);
-  return Object.assign(error, { status });
 }

@@ -18,6 +18,8 @@ export interface TestCouch {
   kill(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** Sends a signal to the server: SIGSTOP freezes it (a hung server), SIGCONT thaws it. */
+  signal(signal: NodeJS.Signals): void;
   /** Stops it for good and removes its directory. */
   stop(): Promise<void>;
 }
@@ -50,7 +52,10 @@ async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs = 
 const running = new Set<ChildProcess>();
 // If a test file dies before afterAll, the server must not outlive it.
 process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of running) {
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+  }
 });
 
 /**
@@ -99,6 +104,9 @@ export async function startPouchdbServer(options: { onDisk?: boolean } = {}): Pr
     database: (label) => `${url}/${label}-${process.pid}-${++counter}`,
     kill,
     start,
+    signal: (signal) => {
+      child?.kill(signal);
+    },
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
