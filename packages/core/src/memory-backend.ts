@@ -1,4 +1,5 @@
 import type { SessionBackend, SessionRecord } from "./backend.js";
+import { configError } from "./errors.js";
 
 /** Options of `memoryBackend`. */
 export interface MemoryBackendOptions {
@@ -27,7 +28,7 @@ class MemoryBackend implements SessionBackend {
 
   constructor(private readonly bucketMs: number) {
     if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) {
-      throw new RangeError(`memoryBackend: bucketMs must be a positive integer, got ${bucketMs}`);
+      throw configError("bucketMs", `must be a positive integer, got ${bucketMs}`);
     }
   }
 

@@ -1,0 +1,158 @@
+import { createStore, ErrorCodes, isSessionStoreError, memoryBackend, SessionStoreError } from "@sessionkit/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { deepFreeze, instrumentedBackend, sessionWith } from "./helpers.js";
+
+describe("errors reach the caller with a stable code, never as a throw", () => {
+  let unhandled: unknown[];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  beforeEach(() => {
+    unhandled = [];
+    process.on("unhandledRejection", onUnhandled);
+    process.on("uncaughtException", onUnhandled);
+  });
+  afterEach(async () => {
+    // Give stray rejections a few turns of the event loop to surface before counting.
+    await new Promise((r) => setTimeout(r, 20));
+    process.off("unhandledRejection", onUnhandled);
+    process.off("uncaughtException", onUnhandled);
+    expect(unhandled).toEqual([]);
+  });
+
+  it("bad ids: not a string, empty, too long", async () => {
+    const store = createStore(memoryBackend(), { gcInterval: 0 });
+    for (const id of [undefined, null, 42, {}, "", "x".repeat(256)]) {
+      await expect(store.get(id as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+      await expect(store.set(id as never, sessionWith())).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+      await expect(store.touch(id as never, sessionWith())).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+      await expect(store.destroy(id as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+    }
+    await store.close();
+  });
+
+  it("unserializable sessions: circular, BigInt, not an object; nothing is written", async () => {
+    const { backend, count } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0 });
+    const circular: Record<string, unknown> = sessionWith();
+    circular.self = circular;
+    for (const bad of [circular, sessionWith({ n: 10n }), null, "text"]) {
+      const error = await store.set("a", bad as never).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ErrorCodes.SERIALIZE });
+    }
+    const withCause = (await store.set("a", circular as never).catch((e: unknown) => e)) as SessionStoreError;
+    expect(withCause.cause).toBeInstanceOf(TypeError);
+    expect(count("upsert")).toBe(0);
+    await store.close();
+  });
+
+  it("backend failures become ERR_SESSION_BACKEND with the driver's error as cause", async () => {
+    const { backend, fail } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, owner: (s) => s.user as string });
+    await store.set("a", sessionWith());
+    fail("get", "upsert", "touch", "destroy", "destroyByOwner", "clear", "deleteExpired", "count", "stream");
+    const ops: Array<[string, () => Promise<unknown>]> = [
+      ["get", () => store.get("a")],
+      ["set", () => store.set("a", sessionWith())],
+      ["touch", () => store.touch("a", sessionWith())],
+      ["destroy", () => store.destroy("a")],
+      ["destroyByOwner", () => store.destroyByOwner("u")],
+      ["clear", () => store.clear()],
+      ["prune", () => store.prune()],
+      ["length", () => store.length()],
+      ["all", () => store.all()],
+      ["ids", () => store.ids()],
+    ];
+    for (const [op, run] of ops) {
+      const error = await run().catch((e: unknown) => e);
+      expect(isSessionStoreError(error, ErrorCodes.BACKEND), op).toBe(true);
+      expect((error as SessionStoreError).message).toContain(`during ${op}`);
+      expect((error as SessionStoreError).cause).toBeInstanceOf(Error);
+    }
+    await store.close();
+  });
+
+  it("the store works again once the backend recovers", async () => {
+    const { backend, fail, heal } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0 });
+    await store.set("a", sessionWith({ n: 1 }));
+    fail("get");
+    await expect(store.get("a")).rejects.toMatchObject({ code: ErrorCodes.BACKEND });
+    heal();
+    expect(await store.get("a")).toMatchObject({ n: 1 });
+    await store.close();
+  });
+
+  it("a failed init is reported to the operation and retried by the next one", async () => {
+    const { backend, fail, heal, count } = instrumentedBackend();
+    fail("init");
+    const store = createStore(backend, { gcInterval: 0 });
+    await expect(store.get("a")).rejects.toMatchObject({ code: ErrorCodes.BACKEND });
+    heal();
+    expect(await store.get("a")).toBeNull();
+    expect(count("init")).toBeGreaterThanOrEqual(2);
+    await store.close();
+  });
+
+  it("destroyByOwner on a backend without owners fails with ERR_SESSION_UNSUPPORTED", async () => {
+    const { backend, count } = instrumentedBackend();
+    Object.defineProperty(backend, "capabilities", { value: { owners: false } });
+    const store = createStore(backend, { gcInterval: 0 });
+    await expect(store.destroyByOwner("u")).rejects.toMatchObject({ code: ErrorCodes.UNSUPPORTED });
+    expect(count("destroyByOwner")).toBe(0);
+    await store.close();
+  });
+
+  it("every method also takes a callback, which receives the same error or value", async () => {
+    const store = createStore(memoryBackend(), { gcInterval: 0 });
+    const call = <T>(f: (cb: (err: unknown, v?: T) => void) => unknown) =>
+      new Promise<[unknown, T | undefined]>((resolve) => {
+        const returned = f((err, v) => resolve([err, v]));
+        expect(returned).toBeUndefined();
+      });
+    expect(await call((cb) => store.set("a", sessionWith({ n: 1 }), cb))).toEqual([null, undefined]);
+    expect((await call((cb) => store.get("a", cb)))[1]).toMatchObject({ n: 1 });
+    expect(await call((cb) => store.touch("a", sessionWith(), cb))).toEqual([null, undefined]);
+    expect(await call((cb) => store.length(cb))).toEqual([null, 1]);
+    expect(await call((cb) => store.ids(cb))).toEqual([null, ["a"]]);
+    expect(Object.keys((await call<object>((cb) => store.all(cb)))[1] ?? {})).toEqual(["a"]);
+    expect(await call((cb) => store.prune(cb))).toEqual([null, 0]);
+    expect(await call((cb) => store.destroyByOwner("nobody", cb))).toEqual([null, 0]);
+    expect(await call((cb) => store.destroy("a", cb))).toEqual([null, undefined]);
+    expect(await call((cb) => store.clear(cb))).toEqual([null, undefined]);
+    const [err] = await call((cb) => store.get(7 as never, cb));
+    expect(err).toMatchObject({ code: ErrorCodes.INVALID_ID });
+    expect(await call((cb) => store.close(cb))).toEqual([null, undefined]);
+    const [closedErr] = await call((cb) => store.get("a", cb));
+    expect(closedErr).toMatchObject({ code: ErrorCodes.CLOSED });
+  });
+
+  it("no method throws synchronously, whatever it is given", () => {
+    const store = createStore(memoryBackend(), { gcInterval: 0 });
+    const swallow = (p: unknown) => (p as Promise<unknown>).catch(() => {});
+    expect(() => swallow(store.get(Symbol() as never))).not.toThrow();
+    expect(() => swallow(store.set("a", undefined as never))).not.toThrow();
+    expect(() => swallow(store.touch("a", 5 as never))).not.toThrow();
+    expect(() => swallow(store.destroyByOwner(undefined as never))).not.toThrow();
+    expect(() => store.get(undefined as never, () => {})).not.toThrow();
+    return store.close();
+  });
+
+  it("the session passed to set is never mutated", async () => {
+    const store = createStore(memoryBackend(), { gcInterval: 0, owner: (s) => s.user as string });
+    const session = deepFreeze(sessionWith({ user: "u", nested: { list: [1, 2, 3] } }));
+    const before = JSON.stringify(session);
+    await store.set("a", session);
+    await store.touch("a", session);
+    expect(JSON.stringify(session)).toBe(before);
+    await store.close();
+  });
+
+  it("errors are SessionStoreError instances with name, code and message", async () => {
+    const store = createStore(memoryBackend(), { gcInterval: 0 });
+    const error = (await store.get("").catch((e: unknown) => e)) as SessionStoreError;
+    expect(error).toBeInstanceOf(SessionStoreError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe("SessionStoreError");
+    expect(error.message).toMatch(/session id must be a string of 1 to 255 characters/);
+    await store.close();
+  });
+});

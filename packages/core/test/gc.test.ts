@@ -1,0 +1,137 @@
+import { createStore, ErrorCodes } from "@sessionkit/core";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { capturingLogger, instrumentedBackend } from "./helpers.js";
+
+async function seedExpired(inner: ReturnType<typeof instrumentedBackend>["inner"], n: number, live = 0) {
+  for (let i = 0; i < n; i++)
+    await inner.upsert({ id: `old-${i}`, payload: "{}", expiresAt: Date.now() - 1, owner: null });
+  for (let i = 0; i < live; i++)
+    await inner.upsert({ id: `live-${i}`, payload: "{}", expiresAt: Date.now() + 3_600_000, owner: null });
+}
+
+describe("garbage collection", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it("runs in the background, with the interval jittered down to half", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0); // the earliest jitter: 0.5 x interval
+    const { backend, inner, count } = instrumentedBackend();
+    await seedExpired(inner, 3, 2);
+    const store = createStore(backend, { gcInterval: 1000 });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(count("deleteExpired")).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(count("deleteExpired")).toBe(1);
+    expect(await inner.count(Date.now())).toBe(2);
+    await store.close();
+  });
+
+  it("and up to one and a half times the interval", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.999);
+    const { backend, count } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 1000 });
+    await vi.advanceTimersByTimeAsync(1498);
+    expect(count("deleteExpired")).toBe(0);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(count("deleteExpired")).toBe(1);
+    await store.close();
+  });
+
+  it("deletes in batches until a short batch, and prune() resolves with the total", async () => {
+    const { backend, inner, calls } = instrumentedBackend();
+    await seedExpired(inner, 25, 5);
+    const store = createStore(backend, { gcInterval: 0, gcBatchSize: 10 });
+    expect(await store.prune()).toBe(25);
+    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([10, 10, 10]);
+    expect(await store.length()).toBe(5);
+    await store.close();
+  });
+
+  it("never overlaps itself: a prune during a run joins it", async () => {
+    const { backend, inner, count, delay } = instrumentedBackend();
+    await seedExpired(inner, 5);
+    delay("deleteExpired", 5000);
+    const store = createStore(backend, { gcInterval: 0 });
+    const first = store.prune();
+    const second = store.prune();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(await first).toBe(5);
+    expect(await second).toBe(5);
+    expect(count("deleteExpired")).toBe(1);
+    await store.close();
+  });
+
+  it("backs off exponentially while the backend fails, and recovers", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.5); // no jitter: waits are exact multiples
+    const { backend, fail, heal, count } = instrumentedBackend();
+    const { logger, entries } = capturingLogger();
+    fail("deleteExpired");
+    const store = createStore(backend, { gcInterval: 1000, logger });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(count("deleteExpired")).toBe(1);
+    await vi.advanceTimersByTimeAsync(1999); // second wait: 2 x interval
+    expect(count("deleteExpired")).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(count("deleteExpired")).toBe(2);
+    await vi.advanceTimersByTimeAsync(4000); // third wait: 4 x interval
+    expect(count("deleteExpired")).toBe(3);
+    heal();
+    await vi.advanceTimersByTimeAsync(8000);
+    expect(count("deleteExpired")).toBe(4); // succeeded: back to the plain interval
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(count("deleteExpired")).toBe(5);
+    expect(entries().filter((e) => e.level === 50 && e.op === "gc")).toHaveLength(3);
+    await store.close();
+  });
+
+  it("prune() reports a failing backend as ERR_SESSION_BACKEND", async () => {
+    const { backend, fail } = instrumentedBackend();
+    fail("deleteExpired");
+    const store = createStore(backend, { gcInterval: 0 });
+    await expect(store.prune()).rejects.toMatchObject({ code: ErrorCodes.BACKEND });
+    await store.close();
+  });
+
+  it("gcInterval 0 never collects in the background", async () => {
+    const { backend, count } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0 });
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(count("deleteExpired")).toBe(0);
+    await store.close();
+  });
+
+  it("the default interval is 10 minutes (±50%)", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const { backend, count } = instrumentedBackend();
+    const store = createStore(backend);
+    await vi.advanceTimersByTimeAsync(599_999);
+    expect(count("deleteExpired")).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(count("deleteExpired")).toBe(1);
+    await store.close();
+  });
+
+  it("close() stops it", async () => {
+    const { backend, count } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 1000 });
+    await vi.advanceTimersByTimeAsync(1);
+    await store.close();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(count("deleteExpired")).toBe(0);
+  });
+
+  it("logs each run at info with the count and duration", async () => {
+    const { backend, inner } = instrumentedBackend();
+    const { logger, entries } = capturingLogger();
+    await seedExpired(inner, 4);
+    const store = createStore(backend, { gcInterval: 0, logger });
+    await store.prune();
+    expect(entries().find((e) => e.op === "gc")).toMatchObject({ level: 30, deleted: 4, ms: expect.any(Number) });
+    await store.close();
+  });
+});
