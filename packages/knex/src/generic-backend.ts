@@ -110,6 +110,7 @@ export class GenericBackend implements SessionBackend {
     const rows: Record<string, unknown>[] = await this.#table()
       .select(sidColumn)
       .where(expiresColumn, "<=", this.#expiry.toDb(now) as Knex.Value)
+      .orderBy(expiresColumn)
       .limit(limit);
     if (rows.length === 0) return 0;
     const ids = rows.map((row) => row[sidColumn]);
