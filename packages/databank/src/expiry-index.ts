@@ -1,0 +1,20 @@
+/** Bucket arithmetic of the expiry index. */
+export class ExpiryBuckets {
+  constructor(readonly bucketMs: number) {}
+
+  bucketOf(at: number): number {
+    return Math.floor(at / this.bucketMs);
+  }
+
+  /**
+   * The bucket an entry is written to: its expiry's, but never one before the current bucket.
+   * GC keeps a cursor and never walks back before the current bucket (minus a margin), so an
+   * entry for an already expired record must land where GC will still look.
+   */
+  indexBucket(expiresAt: number): number {
+    return Math.max(this.bucketOf(expiresAt), this.bucketOf(Date.now()));
+  }
+}
+
+/** Buckets GC re-reads behind the current one, so writers whose clock lags a little are not missed. */
+export const CURSOR_MARGIN = 2;

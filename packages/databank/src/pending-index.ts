@@ -1,0 +1,78 @@
+import { eachLimit } from "./calls.js";
+import type { ChunkedSets } from "./chunked-sets.js";
+
+/** How many sets are appended to at once during a flush. */
+const FLUSH_CONCURRENCY = 8;
+
+/**
+ * The index writes of recent upserts and touches, batched. An upsert resolves once its record
+ * is stored (one round trip, as with a raw `save`); its index entries follow within `delayMs`,
+ * merged with every other write of that moment into one chunk per set. A failed flush keeps
+ * its entries for the next one and is reported by the next `flush()` the adapter awaits (GC,
+ * destroyByOwner, close), so nothing is dropped silently; a crash before a flush loses the
+ * entries, and the sweep collects such sessions later.
+ */
+export class PendingIndex {
+  private pending = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sets: ChunkedSets,
+    private readonly delayMs: number,
+    /** Called after each chunk appended, with the set's key and the chunk number (owner compaction hooks in here). */
+    private readonly appended: (key: string, n: number) => Promise<void> = async () => {},
+  ) {}
+
+  add(key: string, id: string): void {
+    this.keep(key, [id]);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      // Failures stay pending and surface at the next awaited flush(); nothing to do here.
+      this.flush().catch(() => {});
+    }, this.delayMs).unref();
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Writes everything pending now (after any flush under way); rejects if some of it could not be written. */
+  flush(): Promise<void> {
+    const run = this.chain.then(() => this.flushOnce());
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Forgets what is pending (for `clear()`). */
+  discard(): void {
+    this.pending.clear();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private keep(key: string, ids: Iterable<string>): void {
+    const set = this.pending.get(key) ?? new Set<string>();
+    this.pending.set(key, set);
+    for (const id of ids) set.add(id);
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    await eachLimit([...batch], FLUSH_CONCURRENCY, async ([key, ids]) => {
+      try {
+        const n = await this.sets.append(key, [...ids]);
+        await this.appended(key, n);
+      } catch (error) {
+        // Kept for the next flush, which the next write or GC run starts: no busy retry while the store is down.
+        this.keep(key, ids);
+        throw error;
+      }
+    });
+  }
+}
