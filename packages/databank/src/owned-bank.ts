@@ -12,6 +12,20 @@ export interface OwnedBank {
 interface RedisClientLike {
   on(event: "error", listener: (error: unknown) => void): unknown;
   end(): void;
+  retry_timer?: NodeJS.Timeout | null;
+  stream?: { on(event: "error", listener: () => void): unknown; destroy(): void };
+}
+
+/**
+ * Ends a node_redis 0.10 client for good. Its own `end()` strips the socket's listeners but
+ * leaves a pending reconnect timer, whose connect error would then be thrown with no listener.
+ */
+function forceEnd(client: RedisClientLike): void {
+  if (client.retry_timer) clearTimeout(client.retry_timer);
+  client.retry_timer = null;
+  client.end();
+  client.stream?.on("error", () => {});
+  client.stream?.destroy();
 }
 
 /** Creates a databank with `Databank.get(driver, params)` and connects it. */
@@ -26,7 +40,7 @@ export async function openBank(spec: DatabankSpec): Promise<OwnedBank> {
   // command in flight, which fails with it, and the client reconnects on its own.
   for (const client of clients) client.on("error", () => {});
   const endClients = () => {
-    for (const client of clients) client.end();
+    for (const client of clients) forceEnd(client);
   };
   try {
     await connecting;

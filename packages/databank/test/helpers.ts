@@ -28,13 +28,18 @@ export async function connectedBank(driver: string, params: object = {}): Promis
 }
 
 /** Sends one command to Redis over RESP (for probing and for deleting this file's own keys). */
-export async function redisCommand(...args: string[]): Promise<unknown> {
+export function redisCommand(...args: string[]): Promise<unknown> {
+  return redisCommandIn(redisDatabase, ...args);
+}
+
+/** The same, in Redis database `db`. */
+export async function redisCommandIn(db: number, ...args: string[]): Promise<unknown> {
   const socket = net.connect(redisPort, redisHost);
   socket.setTimeout(5000, () => socket.destroy(new Error("redis: no answer within 5 s")));
   await once(socket, "connect");
   const frame = (parts: string[]) =>
     `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`;
-  socket.write(frame(["SELECT", String(redisDatabase)]) + frame(args));
+  socket.write(frame(["SELECT", String(db)]) + frame(args));
   let buffer = "";
   for await (const chunk of socket) {
     buffer += chunk.toString("utf8");
