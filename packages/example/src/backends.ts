@@ -1,0 +1,184 @@
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { memoryBackend, type SessionBackend } from "@sessionkit/core";
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { AppConfig, BackendName } from "./config.js";
+import { describeError } from "./errors.js";
+
+const require = createRequire(import.meta.url);
+
+/** A backend ready for `createStore`, with what it took to make it. */
+export interface OpenedBackend {
+  backend: SessionBackend;
+  /** For the home page and logs, e.g. "sqlite (/path/sessions.db)". Never contains a password. */
+  label: string;
+  /** Closes the database client this module created (after `store.close()`). */
+  closeClient(): Promise<void>;
+}
+
+/** A backend whose adapter package can't be loaded (not written or not built yet). */
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+/**
+ * Creates the database client and the sessionkit backend for `config.backend`. Adapters are
+ * imported on demand, so running on SQLite never loads the PostgreSQL driver.
+ */
+export async function openBackend(config: AppConfig, logger: Logger): Promise<OpenedBackend> {
+  switch (config.backend) {
+    case "memory":
+      return { backend: memoryBackend(), label: "memory (this process)", closeClient: async () => {} };
+    case "sqlite": {
+      mkdirSync(config.dataDir, { recursive: true });
+      const filename = join(config.dataDir, "sessions.db");
+      return knexBackend(logger, config.backend, `sqlite (${filename})`, {
+        client: "better-sqlite3",
+        connection: { filename },
+        useNullAsDefault: true,
+      });
+    }
+    case "postgres":
+      return knexBackend(logger, config.backend, `postgres (${withoutPassword(config.pgUrl)})`, {
+        client: "pg",
+        connection: config.pgUrl,
+        pool: { min: 0, max: 10 },
+        acquireConnectionTimeout: 5000,
+      });
+    case "mariadb":
+      return knexBackend(logger, config.backend, `mariadb (${withoutPassword(config.mysqlUrl)})`, {
+        client: "mysql2",
+        connection: config.mysqlUrl,
+        pool: { min: 0, max: 10 },
+        acquireConnectionTimeout: 5000,
+      });
+    case "pouchdb": {
+      const { pouchdbAdapter } = await adapter(config.backend, () => import("@sessionkit/pouchdb"));
+      mkdirSync(config.dataDir, { recursive: true });
+      const path = join(config.dataDir, "pouchdb-sessions");
+      const PouchDB = require("pouchdb") as PouchConstructor;
+      const db = new PouchDB(path, { adapter: "leveldb" });
+      return {
+        backend: pouchdbAdapter(db),
+        label: `pouchdb on LevelDB (${path})`,
+        closeClient: async () => {
+          await db.close();
+        },
+      };
+    }
+    case "couchdb": {
+      const { pouchdbAdapter } = await adapter(config.backend, () => import("@sessionkit/pouchdb"));
+      const url = config.couchdbUrl as string; // checked by readConfig
+      // The adapter made this HTTP client from the URL, so the adapter closes it.
+      return { backend: pouchdbAdapter(url), label: `couchdb (${withoutPassword(url)})`, closeClient: async () => {} };
+    }
+    case "databank-memory": {
+      const { databankAdapter } = await adapter(config.backend, () => import("@sessionkit/databank"));
+      return {
+        backend: databankAdapter({ driver: "memory", params: {} }),
+        label: "databank memory driver (this process)",
+        closeClient: async () => {},
+      };
+    }
+    case "databank-redis": {
+      const { databankAdapter } = await adapter(config.backend, () => import("@sessionkit/databank"));
+      const url = new URL(config.redisUrl);
+      const params = {
+        host: url.hostname,
+        port: Number(url.port || 6379),
+        database: Number(url.pathname.slice(1) || 0),
+      };
+      // databank's own loader can't see databank-redis from its folder, so the driver is made here.
+      const RedisDatabank = require("databank-redis") as new (params: object) => BankWithConnect;
+      const bank = new RedisDatabank(params);
+      try {
+        await callbackWithTimeout((cb) => bank.connect(params, cb), 5000, `redis at ${url.host}`);
+      } catch (error) {
+        // The old redis client databank-redis uses reconnects forever unless told to stop.
+        bank.disconnect(() => {});
+        throw new Error(`cannot use databank-redis (${withoutPassword(config.redisUrl)}): ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+      return {
+        backend: databankAdapter(bank),
+        label: `databank-redis (${withoutPassword(config.redisUrl)})`,
+        closeClient: () => callbackWithTimeout((cb) => bank.disconnect(cb), 5000, "redis"),
+      };
+    }
+  }
+}
+
+type BankWithConnect = import("@sessionkit/databank").DatabankLike;
+
+interface PouchConstructor {
+  new (
+    name: string,
+    options?: Record<string, unknown>,
+  ): import("@sessionkit/pouchdb").PouchDatabase & {
+    close(): Promise<unknown>;
+  };
+}
+
+async function knexBackend(
+  logger: Logger,
+  name: BackendName,
+  label: string,
+  config: Knex.Config,
+): Promise<OpenedBackend> {
+  const { knexAdapter } = await adapter(name, () => import("@sessionkit/knex"));
+  const { default: knex } = await import("knex");
+  // knex prints its warnings (with stacks) on the console; they belong in the app's log, one line each.
+  const log = logger.child({ component: "knex" });
+  const db = knex({
+    ...config,
+    log: {
+      warn: (message: unknown) => log.warn(firstLine(message)),
+      error: (message: unknown) => log.error(firstLine(message)),
+      deprecate: (method: string, alternative: string) => log.warn(`${method} is deprecated, use ${alternative}`),
+      debug: (message: unknown) => log.debug({ message }, "knex debug"),
+    },
+  });
+  return { backend: knexAdapter(db), label, closeClient: () => db.destroy() };
+}
+
+/** Imports an adapter package, turning "it isn't there" into a clear error. */
+async function adapter<T>(name: BackendName, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new BackendUnavailableError(`backend ${name} is not available yet: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+/** A URL for display: the password replaced. */
+export function withoutPassword(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = "***";
+    return url.href;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+function callbackWithTimeout(call: (cb: (error: unknown) => void) => void, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    call((error) => {
+      clearTimeout(timer);
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve();
+    });
+  });
+}
+
+function firstLine(message: unknown): string {
+  return String(message).split("\n", 1)[0] ?? "";
+}

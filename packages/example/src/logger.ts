@@ -1,0 +1,14 @@
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+
+/**
+ * The app's logger: readable colours in a terminal, one JSON object per line otherwise (for
+ * log collectors). `LOG_LEVEL` sets the level (default info).
+ */
+export function createLogger(options: { tty?: boolean; level?: string } = {}): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? "info";
+  const tty = options.tty ?? process.stdout.isTTY === true;
+  if (!tty) return pino({ level, name: "sessionkit-demo" });
+  // Pretty printing in this thread (no transport worker), so nothing is lost at exit.
+  return pino({ level, name: "sessionkit-demo" }, pretty({ colorize: true, sync: true }));
+}
