@@ -34,28 +34,28 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
     case "sqlite": {
       mkdirSync(config.dataDir, { recursive: true });
       const filename = join(config.dataDir, "sessions.db");
-      return knexBackend(logger, config.backend, `sqlite (${filename})`, {
+      return knexBackend(logger, config, `sqlite (${filename})`, {
         client: "better-sqlite3",
         connection: { filename },
         useNullAsDefault: true,
       });
     }
     case "postgres":
-      return knexBackend(logger, config.backend, `postgres (${withoutPassword(config.pgUrl)})`, {
+      return knexBackend(logger, config, `postgres (${withoutPassword(config.pgUrl)})`, {
         client: "pg",
         connection: config.pgUrl,
         pool: { min: 0, max: 10 },
         acquireConnectionTimeout: 5000,
       });
     case "mariadb":
-      return knexBackend(logger, config.backend, `mariadb (${withoutPassword(config.mysqlUrl)})`, {
+      return knexBackend(logger, config, `mariadb (${withoutPassword(config.mysqlUrl)})`, {
         client: "mysql2",
         connection: config.mysqlUrl,
         pool: { min: 0, max: 10 },
         acquireConnectionTimeout: 5000,
       });
     case "pouchdb": {
-      const { pouchdbAdapter } = await adapter(config.backend, () => import("@sessionkit/pouchdb"));
+      const { pouchdbAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/pouchdb"));
       mkdirSync(config.dataDir, { recursive: true });
       const path = join(config.dataDir, "pouchdb-sessions");
       const PouchDB = require("pouchdb") as PouchConstructor;
@@ -69,13 +69,13 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
       };
     }
     case "couchdb": {
-      const { pouchdbAdapter } = await adapter(config.backend, () => import("@sessionkit/pouchdb"));
+      const { pouchdbAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/pouchdb"));
       const url = config.couchdbUrl as string; // checked by readConfig
       // The adapter made this HTTP client from the URL, so the adapter closes it.
       return { backend: pouchdbAdapter(url), label: `couchdb (${withoutPassword(url)})`, closeClient: async () => {} };
     }
     case "databank-memory": {
-      const { databankAdapter } = await adapter(config.backend, () => import("@sessionkit/databank"));
+      const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
       return {
         backend: databankAdapter({ driver: "memory", params: {} }),
         label: "databank memory driver (this process)",
@@ -83,7 +83,7 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
       };
     }
     case "databank-redis": {
-      const { databankAdapter } = await adapter(config.backend, () => import("@sessionkit/databank"));
+      const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
       const url = new URL(config.redisUrl);
       const params = {
         host: url.hostname,
@@ -122,13 +122,8 @@ interface PouchConstructor {
   };
 }
 
-async function knexBackend(
-  logger: Logger,
-  name: BackendName,
-  label: string,
-  config: Knex.Config,
-): Promise<OpenedBackend> {
-  const { knexAdapter } = await adapter(name, () => import("@sessionkit/knex"));
+async function knexBackend(logger: Logger, app: AppConfig, label: string, config: Knex.Config): Promise<OpenedBackend> {
+  const { knexAdapter } = await loadAdapter(app.backend, () => import("@sessionkit/knex"));
   const { default: knex } = await import("knex");
   // knex prints its warnings (with stacks) on the console; they belong in the app's log, one line each.
   const log = logger.child({ component: "knex" });
@@ -141,11 +136,18 @@ async function knexBackend(
       debug: (message: unknown) => log.debug({ message }, "knex debug"),
     },
   });
-  return { backend: knexAdapter(db), label, closeClient: () => db.destroy() };
+  let backend: SessionBackend;
+  try {
+    backend = knexAdapter(db, { tableName: app.tableName });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { backend, label, closeClient: () => db.destroy() };
 }
 
 /** Imports an adapter package, turning "it isn't there" into a clear error. */
-async function adapter<T>(name: BackendName, load: () => Promise<T>): Promise<T> {
+export async function loadAdapter<T>(name: BackendName, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {

@@ -30,6 +30,8 @@ export interface AppConfig {
   pgUrl: string;
   mysqlUrl: string;
   redisUrl: string;
+  /** Table of the SQL backends (sqlite, postgres, mariadb). */
+  tableName: string;
   /** CouchDB database URL (required for the couchdb backend). */
   couchdbUrl: string | undefined;
 }
@@ -45,7 +47,8 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL("../.data/", import.meta.url));
  * Reads and checks the environment:
  * SESSIONKIT_BACKEND (default sqlite), PORT (3000), HOST (127.0.0.1), SESSIONKIT_DATA_DIR
  * (packages/example/.data), SESSIONKIT_MAX_AGE (ms, one day), SESSIONKIT_SECRET,
- * SESSIONKIT_PG_URL, SESSIONKIT_MYSQL_URL, SESSIONKIT_REDIS_URL, SESSIONKIT_COUCHDB_URL.
+ * SESSIONKIT_TABLE (sessions), SESSIONKIT_PG_URL, SESSIONKIT_MYSQL_URL, SESSIONKIT_REDIS_URL,
+ * SESSIONKIT_COUCHDB_URL.
  * Throws a ConfigError with a one-line message naming the variable.
  */
 export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
@@ -73,6 +76,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     pgUrl: env.SESSIONKIT_PG_URL || "postgres://postgres@127.0.0.1:5432/test",
     mysqlUrl: env.SESSIONKIT_MYSQL_URL || "mysql://root@127.0.0.1:3306/test",
     redisUrl: env.SESSIONKIT_REDIS_URL || "redis://127.0.0.1:6379",
+    tableName: env.SESSIONKIT_TABLE || "sessions",
     couchdbUrl,
   };
 }
