@@ -1,0 +1,117 @@
+import type { Knex } from "knex";
+
+export type BenchDialect = "pg" | "mysql" | "sqlite";
+
+/** How one contender's table stores a session: its columns and the SQL for one row's values. */
+export interface Layout {
+  table: string;
+  sid: string;
+  /** Column list of the INSERT, sid first. */
+  columns: string[];
+  /** SQL expressions for the columns after sid, with `?` bindings. */
+  values: string[];
+  /** Bindings for `values`, for a row expiring at `at` (epoch ms). */
+  bindings(at: number, payload: string): Knex.Value[];
+}
+
+const utcDatetime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+
+/** sessionkit's layout (and the raw driver's, which uses the same table shape). */
+export function sessionkitLayout(table: string): Layout {
+  return {
+    table,
+    sid: "sid",
+    columns: ["sid", "data", "expires", "owner"],
+    values: ["?", "?", "null"],
+    bindings: (at, payload) => [payload, at],
+  };
+}
+
+export function connectSessionKnexLayout(dialect: BenchDialect, table: string): Layout {
+  const expired = dialect === "mysql" ? utcDatetime : (ms: number) => new Date(ms).toISOString();
+  return {
+    table,
+    sid: "sid",
+    columns: ["sid", "sess", "expired"],
+    values: dialect === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"],
+    bindings: (at, payload) => [payload, expired(at)],
+  };
+}
+
+export function connectPgSimpleLayout(table: string): Layout {
+  return {
+    table,
+    sid: "sid",
+    columns: ["sid", "sess", "expire"],
+    values: ["?::json", "to_timestamp(?)"],
+    bindings: (at, payload) => [payload, at / 1000],
+  };
+}
+
+export function expressMysqlSessionLayout(table: string): Layout {
+  return {
+    table,
+    sid: "session_id",
+    columns: ["session_id", "data", "expires"],
+    values: ["?", "?"],
+    bindings: (at, payload) => [payload, Math.round(at / 1000)],
+  };
+}
+
+/** A numbers source of 1..count in one statement, per dialect (MariaDB: the SEQUENCE engine). */
+function series(dialect: BenchDialect, count: number): { prefix: string; from: string; n: string } {
+  switch (dialect) {
+    case "pg":
+      return { prefix: "", from: `generate_series(1, ${count}) as g(n)`, n: "g.n" };
+    case "mysql":
+      return { prefix: "", from: `seq_1_to_${count} as g`, n: "g.seq" };
+    case "sqlite":
+      return {
+        prefix: `with recursive g(n) as (select 1 union all select n + 1 from g where n < ${count})`,
+        from: "g",
+        n: "n",
+      };
+  }
+}
+
+const concat = (dialect: BenchDialect, prefix: string, n: string) =>
+  dialect === "mysql" ? `concat('${prefix}', ${n})` : `'${prefix}' || ${n}`;
+
+/** Empties the table and writes `expired` rows expired a minute ago and `live` rows live for an hour (ids "e…", "l…"). */
+export async function fillForPrune(
+  knex: Knex,
+  dialect: BenchDialect,
+  layout: Layout,
+  expired: number,
+  live: number,
+  payload: string,
+): Promise<void> {
+  await knex.raw(`delete from ${layout.table}`);
+  const now = Date.now();
+  for (const [prefix, count, at] of [
+    ["e", expired, now - 60_000],
+    ["l", live, now + 3_600_000],
+  ] as const) {
+    const s = series(dialect, count);
+    const select = [concat(dialect, prefix, s.n), ...layout.values].join(", ");
+    await knex.raw(
+      `insert into ${layout.table} (${layout.columns.join(", ")}) ${s.prefix} select ${select} from ${s.from}`,
+      layout.bindings(at, payload),
+    );
+  }
+  if (dialect !== "sqlite")
+    await knex.raw(dialect === "pg" ? `analyze ${layout.table}` : `analyze table ${layout.table}`);
+}
+
+/** Throws unless exactly the live rows are left: a prune that deletes a live session is wrong, not fast. */
+export async function verifyPruned(knex: Knex, layout: Layout, live: number): Promise<void> {
+  const [all] = await knex(layout.table).count({ n: "*" });
+  const [liveRows] = await knex(layout.table).where(layout.sid, "like", "l%").count({ n: "*" });
+  const total = Number(all?.n);
+  const liveLeft = Number(liveRows?.n);
+  if (total !== live || liveLeft !== live) {
+    throw new Error(
+      `prune on ${layout.table} left ${total} rows, ${liveLeft} of them live; expected exactly the ${live} live ones`,
+    );
+  }
+}

@@ -1,0 +1,296 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import knexFactory, { type Knex } from "knex";
+import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
+import { measure, timeJob } from "./harness.js";
+import {
+  type BenchSession,
+  type Contender,
+  connectPgSimpleContender,
+  connectSessionKnexContender,
+  expressMysqlSessionContender,
+  rawMysqlContender,
+  rawPgContender,
+  rawSqliteContender,
+  sessionkitContender,
+} from "./knex-contenders.js";
+import {
+  type BenchDialect,
+  connectPgSimpleLayout,
+  connectSessionKnexLayout,
+  expressMysqlSessionLayout,
+  fillForPrune,
+  type Layout,
+  sessionkitLayout,
+  verifyPruned,
+} from "./knex-prune.js";
+
+const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const POOL = 10;
+const CONCURRENCY = 8;
+
+const SIZES = {
+  small: { ops: 2000, rounds: 3, expired: 20_000, live: 2_000 },
+  large: { ops: 20_000, rounds: 3, expired: 100_000, live: 10_000 },
+} as const;
+
+/**
+ * Commits wait for no fsync, for every contender alike: with the server's default each write
+ * costs a disk flush, and the table would compare this machine's disk, not the stores.
+ */
+const PG_SESSION_SETUP = "set synchronous_commit = off";
+/** SQLite in WAL mode with synchronous=NORMAL (the usual production setting), on every connection. */
+const SQLITE_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL"];
+
+/** A typical logged-in express-session session (about 300 bytes of JSON). */
+function benchSession(): BenchSession {
+  return {
+    cookie: {
+      originalMaxAge: 3_600_000,
+      expires: new Date(Date.now() + 3_600_000),
+      httpOnly: true,
+      path: "/",
+      secure: false,
+    },
+    user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
+    csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
+    views: 17,
+    cart: [
+      { sku: "A-100", qty: 2 },
+      { sku: "B-205", qty: 1 },
+    ],
+  } as unknown as BenchSession;
+}
+
+interface Entry {
+  contender: Contender;
+  layout: Layout;
+}
+
+interface Target {
+  dialect: BenchDialect;
+  title: string;
+  knex: Knex;
+  /** Builds every contender (tables are created here, untimed). */
+  entries(knex: Knex): Promise<Entry[]>;
+  cleanup(): void;
+}
+
+const T = {
+  ours: "bench_knex_sk",
+  raw: "bench_knex_raw",
+  csk: "bench_knex_csk",
+  cps: "bench_knex_cps",
+  ems: "bench_knex_ems",
+};
+
+async function rawTable(knex: Knex): Promise<void> {
+  // The raw driver gets sessionkit's table shape, so both run the same statements on the same schema.
+  const { knexAdapter } = await import("@sessionkit/knex");
+  await knexAdapter(knex, { tableName: T.raw }).init();
+}
+
+function targets(): Target[] {
+  const pool = { min: 2, max: POOL };
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-knex-"));
+  const sqliteFile = join(dir, "bench.db");
+  return [
+    {
+      dialect: "pg",
+      title: "knex on PostgreSQL (pg)",
+      knex: knexFactory({
+        client: "pg",
+        connection: PG_URL,
+        pool: {
+          ...pool,
+          afterCreate: (
+            conn: { query(sql: string, cb: (e: Error | null) => void): void },
+            done: (e: Error | null, c: unknown) => void,
+          ) => conn.query(PG_SESSION_SETUP, (e) => done(e, conn)),
+        },
+      }),
+      entries: async (knex) => {
+        await rawTable(knex);
+        return [
+          { contender: rawPgContender(PG_URL, T.raw, POOL, PG_SESSION_SETUP), layout: sessionkitLayout(T.raw) },
+          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
+          { contender: await connectSessionKnexContender(knex, T.csk), layout: connectSessionKnexLayout("pg", T.csk) },
+          {
+            contender: await connectPgSimpleContender(PG_URL, T.cps, POOL, PG_SESSION_SETUP),
+            layout: connectPgSimpleLayout(T.cps),
+          },
+        ];
+      },
+      cleanup: () => {},
+    },
+    {
+      dialect: "mysql",
+      title: "knex on MariaDB (mysql2)",
+      knex: knexFactory({ client: "mysql2", connection: MYSQL_URL, pool }),
+      entries: async (knex) => {
+        await rawTable(knex);
+        return [
+          { contender: rawMysqlContender(MYSQL_URL, T.raw, POOL), layout: sessionkitLayout(T.raw) },
+          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
+          {
+            contender: await connectSessionKnexContender(knex, T.csk),
+            layout: connectSessionKnexLayout("mysql", T.csk),
+          },
+          {
+            contender: await expressMysqlSessionContender(MYSQL_URL, T.ems, POOL),
+            layout: expressMysqlSessionLayout(T.ems),
+          },
+        ];
+      },
+      cleanup: () => {},
+    },
+    {
+      dialect: "sqlite",
+      title: "knex on SQLite (better-sqlite3, file)",
+      knex: knexFactory({
+        client: "better-sqlite3",
+        connection: { filename: sqliteFile },
+        useNullAsDefault: true,
+        pool: {
+          afterCreate: (db: { pragma(p: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
+            for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
+            done(null, db);
+          },
+        },
+      }),
+      entries: async (knex) => {
+        await rawTable(knex);
+        return [
+          { contender: rawSqliteContender(sqliteFile, T.raw, SQLITE_PRAGMAS), layout: sessionkitLayout(T.raw) },
+          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
+          {
+            contender: await connectSessionKnexContender(knex, T.csk),
+            layout: connectSessionKnexLayout("sqlite", T.csk),
+          },
+        ];
+      },
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    },
+  ];
+}
+
+const OPS = ["set", "get", "touch", "destroy"] as const;
+
+/**
+ * Each operation in `rounds` rounds, the contenders in a rotating order, keeping each one's best
+ * round: the machine is shared, and a burst of someone else's load should not decide a ratio.
+ */
+async function measureOps(
+  entries: Entry[],
+  size: { ops: number; rounds: number },
+  ctx: BenchContext,
+): Promise<Measurement[]> {
+  const ids = Array.from({ length: size.ops }, (_, i) => `bench-${i.toString(36)}-${"x".repeat(24)}`);
+  const sess = benchSession();
+  const out: Measurement[] = [];
+  for (const op of OPS) {
+    const best = new Map<Contender, { opsPerSec: number; p99Ms: number }>();
+    for (let round = 0; round < size.rounds; round++) {
+      const order = entries.map((_, k) => entries[(k + round) % entries.length] as Entry);
+      for (const { contender } of order) {
+        // destroy needs rows to delete: every round starts from the same written sessions.
+        if (op === "destroy") await measure((i) => contender.set(ids[i] as string, sess), { ops: size.ops, warmup: 0 });
+        const run =
+          op === "get" || op === "destroy"
+            ? (i: number) => contender[op](ids[i] as string)
+            : (i: number) => contender[op](ids[i] as string, sess);
+        const result = await measure(run, {
+          ops: size.ops,
+          concurrency: CONCURRENCY,
+          warmup: op === "destroy" ? 0 : undefined,
+        });
+        const previous = best.get(contender);
+        if (!previous || result.opsPerSec > previous.opsPerSec) best.set(contender, result);
+      }
+    }
+    for (const { contender } of entries) {
+      const { opsPerSec, p99Ms } = best.get(contender) as { opsPerSec: number; p99Ms: number };
+      ctx.log(`  ${op} ${contender.name}: ${Math.round(opsPerSec)} ops/s`);
+      out.push({
+        contender: contender.name,
+        op,
+        opsPerSec,
+        p99Ms,
+        ...(contender.note ? { note: contender.note } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+async function measurePrune(
+  target: Target,
+  entries: Entry[],
+  size: { expired: number; live: number },
+  ctx: BenchContext,
+): Promise<Measurement[]> {
+  const payload = JSON.stringify(benchSession());
+  const out: Measurement[] = [];
+  for (const { contender, layout } of entries) {
+    await fillForPrune(target.knex, target.dialect, layout, size.expired, size.live, payload);
+    const { ms } = await timeJob(async () => {
+      await contender.prune();
+      return size.expired;
+    });
+    await verifyPruned(target.knex, layout, size.live);
+    ctx.log(`  prune ${contender.name}: ${Math.round(ms)} ms`);
+    out.push({ contender: contender.name, op: "prune", opsPerSec: (size.expired / ms) * 1000 });
+  }
+  return out;
+}
+
+async function dropAll(knex: Knex): Promise<void> {
+  for (const table of Object.values(T)) await knex.schema.dropTableIfExists(table);
+}
+
+/** Per dialect: get/set/touch/destroy through each store the way express-session calls it, then a prune. */
+export const bench: Benchmark = async (ctx) => {
+  const size = SIZES[ctx.size];
+  const sections: BenchSection[] = [];
+  for (const target of targets()) {
+    ctx.log(`${target.title}`);
+    const entries: Entry[] = [];
+    try {
+      await target.knex.raw("select 1");
+      await dropAll(target.knex);
+      entries.push(...(await target.entries(target.knex)));
+      const measurements = [
+        ...(await measureOps(entries, size, ctx)),
+        ...(await measurePrune(target, entries, size, ctx)),
+      ];
+      sections.push({
+        title: target.title,
+        baseline: entries[0]?.contender.name ?? "raw",
+        measurements,
+        notes: [
+          `${size.ops} operations per measurement, ${CONCURRENCY} in flight, pools of ${POOL} connections, best of ${size.rounds} interleaved rounds; sessions of about ${JSON.stringify(benchSession()).length} bytes of JSON.`,
+          "Durability settings, the same for every contender: PostgreSQL synchronous_commit=off per session; SQLite WAL with synchronous=NORMAL; MariaDB at its default (a log flush per commit, so its writes are bound by the disk).",
+          "Every store is called with callbacks, as express-session calls it; sessionkit through createStore(knexAdapter(knex)).",
+          "The raw driver runs the same statements on the same table shape, plus the JSON.stringify/parse any store needs, and nothing else.",
+          `prune: ${size.expired.toLocaleString("en")} expired among ${size.live.toLocaleString("en")} live sessions, each store's own cleanup run once (sessionkit: store.prune(), batches of 1000; raw: one unbounded DELETE); figure is expired rows deleted per second; every live row was verified kept.`,
+        ],
+      });
+    } catch (error) {
+      ctx.log(`  skipped: ${error instanceof Error ? error.message : String(error)}`);
+      sections.push({
+        title: target.title,
+        baseline: "raw",
+        measurements: [],
+        notes: [`Not measured: ${String(error)}`],
+      });
+    } finally {
+      for (const { contender } of entries) await contender.close().catch(() => {});
+      await dropAll(target.knex).catch(() => {});
+      await target.knex.destroy();
+      target.cleanup();
+    }
+  }
+  return sections;
+};
