@@ -42,7 +42,8 @@ const KNOWN = new Set([
   "logger",
 ]);
 
-const BACKEND_METHODS = [
+/** Every method of the SessionBackend contract. */
+export const BACKEND_METHODS = [
   "init",
   "get",
   "upsert",

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import pino from "pino";
+import { BACKEND_METHODS } from "../src/resolve-options.js";
 
 /**
  * The real reference backend with a call log and switchable failures. The database adapters
@@ -12,18 +13,8 @@ export function instrumentedBackend(inner: SessionBackend = memoryBackend()) {
   const failing = new Set<string>();
   const delays = new Map<string, number>();
   const backend: SessionBackend = Object.create(null);
-  for (const method of [
-    "init",
-    "get",
-    "upsert",
-    "touch",
-    "destroy",
-    "destroyByOwner",
-    "clear",
-    "deleteExpired",
-    "count",
-    "close",
-  ] as const) {
+  // stream is an async iterable, not a promise: it gets its own wrapper below.
+  for (const method of BACKEND_METHODS.filter((m) => m !== "stream")) {
     (backend as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
       calls.push({ method, args });
       const delay = delays.get(method);
