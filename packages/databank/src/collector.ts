@@ -10,7 +10,7 @@ const WALK = 256;
 /** Records read in one `readAll`. */
 const READ_SLICE = 500;
 /** Deletes in flight at once. */
-const DELETE_CONCURRENCY = 16;
+const DELETE_CONCURRENCY = 64;
 /** Ids per chunk the sweep appends. */
 const SWEEP_CHUNK = 1000;
 
@@ -87,6 +87,10 @@ export class Collector {
     let deleted = 0;
     let claimed = 0;
     for (let i = 0; i < set.ids.length; i += READ_SLICE) {
+      if (claimed >= budget) {
+        leftovers.push(...set.ids.slice(i)); // unread: the next batch reads them
+        break;
+      }
       const slice = set.ids.slice(i, i + READ_SLICE);
       const found = await call<Record<string, unknown>>((cb) => this.p.bank.readAll(this.p.type, slice, cb)).catch(
         (error) => {
