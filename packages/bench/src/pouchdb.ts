@@ -1,0 +1,334 @@
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { createStore } from "@sessionkit/core";
+import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
+import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
+import { measure, timeJob } from "./harness.js";
+import type { PeerInput } from "./pouchdb-peer-process.js";
+
+const require = createRequire(import.meta.url);
+// pouchdb ships no types (and @types/pouchdb is old): typed by the shape used here.
+const PouchDB = require("pouchdb") as new (
+  name: string,
+  options?: object,
+) => PouchDatabase & { close(): Promise<unknown> };
+const HOUR = 3_600_000;
+const CONCURRENCY = 8;
+
+/** A session as express-session hands it to a store. */
+function sessionAt(expiresAt: number) {
+  return {
+    cookie: { originalMaxAge: HOUR, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: "/" },
+    user: { id: "u-1234", name: "Ann Example", roles: ["reader", "writer"] },
+    views: 7,
+    flash: [],
+  };
+}
+
+interface Target {
+  label: string;
+  title: string;
+  /** For our adapter: undefined (memory), a PouchDB instance (LevelDB) or a URL. */
+  ours(): PouchDatabase | string | undefined;
+  /** The database the raw contender uses, with the same PouchDB version. */
+  raw(): PouchDatabase;
+  /** What session-pouchdb-store takes. */
+  peer: string | undefined;
+  sessions: number;
+  ops: number;
+}
+
+type MeasureOptions = { ops: number; concurrency: number };
+
+/** The operations every contender runs, in this order (as in a request, a get precedes an update or touch). */
+interface Contender {
+  name: string;
+  seed(id: string): Promise<unknown>;
+  set(id: string): Promise<unknown>;
+  get(id: string): Promise<unknown>;
+  update(id: string, i: number): Promise<unknown>;
+  touch(id: string, i: number): Promise<unknown>;
+  destroy(id: string): Promise<unknown>;
+  seedExpired(id: string): Promise<unknown>;
+  /** Brings the expiry index up to date, as the periodic GC keeps it in a running app. */
+  warmIndex(): Promise<unknown>;
+  prune(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Runs `op` over `count` items with CONCURRENCY in flight, untimed (seeding). */
+async function fill(count: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  await measure(op, { ops: count, concurrency: CONCURRENCY, warmup: 0 });
+}
+
+/**
+ * Runs every operation on both contenders, twice in A-B-B-A order, and keeps each one's better
+ * run: the machine's background load and JIT warm-up then favour neither.
+ */
+async function runSideBySide(
+  contenders: [Contender, Contender],
+  target: Target,
+  log: (message: string) => void,
+): Promise<Measurement[]> {
+  const n = target.sessions;
+  const options: MeasureOptions = { ops: target.ops, concurrency: CONCURRENCY };
+  const destroyOptions: MeasureOptions = { ops: Math.floor(n / 2.2), concurrency: CONCURRENCY };
+  const seeded = (c: Contender) => `${c.name.replace(/\W+/g, "-")}-`;
+  const fresh = new Map<Contender, number>(contenders.map((c) => [c, 0]));
+  const doomed = new Map<Contender, number>(contenders.map((c) => [c, 0]));
+  const operations: Array<[string, (c: Contender) => (i: number) => Promise<unknown>, MeasureOptions]> = [
+    ["set", (c) => () => c.set(`${seeded(c)}new-${next(fresh, c)}`), options],
+    ["get", (c) => (i) => c.get(`${seeded(c)}${i % n}`), options],
+    ["update", (c) => (i) => c.update(`${seeded(c)}${i % n}`, i), options],
+    ["touch", (c) => (i) => c.touch(`${seeded(c)}${i % n}`, i), options],
+    // Each destroy deletes a different seeded session, across both rounds.
+    ["destroy", (c) => () => c.destroy(`${seeded(c)}${next(doomed, c)}`), destroyOptions],
+  ];
+  const out: Measurement[] = [];
+  try {
+    for (const c of contenders) await fill(n, (i) => c.seed(`${seeded(c)}${i}`));
+    for (const [op, make, opts] of operations) {
+      log(`pouchdb ${target.label}: ${op}`);
+      const best = new Map<Contender, { opsPerSec: number; p99Ms: number }>();
+      for (const c of [...contenders, ...[...contenders].reverse()]) {
+        const result = await measure(make(c), opts);
+        const previous = best.get(c);
+        if (!previous || result.opsPerSec > previous.opsPerSec) best.set(c, result);
+      }
+      for (const c of contenders)
+        out.push({ contender: c.name, op, ...(best.get(c) as { opsPerSec: number; p99Ms: number }) });
+    }
+    log(`pouchdb ${target.label}: prune`);
+    for (const c of contenders) {
+      await c.warmIndex();
+      await fill(n, (i) => c.seedExpired(`${seeded(c)}old-${i}`));
+      const pruned = await timeJob(() => c.prune());
+      out.push({ contender: c.name, op: "prune", opsPerSec: pruned.perSec, note: `${pruned.items} expired sessions` });
+    }
+  } finally {
+    for (const c of contenders) await c.close();
+  }
+  return out;
+}
+
+function next(counters: Map<Contender, number>, c: Contender): number {
+  const value = counters.get(c) ?? 0;
+  counters.set(c, value + 1);
+  return value;
+}
+
+/** sessionkit: the store over pouchdbAdapter. */
+function ours(target: Target, now: number): Contender {
+  const backend = pouchdbAdapter(target.ours());
+  const store = createStore(backend, { gcInterval: 0 });
+  const live = sessionAt(now + HOUR);
+  return {
+    name: "sessionkit",
+    seed: (id) => store.set(id, live as never),
+    set: (id) => store.set(id, live as never),
+    get: (id) => store.get(id),
+    update: (id, i) => store.set(id, sessionAt(now + HOUR + i) as never),
+    touch: (id, i) => store.touch(id, sessionAt(now + 2 * HOUR + i) as never),
+    destroy: (id) => store.destroy(id),
+    seedExpired: (id) => backend.upsert({ id, payload: JSON.stringify(live), expiresAt: now - HOUR, owner: null }),
+    warmIndex: () => store.length(),
+    prune: () => store.prune(),
+    close: () => store.close(),
+  };
+}
+
+/** The same documents and calls, by hand: revisions kept in an unbounded Map, no read before a write. */
+function raw(db: PouchDatabase, now: number): Contender {
+  const known = new Map<string, { rev: string; doc: Record<string, unknown> }>();
+  const write = async (id: string, doc: Record<string, unknown>) => {
+    const rev = known.get(id)?.rev;
+    const result = await db.put({ ...doc, _id: id, ...(rev ? { _rev: rev } : {}) });
+    known.set(id, { rev: result.rev as string, doc });
+  };
+  const docAt = (expiresAt: number) => ({
+    type: "sessionkit-session",
+    payload: JSON.stringify(sessionAt(expiresAt)),
+    expiresAt,
+    owner: null,
+  });
+  const view = { map: "function (doc) { if (typeof doc.expiresAt === 'number') emit(doc.expiresAt, doc._rev); }" };
+  const ready = db.put({ _id: "_design/raw", views: { expires: view } });
+  return {
+    name: "raw PouchDB",
+    seed: async (id) => {
+      await ready;
+      await write(id, docAt(now + HOUR));
+    },
+    set: (id) => write(id, docAt(now + HOUR)),
+    get: async (id) => JSON.parse((await db.get(id)).payload as string),
+    update: (id, i) => write(id, docAt(now + HOUR + i)),
+    touch: (id, i) => write(id, { ...known.get(id)?.doc, expiresAt: now + 2 * HOUR + i }),
+    destroy: async (id) => {
+      await db.put({ _id: id, _rev: known.get(id)?.rev as string, _deleted: true });
+      known.delete(id);
+    },
+    seedExpired: (id) => write(id, docAt(now - HOUR)),
+    warmIndex: () => db.query("raw/expires", { limit: 0 }),
+    prune: async () => {
+      let deleted = 0;
+      for (;;) {
+        const { rows } = await db.query("raw/expires", { endkey: Date.now(), limit: 1000 });
+        if (rows.length === 0) return deleted;
+        const deletes = rows.map((row) => ({ _id: row.id as string, _rev: row.value as string, _deleted: true }));
+        deleted += (await db.bulkDocs(deletes)).filter((result) => result.ok).length;
+      }
+    },
+    close: async () => {},
+  };
+}
+
+/** Runs the same operations on sessionkit's store, raw PouchDB calls, and session-pouchdb-store. */
+async function benchTarget(target: Target, ctx: BenchContext): Promise<BenchSection> {
+  const now = Date.now();
+  const measurements: Measurement[] = [];
+  ctx.log(`pouchdb ${target.label}: sessionkit and raw PouchDB`);
+  measurements.push(...(await runSideBySide([ours(target, now), raw(target.raw(), now)], target, ctx.log)));
+  ctx.log(`pouchdb ${target.label}: session-pouchdb-store`);
+  measurements.push(
+    ...(await benchPeer({
+      location: target.peer,
+      sessions: target.sessions,
+      ops: target.ops,
+      concurrency: CONCURRENCY,
+      session: sessionAt(now + HOUR),
+    })),
+  );
+  return {
+    title: target.title,
+    baseline: "raw PouchDB",
+    measurements,
+    notes: [
+      `${target.sessions} sessions; ${target.ops} timed operations per row (${Math.floor(target.sessions / 2.2)} for destroy) after a tenth as many untimed; ${CONCURRENCY} in flight. sessionkit and raw PouchDB run each operation twice, interleaved A-B-B-A, and the better run is shown. prune: ${target.sessions} sessions that expired since the expiry index was last brought up to date, deleted in one job.`,
+      "set saves a new session; update rewrites one after a get, touch moves its expiry after a get (as in a request). sessionkit and raw PouchDB acknowledge every write after the database has it. raw PouchDB makes the fewest calls that store the same documents: it keeps every revision in an unbounded Map (sessionkit's revision cache holds 1000 by default), so it never reads before writing.",
+      "session-pouchdb-store's own set and touch are write-behind: acknowledged before anything is written (it writes a second later), so its `set (write-behind)` and `touch` figures are not comparable to durable writes. Its durable figure is `set` with `$commit: true`. Its get answers from an in-process cache (the database is not read); it never purges expired sessions (no prune row); its destroy fails on every call.",
+      "session-pouchdb-store runs in a child process (its timers can only be stopped by ending the process) on PouchDB 7.3, its own dependency; sessionkit and raw PouchDB use PouchDB 9.",
+    ],
+  };
+}
+
+/** session-pouchdb-store in a child process, killed afterwards (it cannot be stopped otherwise). */
+async function benchPeer(input: PeerInput): Promise<Measurement[]> {
+  const file = fileURLToPath(new URL("./pouchdb-peer-process.js", import.meta.url));
+  const child = fork(file, [], {
+    env: { ...process.env, SESSIONKIT_PEER_INPUT: JSON.stringify(input) },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  try {
+    const answer = await new Promise<{ measurements?: Measurement[]; error?: string }>((resolve, reject) => {
+      child.once("message", (message) => resolve(message as { measurements?: Measurement[]; error?: string }));
+      child.once("error", reject);
+      child.once("exit", (code, signal) => reject(new Error(`session-pouchdb-store bench exited (${code ?? signal})`)));
+    });
+    if (answer.error || !answer.measurements) throw new Error(`session-pouchdb-store bench failed: ${answer.error}`);
+    return answer.measurements;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || address === null) throw new Error("no free port");
+  return address.port;
+}
+
+/** pouchdb-server (in memory) on a free loopback port; resolves when it answers. */
+async function startPouchdbServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const bin = require.resolve("pouchdb-server/bin/pouchdb-server");
+  const args = [bin, "-m", "-n", "-o", "127.0.0.1", "-p", String(port), "-d", dir, "-c", join(dir, "config.json")];
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore" });
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`pouchdb-server exited with ${child.exitCode}`);
+    const up = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (up) return { url, child };
+    await sleep(100);
+  }
+  child.kill("SIGKILL");
+  throw new Error("pouchdb-server did not start");
+}
+
+export const bench: Benchmark = async (ctx) => {
+  const scale = ctx.size === "large" ? 10 : 1;
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-pouchdb-"));
+  const opened: Array<{ close(): Promise<unknown> }> = [];
+  const leveldb = (name: string) => {
+    const db = new PouchDB(join(dir, name), { adapter: "leveldb" });
+    opened.push(db);
+    return db;
+  };
+  const server = await startPouchdbServer(dir);
+  const helpers: Array<{ close(): Promise<void> }> = [];
+  try {
+    const targets: Target[] = [
+      {
+        label: "memory",
+        title: "PouchDB in memory (pouchdb-adapter-memory)",
+        ours: () => undefined,
+        raw: () => {
+          // The same pouchdb-core + memory adapter build sessionkit uses, through a second adapter's database.
+          const helper = pouchdbAdapter();
+          helpers.push(helper);
+          return helper.db;
+        },
+        peer: undefined,
+        sessions: 1000 * scale,
+        ops: 2000 * scale,
+      },
+      {
+        label: "LevelDB",
+        title: "PouchDB on LevelDB (disk)",
+        ours: () => leveldb("ours"),
+        raw: () => leveldb("raw"),
+        peer: join(dir, "peer"),
+        sessions: 1000 * scale,
+        ops: 1000 * scale,
+      },
+      {
+        label: "HTTP",
+        title: "CouchDB API over HTTP (pouchdb-server 4.2, in memory, loopback)",
+        ours: () => `${server.url}/ours`,
+        raw: () => {
+          const db = new PouchDB(`${server.url}/raw`);
+          opened.push(db);
+          return db;
+        },
+        peer: `${server.url}/peer`,
+        sessions: 200 * scale,
+        ops: 200 * scale,
+      },
+    ];
+    const sections: BenchSection[] = [];
+    for (const target of targets) sections.push(await benchTarget(target, ctx));
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`;
+    for (const section of sections) section.notes?.push(`Machine: ${machine}.`);
+    return sections;
+  } finally {
+    await Promise.all(helpers.map((helper) => helper.close()));
+    await Promise.all(opened.map((db) => db.close()));
+    server.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
