@@ -8,7 +8,8 @@ import pretty from "pino-pretty";
 export function createLogger(options: { tty?: boolean; level?: string } = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";
   const tty = options.tty ?? process.stdout.isTTY === true;
-  if (!tty) return pino({ level, name: "sessionkit-demo" });
+  // Synchronous writes: lines stay in order and none is lost when the process exits.
+  if (!tty) return pino({ level, name: "sessionkit-demo" }, pino.destination({ dest: 1, sync: true }));
   // Pretty printing in this thread (no transport worker), so nothing is lost at exit.
   return pino({ level, name: "sessionkit-demo" }, pretty({ colorize: true, sync: true }));
 }

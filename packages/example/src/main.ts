@@ -22,22 +22,27 @@ const logger = createLogger();
 const demo = await startDemo(config, logger).catch((error: unknown) => fail(describeError(error)));
 logger.info({ backend: config.backend }, `sessionkit demo on ${demo.label}: ${demo.url}`);
 
+/** Exits once the log lines written so far have reached stdout. */
+function exit(code: number): void {
+  logger.flush(() => process.exit(code));
+}
+
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {
   if (stopping) {
     logger.warn(`${signal} again: exiting without waiting`);
-    process.exit(1);
+    exit(1);
   }
   stopping = true;
   logger.info(`${signal}: finishing requests and closing the session store`);
   demo.close().then(
     () => {
       logger.info("stopped");
-      process.exit(0);
+      exit(0);
     },
     (error: unknown) => {
       logger.error({ err: error }, "shutdown failed");
-      process.exit(1);
+      exit(1);
     },
   );
 };
