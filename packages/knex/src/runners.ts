@@ -99,6 +99,27 @@ interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
 }
 
+interface TarnPoolShape {
+  free?: Array<{ resource: unknown }>;
+  pendingAcquires?: unknown[];
+}
+
+/**
+ * An idle connection of knex's pool, or undefined. better-sqlite3 is synchronous: a statement
+ * run on an idle connection finishes before any other code runs, so it cannot collide with a
+ * transaction or query (those hold their connection out of the idle list). This skips the
+ * pool's asynchronous acquire, which costs as much as the statement itself. Anything
+ * unexpected about the pool's shape (another pool, a future version) takes the normal path.
+ */
+function idleSqliteConnection(knex: Knex): SqliteDatabase | undefined {
+  const pool = (knex.client as { pool?: TarnPoolShape }).pool;
+  const free = pool?.free;
+  if (!Array.isArray(free) || free.length === 0 || !Array.isArray(pool?.pendingAcquires)) return undefined;
+  if (pool.pendingAcquires.length > 0) return undefined; // others are queued: don't jump the queue
+  const resource = free[free.length - 1]?.resource as Partial<SqliteDatabase> | undefined;
+  return resource && typeof resource.prepare === "function" ? (resource as SqliteDatabase) : undefined;
+}
+
 function betterSqliteRunner(knex: Knex): SqlRunner {
   // Statements are compiled once per connection (knex prepares on every call).
   const statements = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
@@ -115,9 +136,13 @@ function betterSqliteRunner(knex: Knex): SqlRunner {
     }
     return stmt;
   };
+  const onConnection = async <T>(work: (db: SqliteDatabase) => T): Promise<T> => {
+    const idle = idleSqliteConnection(knex);
+    return idle ? work(idle) : withConnection(knex, work);
+  };
   return {
-    rows: (sql, params) => withConnection(knex, (db: SqliteDatabase) => statement(db, sql).all(...params)),
-    run: (sql, params) => withConnection(knex, (db: SqliteDatabase) => statement(db, sql).run(...params).changes),
+    rows: (sql, params) => onConnection((db) => statement(db, sql).all(...params)),
+    run: (sql, params) => onConnection((db) => statement(db, sql).run(...params).changes),
   };
 }
 
