@@ -257,6 +257,10 @@ async function startPouchdbServer(dir: string): Promise<{ url: string; child: Ch
   const bin = require.resolve("pouchdb-server/bin/pouchdb-server");
   const args = [bin, "-m", "-n", "-o", "127.0.0.1", "-p", String(port), "-d", dir, "-c", join(dir, "config.json")];
   const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore" });
+  // If the bench dies before its cleanup, the server must not outlive it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.removeListener("exit", killOnExit));
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`pouchdb-server exited with ${child.exitCode}`);
     const up = await fetch(url).then(

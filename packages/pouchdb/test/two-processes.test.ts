@@ -2,10 +2,12 @@ import { createStore, type SessionkitStore } from "@sessionkit/core";
 import { pouchdbAdapter } from "@sessionkit/pouchdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { couchForTests } from "./support/couch.js";
-import { buildPackages, type Peer, startPeer } from "./support/peer-process.js";
+import { buildPackages, type Peer, requireFromCommonJs, startPeer } from "./support/peer-process.js";
 
 const couch = await couchForTests("two-processes");
 afterAll(() => couch.cleanup());
+// The peer runs the compiled package (dist/), so build it once for this file.
+beforeAll(() => buildPackages(), 120_000);
 
 function session(expiresAt: number, data: object) {
   return { cookie: { originalMaxAge: 3_600_000, expires: new Date(expiresAt).toISOString(), path: "/" }, ...data };
@@ -17,10 +19,9 @@ describe.skipIf(Boolean(couch.skip))("two processes sharing one CouchDB database
   let peer: Peer;
 
   beforeAll(async () => {
-    await buildPackages();
     store = createStore(pouchdbAdapter(url), { gcInterval: 0 });
     peer = startPeer(url);
-  }, 120_000);
+  });
   afterAll(async () => {
     await peer?.stop();
     await store?.close();
@@ -64,5 +65,14 @@ describe.skipIf(Boolean(couch.skip))("two processes sharing one CouchDB database
     const record = await store.backend.get("contended");
     const winner = JSON.parse(record?.payload ?? "{}") as { writer: number };
     expect(record?.expiresAt).toBe(expiresAt + winner.writer);
+  });
+});
+
+describe("the compiled package", () => {
+  it("loads from a CommonJS app through require()", async () => {
+    const exported = await requireFromCommonJs(
+      "const { pouchdbAdapter } = require(process.argv[1]); const b = pouchdbAdapter(); b.init().then(() => b.close()).then(() => console.log(typeof pouchdbAdapter + ' ' + b.name));",
+    );
+    expect(exported).toBe("function pouchdb:memory");
   });
 });

@@ -13,6 +13,13 @@ export async function buildPackages(): Promise<void> {
   await promisify(execFile)("pnpm", ["exec", "tsc", "-b", "packages/pouchdb"], { cwd: repoRoot });
 }
 
+/** Runs `source` as a CommonJS script with the compiled package's entry as argv[1]; resolves with its stdout. */
+export async function requireFromCommonJs(source: string): Promise<string> {
+  const entry = join(repoRoot, "packages/pouchdb/dist/index.js");
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=commonjs", "-e", source, entry]);
+  return stdout.trim();
+}
+
 // The peer: a store over the compiled adapter, driven by one JSON command per stdin line.
 const peerSource = (coreUrl: string, pouchdbUrl: string) => `
 import { createInterface } from "node:readline";
