@@ -11,7 +11,6 @@ const require = createRequire(import.meta.url);
 // Drivers without type declarations in this package: typed by the little used here.
 interface PgPool {
   query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
-  on(event: "connect", listener: (client: { query(text: string): Promise<unknown> }) => void): void;
   end(): Promise<void>;
 }
 interface SqliteStatement {
@@ -36,6 +35,8 @@ export interface Contender {
   destroy(id: string): Promise<unknown>;
   /** The store's own cleanup of expired sessions, run once to the end. */
   prune(): Promise<unknown>;
+  /** Other configurations of the same store's cleanup, measured on the same table. */
+  otherPrunes?: Array<{ name: string; prune(): Promise<unknown> }>;
   close(): Promise<void>;
   note?: string;
 }
@@ -75,12 +76,20 @@ const expiryOf = (s: BenchSession) => s.cookie.expires.getTime();
 export async function sessionkitContender(knex: Knex, tableName: string): Promise<Contender> {
   const store = createStore(knexAdapter(knex, { tableName }), { gcInterval: 0 });
   await store.length(); // runs init(): table creation is not part of the measurement
-  return callbackContender(
-    "sessionkit",
-    store as unknown as CallbackStore,
-    () => store.prune(),
-    () => store.close(),
-  );
+  // The same store with bigger GC batches: fewer round trips and commits, longer each.
+  const bigBatches = createStore(knexAdapter(knex, { tableName }), { gcInterval: 0, gcBatchSize: 10_000 });
+  return {
+    ...callbackContender(
+      "sessionkit",
+      store as unknown as CallbackStore,
+      () => store.prune(),
+      async () => {
+        await store.close();
+        await bigBatches.close();
+      },
+    ),
+    otherPrunes: [{ name: "sessionkit, gcBatchSize 10000", prune: () => bigBatches.prune() }],
+  };
 }
 
 export async function connectSessionKnexContender(knex: Knex, tableName: string): Promise<Contender> {
@@ -92,17 +101,13 @@ export async function connectSessionKnexContender(knex: Knex, tableName: string)
 }
 
 /** The same statements sessionkit sends, on the bare driver, plus the JSON work any store does. Nothing else. */
-/** A pg pool whose every new connection first runs `setup`. */
-function pgPool(url: string, poolSize: number, setup: string): PgPool {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  pool.on("connect", (client) => {
-    client.query(setup).catch(() => {});
-  });
-  return pool;
+/** A pg pool whose connections start with the given server `options` (e.g. "-c synchronous_commit=off"). */
+function pgPool(url: string, poolSize: number, options: string): PgPool {
+  return new pg.Pool({ connectionString: url, max: poolSize, options });
 }
 
-export function rawPgContender(url: string, table: string, poolSize: number, setup: string): Contender {
-  const pool = pgPool(url, poolSize, setup);
+export function rawPgContender(url: string, table: string, poolSize: number, options: string): Contender {
+  const pool = pgPool(url, poolSize, options);
   return {
     name: "raw pg",
     get: async (id) => {
@@ -173,10 +178,10 @@ export async function connectPgSimpleContender(
   url: string,
   tableName: string,
   poolSize: number,
-  setup: string,
+  options: string,
 ): Promise<Contender> {
   const PGStore = require("connect-pg-simple")(session);
-  const pool = pgPool(url, poolSize, setup);
+  const pool = pgPool(url, poolSize, options);
   const store = new PGStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
   await promisifyCallback((cb) => store.get("warm-up", cb)); // creates the table
   const prune = () => promisifyCallback((cb) => store.pruneSessions(cb));
