@@ -1,5 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -10,7 +11,8 @@ const repoRoot = fileURLToPath(new URL("../../../..", import.meta.url));
 
 /** Compiles core and this package to dist/, which the peer process imports (it cannot run TypeScript). */
 export async function buildPackages(): Promise<void> {
-  await promisify(execFile)("pnpm", ["exec", "tsc", "-b", "packages/pouchdb"], { cwd: repoRoot });
+  const tsc = createRequire(join(repoRoot, "package.json")).resolve("typescript/bin/tsc");
+  await promisify(execFile)(process.execPath, [tsc, "-b", "packages/pouchdb"], { cwd: repoRoot });
 }
 
 /** Runs `source` as a CommonJS script with the compiled package's entry as argv[1]; resolves with its stdout. */
