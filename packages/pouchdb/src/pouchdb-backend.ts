@@ -203,7 +203,8 @@ export class PouchdbBackend implements SessionBackend {
       const id = deletes[index]?._id;
       if (id !== undefined) this.#revisions.delete(id);
       if (result.ok === true || (result.error === undefined && typeof result.rev === "string")) deleted++;
-      else if (!isConflict(result)) throw asError(result);
+      // A conflict means it changed since the index read (kept); missing means someone else deleted it.
+      else if (!isConflict(result) && !isMissing(result)) throw asError(result);
     }
     return deleted;
   }

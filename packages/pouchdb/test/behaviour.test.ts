@@ -181,6 +181,42 @@ describe("revisions", () => {
   });
 });
 
+describe("garbage collection races", () => {
+  /** The database, running `between` after each view query returns and before the caller goes on. */
+  function withHookAfterQuery(db: PouchDatabase, between: () => Promise<unknown>): PouchDatabase {
+    return new Proxy(db, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "query" || typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          const result = await value.apply(target, args);
+          await between();
+          return result;
+        };
+      },
+    });
+  }
+
+  it("keeps a session touched between the index read and the delete", async () => {
+    const db = sharedDb();
+    const other = await ready(db);
+    await other.upsert(record("revived", Date.now() - 1000));
+    const gc = await ready(withHookAfterQuery(db, () => other.touch("revived", live)));
+    expect(await gc.deleteExpired(Date.now(), 10)).toBe(0);
+    expect((await other.get("revived"))?.expiresAt).toBe(live);
+  });
+
+  it("counts nothing, and fails nothing, for a session another process deleted meanwhile", async () => {
+    const db = sharedDb();
+    const other = await ready(db);
+    await other.upsert(record("gone", Date.now() - 1000));
+    await other.upsert(record("expired", Date.now() - 1000));
+    const gc = await ready(withHookAfterQuery(db, () => other.destroy("gone")));
+    expect(await gc.deleteExpired(Date.now(), 10)).toBe(1);
+    expect(await other.get("expired")).toBeNull();
+  });
+});
+
 describe("paging", () => {
   it("streams records that share one expiry across page boundaries without loss or repeats", async () => {
     const backend = await ready(sharedDb(), { pageSize: 3 });

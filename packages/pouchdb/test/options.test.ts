@@ -54,7 +54,7 @@ describe("pouchdbAdapter configuration", () => {
       () => undefined,
       (error: Error) => error,
     );
-    expect(failure?.message).toContain("http://127.0.0.1:1/sessions");
+    expect(failure?.message).toContain("database http://127.0.0.1:1/sessions cannot be opened or created");
     expect(failure?.message).not.toContain("secret");
     await remote.close();
   });
