@@ -38,6 +38,15 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
         client: "better-sqlite3",
         connection: { filename },
         useNullAsDefault: true,
+        // WAL with synchronous=NORMAL, the usual production setting: a write waits for no fsync
+        // (a power cut may lose the last moments of sessions, never corrupt the file).
+        pool: {
+          afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+            conn.pragma("journal_mode = WAL");
+            conn.pragma("synchronous = NORMAL");
+            done(null, conn);
+          },
+        },
       });
     }
     case "postgres":
