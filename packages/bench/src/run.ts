@@ -70,7 +70,7 @@ export function parseArgs(argv: string[], defaultOutDir: string): RunOptions {
 /** Loads a module's `bench`; the loader is injectable so a missing or broken module can be tested. */
 export type ModuleLoader = (name: string) => Promise<{ bench?: unknown }>;
 
-const defaultLoader: ModuleLoader = (name) => import(`./${name}.js`);
+const defaultLoader: ModuleLoader = (name) => import(/* @vite-ignore */ `./${name}.js`);
 
 /**
  * Runs the named modules one after another. A module that is missing, has no `bench`, or

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import type { BenchSection } from "../src/harness.js";
+import { MODULES, parseArgs, runModules } from "../src/run.js";
+
+const quiet = { size: "small" as const, log: () => {} };
+const section: BenchSection = { title: "t", baseline: "b", measurements: [] };
+
+describe("parseArgs", () => {
+  it("defaults to the small size, every module, and the given folder", () => {
+    expect(parseArgs([], "/docs")).toEqual({ size: "small", only: undefined, outDir: "/docs" });
+  });
+
+  it("reads --large, --only and --out", () => {
+    expect(parseArgs(["--large", "--only=knex,pouchdb", "--out=/tmp/x"], "/docs")).toEqual({
+      size: "large",
+      only: ["knex", "pouchdb"],
+      outDir: "/tmp/x",
+    });
+  });
+
+  it("refuses an unknown module or flag, listing what is valid", () => {
+    expect(() => parseArgs(["--only=knex,mongo"], "/d")).toThrow(
+      `--only takes a comma-separated list of: ${MODULES.join(", ")}`,
+    );
+    expect(() => parseArgs(["--only="], "/d")).toThrow(/--only/);
+    expect(() => parseArgs(["--fast"], "/d")).toThrow(/unknown flag --fast/);
+  });
+});
+
+describe("runModules", () => {
+  it("reports a missing, empty or throwing module as failed and still runs the others", async () => {
+    const ran: string[] = [];
+    const results = await runModules(["missing", "empty", "throws", "works"], quiet, async (name) => {
+      ran.push(name);
+      if (name === "missing")
+        throw Object.assign(new Error("Cannot find module './missing.js'"), { code: "ERR_MODULE_NOT_FOUND" });
+      if (name === "empty") return {};
+      if (name === "throws") return { bench: async () => Promise.reject(new Error("database down\nstack line")) };
+      return { bench: async () => [section] };
+    });
+    expect(ran).toEqual(["missing", "empty", "throws", "works"]);
+    expect(results.map((r) => [r.module, r.error])).toEqual([
+      ["missing", "Cannot find module './missing.js'"],
+      ["empty", "module empty does not export a bench function"],
+      ["throws", "database down"],
+      ["works", undefined],
+    ]);
+    expect(results[3]?.sections).toEqual([section]);
+  });
+
+  it("passes the size on and prefixes the module's progress lines", async () => {
+    const lines: string[] = [];
+    await runModules(["m"], { size: "large", log: (l) => lines.push(l) }, async () => ({
+      bench: async (ctx: { size: string; log(m: string): void }) => {
+        ctx.log(`size ${ctx.size}`);
+        return [];
+      },
+    }));
+    expect(lines).toEqual(["== m", "  size large"]);
+  });
+
+  it("with the real loader, a module file that does not exist is a failed result", async () => {
+    const results = await runModules(["no-such-benchmark"], quiet);
+    expect(results).toHaveLength(1);
+    expect(results[0]?.error).toMatch(/no-such-benchmark/);
+  });
+});
