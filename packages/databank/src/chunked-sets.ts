@@ -5,6 +5,10 @@ import type { DatabankLike } from "./databank-shape.js";
 const READ_SLICE = 500;
 /** How many deletes are in flight at once. */
 const DELETE_CONCURRENCY = 16;
+/** How many chunk keys one partial read asks for at a time. */
+const CHUNK_PAGE = 32;
+/** Most ids `appendAll` puts in one chunk, so a later partial read never has to take a huge one. */
+export const CHUNK_IDS = 1000;
 
 /** One set as read: its ids (deduplicated, in append order) and the chunk range they came from. */
 export interface ChunkedSet {
@@ -42,22 +46,45 @@ export class ChunkedSets {
     }
   }
 
-  /** Reads the set `key` (empty when it was never appended to). */
-  async read(key: string): Promise<ChunkedSet> {
+  /** Appends `ids` as chunks of at most CHUNK_IDS ids each (one chunk per piece, in order). */
+  async appendAll(key: string, ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK_IDS) await this.append(key, ids.slice(i, i + CHUNK_IDS));
+  }
+
+  /** The chunk range of the set `key` not yet consumed: chunks `from + 1 .. upTo`. */
+  async head(key: string): Promise<{ from: number; upTo: number }> {
     const floorKey = `${key}.floor`;
     const heads = await this.readMany([key, floorKey]);
     const upTo = toCount(heads[key]);
-    const from = Math.min(toCount(heads[floorKey]), upTo);
+    return { from: Math.min(toCount(heads[floorKey]), upTo), upTo };
+  }
+
+  /** Reads the set `key` (empty when it was never appended to). */
+  async read(key: string): Promise<ChunkedSet> {
+    const { from, upTo } = await this.head(key);
+    return this.readChunks(key, from, upTo, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Reads chunks `from + 1 ..` of `key` in order, stopping after the chunk that brings the ids
+   * read to `wanted` (or at `upTo`). The answer's `upTo` is the last chunk read, so
+   * `consume(key, from, answer.upTo)` drops exactly what was read and the rest stays for later.
+   */
+  async readChunks(key: string, from: number, upTo: number, wanted: number): Promise<ChunkedSet> {
     const ids = new Set<string>();
-    const chunkKeys = Array.from({ length: upTo - from }, (_, i) => `${key}.${from + 1 + i}`);
-    for (let i = 0; i < chunkKeys.length; i += READ_SLICE) {
-      const chunks = await this.readMany(chunkKeys.slice(i, i + READ_SLICE));
-      for (const chunkKey of chunkKeys.slice(i, i + READ_SLICE)) {
+    let through = from;
+    while (through < upTo && ids.size < wanted) {
+      const page = Math.min(wanted === Number.POSITIVE_INFINITY ? READ_SLICE : CHUNK_PAGE, upTo - through);
+      const chunkKeys = Array.from({ length: page }, (_, i) => `${key}.${through + 1 + i}`);
+      const chunks = await this.readMany(chunkKeys);
+      for (const chunkKey of chunkKeys) {
+        through++;
         const chunkIds = (chunks[chunkKey] as { ids?: unknown } | null | undefined)?.ids;
         if (Array.isArray(chunkIds)) for (const id of chunkIds) if (typeof id === "string") ids.add(id);
+        if (ids.size >= wanted) break;
       }
     }
-    return { ids: [...ids], from, upTo };
+    return { ids: [...ids], from, upTo: through };
   }
 
   /** Reads many sets' counters and floors at once: the keys whose sets hold unread chunks. */

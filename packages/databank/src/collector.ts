@@ -7,12 +7,12 @@ import { type DecodedRecord, decode, keyOf } from "./stored-record.js";
 
 /** Buckets whose counters are read in one `readAll`. */
 const WALK = 256;
-/** Records read in one `readAll`. */
-const READ_SLICE = 500;
-/** Deletes in flight at once. */
+/** Records read in one `readAll` (node_redis 0.10 re-parses a partial reply per packet: keep replies small). */
+const READ_SLICE = 100;
+/** `readAll` calls in flight at once during GC. */
+const READ_CONCURRENCY = 4;
+/** Deletes in flight at once, per slice being collected. */
 const DELETE_CONCURRENCY = 64;
-/** Ids per chunk the sweep appends. */
-const SWEEP_CHUNK = 1000;
 
 export interface CollectorParts {
   bank: DatabankLike;
@@ -74,7 +74,11 @@ export class Collector {
     return deleted;
   }
 
-  /** Deletes what has expired in one bucket (up to `budget`), keeps the rest in it, drops stale entries. */
+  /**
+   * Deletes what has expired in one bucket (up to `budget`), keeps the rest in it, drops stale
+   * entries. The bucket's chunks are taken in order, only as many as the budget needs; the
+   * chunks read are dropped once what they still list is appended again.
+   */
   private async collectBucket(
     bucket: number,
     now: number,
@@ -82,45 +86,88 @@ export class Collector {
     current: number,
   ): Promise<{ deleted: number; leftovers: boolean }> {
     const key = String(bucket);
-    const set = await this.p.expiry.read(key);
-    const leftovers: string[] = [];
+    let { from: at, upTo } = await this.p.expiry.head(key);
     let deleted = 0;
-    let claimed = 0;
-    for (let i = 0; i < set.ids.length; i += READ_SLICE) {
-      if (claimed >= budget) {
-        leftovers.push(...set.ids.slice(i)); // unread: the next batch reads them
-        break;
-      }
-      const slice = set.ids.slice(i, i + READ_SLICE);
-      const found = await call<Record<string, unknown>>((cb) => this.p.bank.readAll(this.p.type, slice, cb)).catch(
-        (error) => {
-          throw driverError(error);
-        },
-      );
-      const expired: string[] = [];
-      for (const id of slice) {
-        const value = found?.[id];
-        if (value === null || value === undefined) continue; // gone: drop the entry
-        const record = decode(id, value, now, this.p.legacyTtl);
-        if (record.expiresAt <= now) {
-          if (claimed < budget) {
-            expired.push(id);
-            claimed++;
-          } else leftovers.push(id); // over budget: the next batch takes it
-        } else if (!record.guessedExpiry && this.p.buckets.bucketOf(record.expiresAt) <= bucket) {
-          leftovers.push(id); // live, and this is still its bucket
-        }
-        // else: live and moved to a later bucket by a touch or upsert, which indexed it there
-      }
-      await eachLimit(expired, DELETE_CONCURRENCY, async (id) => {
-        if (await this.p.remove(id)) deleted++;
-      });
+    let kept = false;
+    while (at < upTo && deleted < budget) {
+      const set = await this.p.expiry.readChunks(key, at, upTo, budget - deleted);
+      const result = await this.checkAndDelete(set.ids, bucket, now, budget - deleted);
+      deleted += result.deleted;
+      // Keep before dropping: the leftovers are in new chunks before the read chunks go.
+      if (result.leftovers.length > 0) await this.p.expiry.appendAll(key, result.leftovers);
+      await this.p.expiry.consume(key, at, set.upTo);
+      kept ||= result.leftovers.length > 0;
+      at = set.upTo;
     }
-    // Keep before dropping: the leftovers are in a new chunk before the read chunks go.
-    if (leftovers.length > 0) await this.p.expiry.append(key, leftovers);
-    const finished = leftovers.length === 0 && bucket < current - CURSOR_MARGIN;
-    await this.p.expiry.consume(key, set.from, set.upTo, finished);
-    return { deleted, leftovers: leftovers.length > 0 };
+    const leftovers = kept || at < upTo;
+    // A bucket wholly in the past with nothing left is finished for good: its counter goes too.
+    if (!leftovers && bucket < current - CURSOR_MARGIN) await this.p.expiry.consume(key, at, at, true);
+    return { deleted, leftovers };
+  }
+
+  /**
+   * Reads the records listed (READ_CONCURRENCY slices in flight), deletes the expired ones
+   * (up to `budget`, DELETE_CONCURRENCY per slice in flight) and answers the ids to keep listed:
+   * live ones still due in this bucket, and expired ones over the budget or never read. A slice
+   * is only started while it can still find something within the budget, so a batch reads
+   * little more than it may delete. Each record is checked against its current expiry right
+   * before its delete is issued: a stale entry never deletes a live session.
+   */
+  private async checkAndDelete(
+    ids: readonly string[],
+    bucket: number,
+    now: number,
+    budget: number,
+  ): Promise<{ deleted: number; leftovers: string[] }> {
+    const leftovers: string[] = [];
+    let next = 0;
+    let claimed = 0; // expired records given a delete (never more than budget)
+    let reading = 0; // ids read but not yet classified
+    let deleted = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (next < ids.length && claimed + reading < budget && !failure) {
+        const size = Math.min(READ_SLICE, budget - claimed - reading, ids.length - next);
+        const slice = ids.slice(next, next + size);
+        next += size;
+        reading += size;
+        let found: Record<string, unknown> | undefined;
+        try {
+          found = await call<Record<string, unknown>>((cb) => this.p.bank.readAll(this.p.type, slice, cb));
+        } catch (error) {
+          failure ??= { error: driverError(error) };
+        } finally {
+          reading -= size;
+        }
+        if (failure) return; // nothing is consumed: every entry of this run stays listed
+        const expired: string[] = [];
+        for (const id of slice) {
+          const value = found?.[id];
+          if (value === null || value === undefined) continue; // gone: drop the entry
+          const record = decode(id, value, now, this.p.legacyTtl);
+          if (record.expiresAt <= now) {
+            if (claimed < budget) {
+              expired.push(id);
+              claimed++;
+            } else leftovers.push(id); // over budget: the next batch takes it
+          } else if (!record.guessedExpiry && this.p.buckets.bucketOf(record.expiresAt) <= bucket) {
+            leftovers.push(id); // live, and this is still its bucket
+          }
+          // else: live and moved to a later bucket by a touch or upsert, which indexed it there
+        }
+        try {
+          await eachLimit(expired, DELETE_CONCURRENCY, async (id) => {
+            if (await this.p.remove(id)) deleted++;
+          });
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
+    if (failure) throw failure.error;
+    leftovers.push(...ids.slice(next)); // unread: the next batch reads them
+    return { deleted, leftovers };
   }
 
   /**
@@ -164,9 +211,7 @@ export class Collector {
       await this.p.adopt(record, expiresAt);
       add(this.p.buckets.indexBucket(expiresAt), record.id);
     }
-    for (const [key, ids] of toIndex) {
-      for (let i = 0; i < ids.length; i += SWEEP_CHUNK) await this.p.expiry.append(key, ids.slice(i, i + SWEEP_CHUNK));
-    }
+    for (const [key, ids] of toIndex) await this.p.expiry.appendAll(key, ids);
     return true;
   }
 

@@ -25,7 +25,9 @@ export class PendingIndex {
   ) {}
 
   add(key: string, id: string): void {
-    this.keep(key, [id]);
+    const ids = this.pending.get(key);
+    if (ids) ids.add(id);
+    else this.pending.set(key, new Set([id]));
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       // Failures stay pending and surface at the next awaited flush(); nothing to do here.
