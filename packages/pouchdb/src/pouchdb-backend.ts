@@ -28,7 +28,7 @@ export class PouchdbBackend implements SessionBackend {
     this.name = `pouchdb:${opened.kind}`;
   }
 
-  /** The database in use (the one passed in, or the one the adapter created). */
+  /** The database in use (the one passed in, or the one the adapter created), with rejections as Errors. */
   get db() {
     return this.#opened.db;
   }
