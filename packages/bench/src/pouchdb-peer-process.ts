@@ -122,7 +122,10 @@ async function run(): Promise<Measurement[]> {
   return out;
 }
 
-run().then(
-  (measurements) => process.send?.({ measurements }),
-  (error: unknown) => process.send?.({ error: error instanceof Error ? error.stack : JSON.stringify(error) }),
-);
+// Only when forked by pouchdb.ts: importing this module by mistake must not start a store.
+if (process.send && process.env.SESSIONKIT_PEER_INPUT) {
+  run().then(
+    (measurements) => process.send?.({ measurements }),
+    (error: unknown) => process.send?.({ error: error instanceof Error ? error.stack : JSON.stringify(error) }),
+  );
+}
