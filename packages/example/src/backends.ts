@@ -5,7 +5,6 @@ import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { AppConfig, BackendName } from "./config.js";
-import { describeError } from "./errors.js";
 
 const require = createRequire(import.meta.url);
 
@@ -99,28 +98,15 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
         port: Number(url.port || 6379),
         database: Number(url.pathname.slice(1) || 0),
       };
-      // databank's own loader can't see databank-redis from its folder, so the driver is made here.
-      const RedisDatabank = require("databank-redis") as new (params: object) => BankWithConnect;
-      const bank = new RedisDatabank(params);
-      try {
-        await callbackWithTimeout((cb) => bank.connect(params, cb), 5000, `redis at ${url.host}`);
-      } catch (error) {
-        // The old redis client databank-redis uses reconnects forever unless told to stop.
-        bank.disconnect(() => {});
-        throw new Error(`cannot use databank-redis (${withoutPassword(config.redisUrl)}): ${describeError(error)}`, {
-          cause: error,
-        });
-      }
+      // The adapter creates, connects and closes the bank (and guards its Redis client's errors).
       return {
-        backend: databankAdapter(bank),
+        backend: databankAdapter({ driver: "redis", params }),
         label: `databank-redis (${withoutPassword(config.redisUrl)})`,
-        closeClient: () => callbackWithTimeout((cb) => bank.disconnect(cb), 5000, "redis"),
+        closeClient: async () => {},
       };
     }
   }
 }
-
-type BankWithConnect = import("@sessionkit/databank").DatabankLike;
 
 interface PouchConstructor {
   new (
@@ -177,17 +163,6 @@ export function withoutPassword(raw: string): string {
   } catch {
     return "(unparseable URL)";
   }
-}
-
-function callbackWithTimeout(call: (cb: (error: unknown) => void) => void, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    call((error) => {
-      clearTimeout(timer);
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve();
-    });
-  });
 }
 
 function firstLine(message: unknown): string {

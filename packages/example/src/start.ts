@@ -51,7 +51,9 @@ export async function startDemo(config: AppConfig, logger: Logger): Promise<Runn
     // Don't let a hung database hold the failure back.
     await withTimeout(
       (async () => {
-        await store?.close();
+        // The store closes the backend; without a store, close the backend ourselves.
+        if (store) await store.close();
+        else await opened.backend.close();
         await opened.closeClient();
       })(),
       2000,

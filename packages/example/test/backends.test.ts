@@ -134,6 +134,13 @@ describe("startup failures", () => {
     expect(message).not.toContain("\n");
   });
 
+  it("an unreachable Redis is a StartupError too", async () => {
+    const port = await freePort();
+    await expect(
+      startDemo(config("databank-redis", { redisUrl: `redis://127.0.0.1:${port}/11` }), silent),
+    ).rejects.toThrow(new RegExp(`^cannot use databank-redis \\(redis://127\\.0\\.0\\.1:${port}/11\\): `));
+  });
+
   it("a bad table name is refused by the adapter before anything listens", async () => {
     await expect(startDemo(config("sqlite", { tableName: "no spaces allowed" }), silent)).rejects.toThrow(
       /option "tableName"/,
