@@ -1,6 +1,7 @@
 import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Dialect } from "./dialect.js";
+import { MysqlExpiredCollector } from "./mysql-expired.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Row, SqlRunner } from "./runners.js";
 import { ensureSchema } from "./schema.js";
@@ -25,6 +26,8 @@ export class NativeBackend implements SessionBackend {
   readonly #runner: SqlRunner;
   readonly #expiry: ExpiryCodec;
   readonly #deleteExpiredSql = new Map<number, string>();
+  /** MySQL only: keyset batches (see MysqlExpiredCollector). */
+  readonly #mysqlCollector: MysqlExpiredCollector | undefined;
 
   constructor(
     knex: Knex,
@@ -41,6 +44,7 @@ export class NativeBackend implements SessionBackend {
     this.#expiry = expiryCodec(dialect, options.legacy !== undefined);
     this.name = `knex:${dialect}${options.legacy ? ":legacy" : ""}`;
     this.capabilities = capabilities;
+    this.#mysqlCollector = dialect === "mysql" ? new MysqlExpiredCollector(runner, options) : undefined;
   }
 
   init(): Promise<void> {
@@ -75,10 +79,12 @@ export class NativeBackend implements SessionBackend {
   }
 
   async clear(): Promise<void> {
+    this.#mysqlCollector?.reset();
     await this.#runner.run(this.#sql.clear, []);
   }
 
   deleteExpired(now: number, limit: number): Promise<number> {
+    if (this.#mysqlCollector) return this.#mysqlCollector.deleteExpired(this.#expiry.toDb(now), limit);
     let sql = this.#deleteExpiredSql.get(limit);
     if (!sql) {
       sql = this.#sql.deleteExpired(limit);

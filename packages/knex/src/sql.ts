@@ -42,7 +42,7 @@ export function qualifiedTable(dialect: SqlDialect, options: ResolvedOptions): s
  * read as text and parsed as UTC (that is how connect-session-knex writes it), so neither
  * depends on the connection's time zone.
  */
-function expiresSelect(dialect: SqlDialect, options: ResolvedOptions): string {
+export function expiresSelect(dialect: SqlDialect, options: ResolvedOptions): string {
   const column = quote(dialect, options.expiresColumn);
   if (!options.legacy) return column;
   if (dialect === "pg") return `(extract(epoch from ${column}) * 1000)::float8`;
