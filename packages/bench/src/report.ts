@@ -33,11 +33,10 @@ export function renderMarkdown(report: BenchReport, svgName: string): string {
   }
   for (const result of report.results) lines.push(...renderModule(result));
 
-  lines.push("## Versions", "", "| package | version |", "| --- | --- |");
-  for (const [name, version] of Object.entries(report.versions).sort(([a], [b]) => a.localeCompare(b))) {
-    lines.push(`| ${md(name)} | ${md(version)} |`);
-  }
-  lines.push("");
+  const versions = Object.entries(report.versions)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, version]) => [md(name), md(version)]);
+  lines.push("## Versions", "", ...alignedTable(["package", "version"], ["left", "left"], versions), "");
   return lines.join("\n");
 }
 
@@ -62,17 +61,33 @@ function renderModule(result: ModuleResult): string[] {
 }
 
 function renderTable(section: BenchSection): string[] {
-  const rows = [
-    "| contender | op | ops/s | × baseline | × sessionkit | p99 ms | note |",
-    "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+  const rows = section.measurements.map((m) => [
+    md(m.contender),
+    md(m.op),
+    formatOps(m.opsPerSec),
+    formatRatio(ratioTo(section, m, section.baseline)),
+    formatRatio(ratioTo(section, m, SESSIONKIT)),
+    formatMs(m),
+    md(m.note ?? ""),
+  ]);
+  return [
+    ...alignedTable(
+      ["contender", "op", "ops/s", "× baseline", "× sessionkit", "p99 ms", "note"],
+      ["left", "left", "right", "right", "right", "right", "left"],
+      rows,
+    ),
+    "",
   ];
-  for (const m of section.measurements) {
-    rows.push(
-      `| ${md(m.contender)} | ${md(m.op)} | ${formatOps(m.opsPerSec)} | ${formatRatio(ratioTo(section, m, section.baseline))} | ${formatRatio(ratioTo(section, m, SESSIONKIT))} | ${formatMs(m)} | ${md(m.note ?? "")} |`,
-    );
-  }
-  rows.push("");
-  return rows;
+}
+
+/** A Markdown table with padded columns, the layout Biome's formatter gives (so `pnpm lint` passes on the report). */
+export function alignedTable(header: string[], align: Array<"left" | "right">, rows: string[][]): string[] {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const cell = (text: string, c: number) =>
+    align[c] === "right" ? text.padStart(widths[c] as number) : text.padEnd(widths[c] as number);
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  const rule = widths.map((w, c) => (align[c] === "right" ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)];
 }
 
 export function formatOps(value: number): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BenchSection } from "../src/harness.js";
-import { formatRatio, md, renderMarkdown } from "../src/report.js";
+import { alignedTable, formatRatio, md, renderMarkdown } from "../src/report.js";
 import type { BenchReport } from "../src/report-model.js";
 import { ratioTo } from "../src/report-model.js";
 import { renderSvg, xml } from "../src/report-svg.js";
@@ -43,15 +43,15 @@ describe("ratios", () => {
 
 describe("renderMarkdown", () => {
   it("has the machine, date, command, a table per section and the versions", () => {
-    const text = renderMarkdown(report(), "benchmarks.svg");
+    const text = renderMarkdown(report(), "benchmarks.svg").replace(/ {2,}/g, " ");
     expect(text).toContain("- **Date:** 2026-01-02T03:04:05.000Z");
     expect(text).toContain("`pnpm install && pnpm bench`");
     expect(text).toContain("2 × Test CPU, 8 GiB RAM, Linux 6, Node 20.20.2");
     expect(text).toContain("![Ratios to each section's baseline](benchmarks.svg)");
     expect(text).toContain("## knex on PostgreSQL");
-    expect(text).toContain("| sessionkit | get | 900 | 0.90× | 1.00× | 2.50 |  |");
-    expect(text).toContain("| connect-pg-simple | get | 450 | 0.45× | 0.50× | 12.3 |  |");
-    expect(text).toContain("| sessionkit | prune | 50,000 | — | 1.00× | — |  |");
+    expect(text).toContain("| sessionkit | get | 900 | 0.90× | 1.00× | 2.50 | |");
+    expect(text).toContain("| connect-pg-simple | get | 450 | 0.45× | 0.50× | 12.3 | |");
+    expect(text).toContain("| sessionkit | prune | 50,000 | — | 1.00× | — | |");
     expect(text).toContain("- pools of 10 \\| connections");
     expect(text).toContain("| @sessionkit/core | 0.1.0 |");
   });
@@ -70,6 +70,19 @@ describe("renderMarkdown", () => {
     expect(text).toContain("- **pouchdb**: Cannot find module './pouchdb.js'");
     expect(text).toContain("## pouchdb: failed");
     expect(text).toContain("## knex on PostgreSQL");
+  });
+
+  it("pads table columns the way Biome formats them, right-aligning the figures", () => {
+    expect(
+      alignedTable(
+        ["a", "figure"],
+        ["left", "right"],
+        [
+          ["long name", "1"],
+          ["x", "22"],
+        ],
+      ),
+    ).toEqual(["| a         | figure |", "| --------- | -----: |", "| long name |      1 |", "| x         |     22 |"]);
   });
 
   it("keeps table cells intact whatever a note or name contains", () => {
