@@ -16,6 +16,7 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/test/**/*.test.ts"],
+    globalSetup: ["./scripts/build-before-tests.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: two workers keep the databases busy without starving the test runner.

@@ -273,7 +273,7 @@ export class SessionkitStore extends Store {
       if (error.code !== ErrorCodes.BACKEND) this.log.debug({ op, code: error.code, sid: sid && idFingerprint(sid) });
       return error;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     this.log.error({ op, err: error, sid: sid && idFingerprint(sid) }, "session backend failed");
     return new SessionStoreError(
       ErrorCodes.BACKEND,
@@ -331,6 +331,18 @@ type Operation = "get" | "set" | "touch" | "destroy" | "all" | "ids" | "length" 
 
 /** Operations on one session: their id is validated before any I/O. */
 const ID_OPERATIONS: ReadonlySet<Operation> = new Set(["get", "set", "touch", "destroy"]);
+
+/** Some drivers reject with plain objects ({ message, status }); keep their message readable. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === "string") return message;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
 
 function sessionData(session: unknown): SessionData {
   if (session === null || typeof session !== "object") {

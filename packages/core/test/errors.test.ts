@@ -70,6 +70,20 @@ describe("errors reach the caller with a stable code, never as a throw", () => {
     await store.close();
   });
 
+  it("a driver that rejects with a plain object still gives a readable message and the object as cause", async () => {
+    const { backend } = instrumentedBackend();
+    const plain = { status: 503, message: "service unavailable" };
+    backend.get = async () => {
+      throw plain;
+    };
+    const store = createStore(backend, { gcInterval: 0 });
+    const error = (await store.get("a").catch((e: unknown) => e)) as SessionStoreError;
+    expect(error.code).toBe(ErrorCodes.BACKEND);
+    expect(error.message).toContain("service unavailable");
+    expect(error.cause).toBe(plain);
+    await store.close();
+  });
+
   it("the store works again once the backend recovers", async () => {
     const { backend, fail, heal } = instrumentedBackend();
     const store = createStore(backend, { gcInterval: 0 });

@@ -7,7 +7,7 @@ import PouchDB from "pouchdb";
 import { afterAll } from "vitest";
 
 const root = mkdtempSync(join(tmpdir(), "sessionkit-pouchdb-leveldb-"));
-const opened: PouchDB.Database[] = [];
+const opened: InstanceType<typeof PouchDB>[] = [];
 let counter = 0;
 
 /** A fresh LevelDB database on disk; the adapter never closes it, so this file does. */

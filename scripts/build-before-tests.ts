@@ -1,0 +1,17 @@
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/**
+ * vitest global setup: compiles the packages once before any test file runs. Most tests run
+ * from the sources, but a few start real child processes on the built packages (process exit,
+ * require() from CommonJS, two processes sharing a CouchDB, the demo app's entry point); one
+ * build here keeps those files from compiling the same outputs at the same time. A no-op when
+ * the build is up to date (as in CI, which builds first).
+ */
+export default function buildBeforeTests(): void {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const tsc = createRequire(`${root}package.json`).resolve("typescript/bin/tsc");
+  const packages = ["core", "conformance", "knex", "pouchdb", "databank", "example"].map((p) => `packages/${p}`);
+  execFileSync(process.execPath, [tsc, "-b", ...packages], { cwd: root, stdio: "inherit" });
+}
