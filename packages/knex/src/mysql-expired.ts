@@ -5,9 +5,10 @@ import { expiresSelect, qualifiedTable, quote } from "./sql.js";
 /**
  * Batched deletion of expired rows on InnoDB. A plain `DELETE ... ORDER BY expires LIMIT n`
  * repeated batch after batch rescans the rows earlier batches deleted: InnoDB keeps them in
- * the index, delete-marked, until its purge thread catches up, so a run's cost grew with the
- * square of the expired rows (100,000 took 5 s instead of 1 s). Each batch here seeks past the
- * last (expiry, id) the previous batch of the same run took, then deletes those ids.
+ * the index, delete-marked, until its purge thread catches up, so while purge lags a run's
+ * cost grows with the square of the expired rows (100,000 in batches of 1000: 25 s, against
+ * 4.5 s here, measured with no purge at all). Each batch here seeks past the last (expiry, id)
+ * the previous batch of the same run took, then deletes those ids.
  */
 export class MysqlExpiredCollector {
   readonly #runner: SqlRunner;

@@ -75,6 +75,8 @@ function deleteExpiredSql(dialect: SqlDialect, table: string, expires: string, l
     case "pg":
       return `delete from ${table} where ctid = any(array(select ctid from ${table} where ${expires} <= ? order by ${expires} limit ${limit} for update skip locked))`;
     case "mysql":
+      // The single-statement form, for reference: NativeBackend uses MysqlExpiredCollector on
+      // MySQL, because repeating this statement rescans InnoDB's delete-marked rows.
       return `delete from ${table} where ${expires} <= ? order by ${expires} limit ${limit}`;
     case "sqlite":
       return `delete from ${table} where rowid in (select rowid from ${table} where ${expires} <= ? order by ${expires} limit ${limit})`;
