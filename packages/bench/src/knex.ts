@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
@@ -280,6 +280,7 @@ export const bench: Benchmark = async (ctx) => {
           "Durability settings, the same for every contender: PostgreSQL synchronous_commit=off per session; SQLite WAL with synchronous=NORMAL; MariaDB at its default (a log flush per commit, so its writes are bound by the disk).",
           "Every store is called with callbacks, as express-session calls it; sessionkit through createStore(knexAdapter(knex)).",
           "The raw driver runs the same statements on the same table shape, plus the JSON.stringify/parse any store needs, and nothing else.",
+          `Load average at the end of this section: ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores (other work on the machine makes single figures vary by tens of percent between runs).`,
           `prune: ${size.expired.toLocaleString("en")} expired among ${size.live.toLocaleString("en")} live sessions, each store's own cleanup run to the end (best of ${size.pruneRounds} fresh fills) (sessionkit: store.prune() in batches of 1000, the default, and of 10000; the raw driver and the peers: one unbounded DELETE); figure is expired rows deleted per second; every live row was verified kept.`,
         ],
       });
