@@ -1,4 +1,5 @@
 import type { SessionBackend } from "./backend.js";
+import { configError } from "./errors.js";
 import type { StoreOptions } from "./options.js";
 import { assertBackend, resolveOptions } from "./resolve-options.js";
 import { SessionkitStore } from "./store.js";
@@ -14,5 +15,10 @@ import { SessionkitStore } from "./store.js";
  */
 export function createStore(backend: SessionBackend, options?: StoreOptions): SessionkitStore {
   assertBackend(backend);
-  return new SessionkitStore(backend, resolveOptions(options));
+  const resolved = resolveOptions(options);
+  if (resolved.owner && backend.capabilities?.owners === false) {
+    // Owners would be dropped silently and "log out everywhere" would never work.
+    throw configError("owner", `is set, but backend ${backend.name} stores no owners (capabilities.owners is false)`);
+  }
+  return new SessionkitStore(backend, resolved);
 }

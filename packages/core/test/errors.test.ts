@@ -115,6 +115,14 @@ describe("errors reach the caller with a stable code, never as a throw", () => {
     await store.close();
   });
 
+  it("the owner option on a backend without owners is a config error, not a silent no-op", () => {
+    const { backend } = instrumentedBackend();
+    Object.defineProperty(backend, "capabilities", { value: { owners: false } });
+    expect(() => createStore(backend, { owner: (s) => s.user as string })).toThrow(
+      /option "owner" is set, but backend/,
+    );
+  });
+
   it("every method also takes a callback, which receives the same error or value", async () => {
     const store = createStore(memoryBackend(), { gcInterval: 0 });
     const call = <T>(f: (cb: (err: unknown, v?: T) => void) => unknown) =>
