@@ -66,7 +66,7 @@ export class DatabankBackend implements SessionBackend {
     if (isReservedId(record.id)) throw new RangeError(`databank: the session id "${record.id}" is reserved`);
     const { bank, pendingExpiry, pendingOwners } = this.parts();
     await this.queue.run(record.id, () => this.write(bank, record.id, toStored(record)));
-    pendingExpiry.add(String(this.buckets.indexBucket(record.expiresAt)), record.id);
+    pendingExpiry.add(this.buckets.indexKey(record.expiresAt), record.id);
     if (record.owner !== null) pendingOwners.add(ownerKey(record.owner), record.id);
   }
 
@@ -80,7 +80,7 @@ export class DatabankBackend implements SessionBackend {
       // No partial update in databank: the record is rewritten with its payload unchanged.
       await this.write(bank, id, toStored({ ...record, expiresAt }));
       const moved = this.buckets.bucketOf(record.expiresAt) !== this.buckets.bucketOf(expiresAt);
-      if (moved || record.legacy) pendingExpiry.add(String(this.buckets.indexBucket(expiresAt)), id);
+      if (moved || record.legacy) pendingExpiry.add(this.buckets.indexKey(expiresAt), id);
     });
   }
 
@@ -243,15 +243,24 @@ export class DatabankBackend implements SessionBackend {
   }
 
   /** Insert or replace. `save` is update-else-create; a create that loses a race to another creator is retried. */
-  private async write(bank: DatabankLike, id: string, value: object): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+  private write(bank: DatabankLike, id: string, value: object, attempt = 0): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false; // a driver that calls back twice is ignored the second time (see call())
       try {
-        await call((cb) => bank.save(this.o.type, id, value, cb));
-        return;
+        bank.save(this.o.type, id, value, (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          if (!error) resolve();
+          else if (isAlreadyExists(error) && attempt < 3) resolve(this.write(bank, id, value, attempt + 1));
+          else reject(driverError(error));
+        });
       } catch (error) {
-        if (!isAlreadyExists(error) || attempt >= 3) throw driverError(error);
+        if (!settled) {
+          settled = true;
+          reject(driverError(error));
+        }
       }
-    }
+    });
   }
 
   /** Deletes one record in its id's queue; true when it was there. */

@@ -14,6 +14,19 @@ export class ExpiryBuckets {
   indexBucket(expiresAt: number): number {
     return Math.max(this.bucketOf(expiresAt), this.bucketOf(Date.now()));
   }
+
+  /** `indexBucket` as the index's set key. Upserts mostly land in one bucket: its key string is reused. */
+  indexKey(expiresAt: number): string {
+    const bucket = this.indexBucket(expiresAt);
+    if (bucket !== this.lastBucket) {
+      this.lastBucket = bucket;
+      this.lastKey = String(bucket);
+    }
+    return this.lastKey;
+  }
+
+  private lastBucket = Number.NaN;
+  private lastKey = "";
 }
 
 /** Buckets GC re-reads behind the current one, so writers whose clock lags a little are not missed. */
