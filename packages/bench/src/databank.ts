@@ -20,9 +20,11 @@ const CONCURRENCY = 8;
 const HOUR = 3_600_000;
 
 const SIZES = {
-  small: { ops: 3000, rounds: 3, live: 20_000, expired: 2_000 },
-  large: { ops: 10_000, rounds: 5, live: 100_000, expired: 10_000 },
+  small: { ops: 3000, rounds: 3, live: 20_000, expired: 2_000, gcRounds: 3 },
+  large: { ops: 10_000, rounds: 5, live: 100_000, expired: 10_000, gcRounds: 5 },
 } as const;
+/** sessionkit's GC batch: the store's default gcBatchSize. */
+const GC_BATCH = 1000;
 
 type Session = Record<string, unknown>;
 
@@ -56,7 +58,8 @@ interface Contender {
   get(id: string): Promise<unknown>;
   set(id: string, s: Session): Promise<unknown>;
   touch?(id: string, s: Session): Promise<unknown>;
-  destroy(id: string): Promise<unknown>;
+  /** Absent for a reference that only measures set and get. */
+  destroy?(id: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -72,18 +75,48 @@ function sessionkit(bank: DatabankLike, type: string): Contender {
   };
 }
 
-/** The same work with bare databank calls: the session object under its id, nothing else. */
+/**
+ * The same work with bare databank calls, storing what the adapter stores: the session
+ * serialized to JSON inside `{ sessionkit, sid, payload, expiresAt, owner }` (a session store
+ * over databank has to keep the expiry beside the session; the payload is the serialized
+ * session, as the core hands it over). get parses the payload back into a session, as the
+ * store must; touch is read + save (databank has no partial update), as ours is.
+ */
 function raw(bank: DatabankLike, type: string): Contender {
+  const record = (id: string, s: Session) => ({
+    sessionkit: 1,
+    sid: id,
+    payload: JSON.stringify(s),
+    expiresAt: Date.now() + HOUR,
+    owner: null,
+  });
   return {
     name: "raw databank",
-    get: (id) => bankCall((cb) => bank.read(type, id, cb)).catch(missingIsNull),
-    set: (id, s) => bankCall((cb) => bank.save(type, id, s, cb)),
-    // No partial update in databank: a touch is a read and a write.
-    touch: async (id, s) => {
+    set: (id, s) => bankCall((cb) => bank.save(type, id, record(id, s), cb)),
+    get: async (id) => {
+      const found = (await bankCall((cb) => bank.read(type, id, cb)).catch(missingIsNull)) as {
+        payload: string;
+      } | null;
+      return found && JSON.parse(found.payload);
+    },
+    touch: async (id) => {
       const found = (await bankCall<unknown>((cb) => bank.read(type, id, cb))) as Session;
-      await bankCall((cb) => bank.save(type, id, { ...found, cookie: s.cookie }, cb));
+      await bankCall((cb) => bank.save(type, id, { ...found, expiresAt: Date.now() + HOUR }, cb));
     },
     destroy: (id) => bankCall((cb) => bank.del(type, id, cb)).catch(missingIsNull),
+    close: async () => {},
+  };
+}
+
+/**
+ * The least a databank call can do: the session object itself under its id (one JSON
+ * serialization, by the driver), no expiry beside it. A reference for set and get only.
+ */
+function rawObject(bank: DatabankLike, type: string): Contender {
+  return {
+    name: "raw databank, session object",
+    get: (id) => bankCall((cb) => bank.read(type, id, cb)).catch(missingIsNull),
+    set: (id, s) => bankCall((cb) => bank.save(type, id, s, cb)),
     close: async () => {},
   };
 }
@@ -111,7 +144,12 @@ async function opsSection(
   banks: { ours: DatabankLike; legacy: DatabankLike },
 ): Promise<BenchSection> {
   const { ops, rounds } = SIZES[ctx.size];
-  const contenders = [raw(banks.ours, "bench_raw"), sessionkit(banks.ours, "bench_sk"), connectDatabank(banks.legacy)];
+  const contenders = [
+    raw(banks.ours, "bench_raw"),
+    sessionkit(banks.ours, "bench_sk"),
+    connectDatabank(banks.legacy),
+    rawObject(banks.ours, "bench_rawobj"),
+  ];
   const warmup = Math.ceil(ops / 10);
   const results = new Map<string, Array<{ opsPerSec: number; p99Ms: number }>>();
   const s = benchSession();
@@ -130,9 +168,10 @@ async function opsSection(
       await run("set", (i) => c.set(ids[i] as string, s));
       await fill(warmup, (i) => c.set(ids[ops + i] as string, s)); // so every destroy below finds its session
       await run("get", (i) => c.get(ids[i] as string));
-      if (c.touch) await run("touch", (i) => c.touch?.(ids[i] as string, s) as Promise<unknown>);
+      const { touch, destroy } = c;
+      if (touch) await run("touch", (i) => touch(ids[i] as string, s));
       let next = 0; // each destroy takes an id that still exists, warm-up included
-      await run("destroy", () => c.destroy(ids[next++] as string));
+      if (destroy) await run("destroy", () => destroy(ids[next++] as string));
     }
   }
   for (const c of contenders) await c.close();
@@ -142,7 +181,9 @@ async function opsSection(
       const runs = (results.get(`${c.name}\u0000${op}`) ?? []).sort((a, b) => a.opsPerSec - b.opsPerSec);
       const median = runs[Math.floor(runs.length / 2)];
       if (median) measurements.push({ contender: c.name, op, opsPerSec: median.opsPerSec, p99Ms: median.p99Ms });
-      else measurements.push({ contender: c.name, op, opsPerSec: 0, note: "no touch(): express-session skips it" });
+      else if (op === "touch" && c.destroy) {
+        measurements.push({ contender: c.name, op, opsPerSec: 0, note: "no touch(): express-session skips it" });
+      }
     }
   }
   return {
@@ -151,10 +192,196 @@ async function opsSection(
     measurements,
     notes: [
       `${ops} operations per round, ${CONCURRENCY} in flight, median of ${rounds} rounds; a ~300-byte session.`,
-      "raw databank = read/save/del of the session object; its touch is read + save (databank has no partial update), as is ours.",
+      "raw databank = bare read/save/del of the record the adapter stores (the session as JSON beside its expiry); get parses the session back; touch is read + save (databank has no partial update), as is ours.",
+      "raw databank, session object = save/read of the session object itself (one serialization, no expiry kept): the floor, for set and get.",
       "sessionkit = the whole store (createStore + databankAdapter): validation, JSON codec, expiry, index.",
     ],
   };
+}
+
+/** One GC contender over one bank: fill it, add expired sessions, collect them, count what is left. */
+interface GcContender {
+  name: string;
+  /** Writes `n` sessions `prefix-0..n-1`, expired or live for an hour. */
+  add(prefix: string, n: number, expired: boolean): Promise<void>;
+  /** One full collection, as the contender runs it. */
+  collect(): Promise<void>;
+  /** Sessions stored: [live, expired]. Checked outside the timing. */
+  census(): Promise<[number, number]>;
+  close(): Promise<void>;
+}
+
+async function sessionkitGc(bank: DatabankLike, type: string): Promise<GcContender> {
+  const payload = JSON.stringify(benchSession());
+  // The backend directly: the store refuses to write sessions that already expired.
+  const backend = databankAdapter(bank, { type, indexDelay: 50 });
+  await backend.init();
+  await backend.deleteExpired(Date.now(), GC_BATCH); // the first run's sweep, on an empty type
+  return {
+    name: "sessionkit",
+    add: (prefix, n, expired) =>
+      fill(n, (i) =>
+        backend.upsert({
+          id: `${prefix}-${i}`,
+          payload,
+          expiresAt: expired ? Date.now() - 1000 : Date.now() + HOUR,
+          owner: null,
+        }),
+      ),
+    collect: async () => {
+      // Batches of GC_BATCH, as the store runs them, until one comes back short.
+      while ((await backend.deleteExpired(Date.now(), GC_BATCH)) === GC_BATCH) {}
+    },
+    census: async () => {
+      const now = Date.now();
+      let live = 0;
+      let expired = 0;
+      await bankCall((cb) =>
+        bank.scan(type, (v) => ((v as { expiresAt: number }).expiresAt > now ? live++ : expired++), cb),
+      );
+      return [live, expired];
+    },
+    close: async () => {
+      await backend.clear();
+      await backend.close();
+    },
+  };
+}
+
+function connectDatabankGc(bank: DatabankLike): GcContender {
+  const store = new DatabankStore(bank, null, 0);
+  return {
+    name: "connect-databank",
+    add: (prefix, n, expired) => {
+      const expires = expired ? new Date(Date.now() - 1000) : undefined;
+      return fill(n, (i) => promisifyCallback((cb) => store.set(`${prefix}-${i}`, benchSession(expires), cb)));
+    },
+    collect: async () => {
+      await promisifyCallback((cb) => store.cleanup(cb));
+    },
+    census: async () => {
+      const now = Date.now();
+      let live = 0;
+      let expired = 0;
+      await bankCall((cb) =>
+        bank.scan(
+          "session",
+          (v) => (new Date((v as { cookie: { expires: string } }).cookie.expires).getTime() > now ? live++ : expired++),
+          cb,
+        ),
+      );
+      return [live, expired];
+    },
+    close: async () => {
+      await promisifyCallback((cb) => store.clear(cb));
+      store.close();
+    },
+  };
+}
+
+interface GcRun {
+  /** Wall-clock ms of the timed collections, in round order. */
+  wall: number[];
+  /** CPU ms of this process during them (for the memory driver, all the work). */
+  cpu: number[];
+}
+
+/**
+ * The floor of any GC that checks a record before deleting it: bare `readAll` (slices of 100,
+ * 4 in flight) and `del` (64 in flight) of exactly the expired ids, which it is told, over the
+ * same records and driver. No index, no bookkeeping: what the records' reads and deletes cost.
+ */
+function floorGc(bank: DatabankLike, type: string): GcContender {
+  const payload = JSON.stringify(benchSession());
+  let expiredIds: string[] = [];
+  const record = (id: string, expiresAt: number) => ({ sessionkit: 1, sid: id, payload, expiresAt, owner: null });
+  return {
+    name: "floor: bare read + delete of the expired ids",
+    add: async (prefix, n, expired) => {
+      const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+      if (expired) expiredIds = ids;
+      await fill(n, (i) =>
+        bankCall((cb) =>
+          bank.save(type, ids[i] as string, record(ids[i] as string, Date.now() + (expired ? -1000 : HOUR)), cb),
+        ),
+      );
+    },
+    collect: async () => {
+      const slices = Array.from({ length: Math.ceil(expiredIds.length / 100) }, (_, i) =>
+        expiredIds.slice(i * 100, i * 100 + 100),
+      );
+      let next = 0;
+      const worker = async () => {
+        while (next < slices.length) {
+          const slice = slices[next++] as string[];
+          await bankCall((cb) => bank.readAll(type, slice, cb));
+          for (let i = 0; i < slice.length; i += 64) {
+            await Promise.all(slice.slice(i, i + 64).map((id) => bankCall((cb) => bank.del(type, id, cb))));
+          }
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+    },
+    census: async () => {
+      const now = Date.now();
+      let live = 0;
+      let expired = 0;
+      await bankCall((cb) =>
+        bank.scan(type, (v) => ((v as { expiresAt: number }).expiresAt > now ? live++ : expired++), cb),
+      );
+      return [live, expired];
+    },
+    close: async () => {
+      const ids: string[] = [];
+      await bankCall((cb) => bank.scan(type, (v) => ids.push((v as { sid: string }).sid), cb));
+      await fill(ids.length, (i) => bankCall((cb) => bank.del(type, ids[i] as string, cb)));
+    },
+  };
+}
+
+/**
+ * The same procedure for both contenders, interleaved so that background load falls on both
+ * alike: each fills `live` live sessions and runs one untimed warm-up collection of
+ * `expired / 10`; then, `gcRounds` times, each in turn (the order alternating) adds `expired`
+ * expired sessions, pauses, and times one full collection. After every collection a scan,
+ * outside the timing, checks that exactly the expired sessions went and every live one is there.
+ */
+async function timeGc(ctx: BenchContext, driver: string, contenders: GcContender[]): Promise<Map<string, GcRun>> {
+  const { live, expired, gcRounds } = SIZES[ctx.size];
+  const runs = new Map<string, GcRun>(contenders.map((c) => [c.name, { wall: [], cpu: [] }]));
+  for (const c of contenders) {
+    ctx.log(`databank ${driver}: ${c.name} GC, filling ${live} live sessions`);
+    await c.add("live", live, false);
+  }
+  for (let round = 0; round <= gcRounds; round++) {
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const c of order) {
+      const n = round === 0 ? Math.ceil(expired / 10) : expired;
+      await c.add(`dead${round}`, n, true);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the same pause for both: writes settle
+      const cpu0 = process.cpuUsage();
+      const timed = await timeJob(async () => {
+        await c.collect();
+        return n;
+      });
+      const cpu = process.cpuUsage(cpu0);
+      const [stillLive, left] = await c.census();
+      if (stillLive !== live || left !== 0) {
+        throw new Error(`${c.name} GC left ${stillLive} of ${live} live and ${left} of ${n} expired sessions`);
+      }
+      const run = runs.get(c.name) as GcRun;
+      if (round > 0) {
+        run.wall.push(timed.ms);
+        run.cpu.push((cpu.user + cpu.system) / 1000);
+      }
+    }
+  }
+  return runs;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function gcSection(
@@ -162,73 +389,60 @@ async function gcSection(
   driver: "memory" | "redis",
   banks: { ours: DatabankLike; legacy: DatabankLike },
 ): Promise<BenchSection> {
-  const { live, expired } = SIZES[ctx.size];
+  const { live, expired, gcRounds } = SIZES[ctx.size];
   const measurements: Measurement[] = [];
-  const payload = JSON.stringify(benchSession());
-
-  // sessionkit: the backend directly (the store refuses to write sessions that already expired).
   const type = "bench_gc";
-  const backend = databankAdapter(banks.ours, { type, indexDelay: 50 });
-  await backend.init();
-  await backend.deleteExpired(Date.now(), 1000); // the first run's sweep, on an empty type
-  ctx.log(`databank ${driver}: filling ${live} live + ${expired} expired sessions (sessionkit)`);
-  const now = Date.now();
-  await fill(live + expired, (i) =>
-    backend.upsert({ id: `gc-${i}`, payload, expiresAt: i < expired ? now - 1000 : now + HOUR, owner: null }),
-  );
-  const ours = await timeJob(async () => {
-    let total = 0;
-    for (;;) {
-      const n = await backend.deleteExpired(Date.now(), 1000);
-      total += n;
-      if (n < 1000) return total;
-    }
+  const ours = await sessionkitGc(banks.ours, type);
+  const theirs = connectDatabankGc(banks.legacy);
+  const bare = floorGc(banks.ours, "bench_gcfloor");
+  const runs = await timeGc(ctx, driver, [ours, theirs, bare]);
+  const floorRun = runs.get(bare.name) as GcRun;
+  const oursRun = runs.get(ours.name) as GcRun;
+  const theirRun = runs.get(theirs.name) as GcRun;
+  const describe = (r: GcRun) =>
+    `${median(r.wall).toFixed(0)} ms; CPU ${median(r.cpu).toFixed(0)} ms; rounds ${r.wall.map((ms) => ms.toFixed(0)).join(", ")} ms`;
+  measurements.push({
+    contender: ours.name,
+    op: "gc",
+    opsPerSec: (expired / median(oursRun.wall)) * 1000,
+    note: describe(oursRun),
   });
-  if (ours.items !== expired) throw new Error(`sessionkit GC deleted ${ours.items}, expected ${expired}`);
-  measurements.push({ contender: "sessionkit", op: "gc", opsPerSec: ours.perSec, note: `${ours.ms.toFixed(0)} ms` });
+  measurements.push({
+    contender: theirs.name,
+    op: "gc",
+    opsPerSec: (expired / median(theirRun.wall)) * 1000,
+    note: `${describe(theirRun)} (cleanup() scans every session)`,
+  });
+  measurements.push({
+    contender: bare.name,
+    op: "gc",
+    opsPerSec: (expired / median(floorRun.wall)) * 1000,
+    note: `${describe(floorRun)} (the least a checking GC can do)`,
+  });
+  await theirs.close();
+  await bare.close();
   // The daily sweep (a full scan, the safety net for lost index entries), for the record.
   await bankCall((cb) => banks.ours.del(`${type}_meta`, "sweep", cb));
   const sweep = await timeJob(async () => {
-    await backend.deleteExpired(Date.now(), 1000);
+    await ours.collect();
     return live;
   });
   measurements.push({
-    contender: "sessionkit",
+    contender: ours.name,
     op: "daily sweep",
     opsPerSec: sweep.perSec,
     note: `${sweep.ms.toFixed(0)} ms, full scan, sessions/s`,
   });
-  await backend.clear();
-  await backend.close();
-
-  ctx.log(`databank ${driver}: filling ${live} live + ${expired} expired sessions (connect-databank)`);
-  const store = new DatabankStore(banks.legacy, null, 0);
-  const past = new Date(Date.now() - 1000);
-  await fill(live + expired, (i) =>
-    promisifyCallback((cb) => store.set(`cd-${i}`, benchSession(i < expired ? past : undefined), cb)),
-  );
-  const before = await countType(banks.legacy, "session");
-  const theirs = await timeJob(async () => {
-    await promisifyCallback((cb) => store.cleanup(cb));
-    return expired;
-  });
-  const deleted = before - (await countType(banks.legacy, "session")); // checked outside the timing
-  if (deleted !== expired) throw new Error(`connect-databank cleanup deleted ${deleted}, expected ${expired}`);
-  measurements.push({
-    contender: "connect-databank",
-    op: "gc",
-    opsPerSec: theirs.perSec,
-    note: `${theirs.ms.toFixed(0)} ms (cleanup(): scans every session)`,
-  });
-  await promisifyCallback((cb) => store.clear(cb));
-  store.close();
+  await ours.close();
   return {
     title: `databank (${driver} driver): garbage collection, ${live} live + ${expired} expired`,
     baseline: "connect-databank",
     measurements,
     notes: [
-      "gc = expired sessions deleted per second, one full collection (sessionkit: batches of 1000 as the store runs them).",
-      "Both deletions are verified outside the timing (sessionkit: its own count; connect-databank: a scan).",
+      `gc = expired sessions deleted per second by one full collection (sessionkit: batches of ${GC_BATCH} as the store runs them; connect-databank: cleanup()).`,
+      `Same procedure and driver for both, interleaved: ${live} live sessions each, one untimed warm-up collection, then ${gcRounds} rounds of adding ${expired} expired sessions and timing one collection; median round (wall clock), with this process's CPU time beside it.`,
+      "floor = bare readAll + del of exactly the expired ids (told which they are) over the same records: what reading each record before deleting it costs on this driver, with no index at all.",
+      "After every collection a scan (outside the timing) checks that all expired sessions went and every live session is still there.",
       "daily sweep = sessionkit's once-a-day full scan that indexes what the index missed; sessions scanned per second.",
     ],
   };
@@ -239,20 +453,14 @@ async function fill(n: number, write: (i: number) => Promise<unknown>): Promise<
     await Promise.all(Array.from({ length: Math.min(200, n - i) }, (_, j) => write(i + j)));
 }
 
-async function countType(bank: DatabankLike, type: string): Promise<number> {
-  let n = 0;
-  await bankCall((cb) => bank.scan(type, () => n++, cb));
-  return n;
-}
-
 /** Deletes the Redis keys this benchmark wrote (its types only; connect-databank's in its own database). */
 async function cleanRedis(): Promise<void> {
   const client = createClient({ url: `redis://${REDIS.host}:${REDIS.port}` });
   await client.connect();
   try {
     for (const [db, patterns] of [
-      [OURS_DB, ["bench_raw:*", "bench_sk*", "bench_gc*"]],
-      [LEGACY_DB, ["session:bench-*", "session:cd-*"]],
+      [OURS_DB, ["bench_raw:*", "bench_rawobj:*", "bench_sk*", "bench_gc*"]],
+      [LEGACY_DB, ["session:bench-*", "session:live-*", "session:dead*"]],
     ] as const) {
       await client.select(db);
       for (const pattern of patterns) {
