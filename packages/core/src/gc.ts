@@ -73,7 +73,9 @@ export class GarbageCollector {
         if (deleted < this.settings.batchSize || this.stopped) break;
       }
       this.failures = 0;
-      this.log.info({ op: "gc", deleted: total, ms: Date.now() - started }, "expired sessions collected");
+      // A run that found nothing is routine: keep it out of the info log.
+      const level = total > 0 ? "info" : "debug";
+      this.log[level]({ op: "gc", deleted: total, ms: Date.now() - started }, "expired sessions collected");
       return total;
     } catch (error) {
       this.failures++;

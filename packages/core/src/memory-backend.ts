@@ -40,7 +40,6 @@ class MemoryBackend implements SessionBackend {
 
   async upsert(record: SessionRecord): Promise<void> {
     const previous = this.records.get(record.id);
-    if (previous) this.unindex(previous);
     const stored: SessionRecord = {
       id: record.id,
       payload: record.payload,
@@ -48,15 +47,18 @@ class MemoryBackend implements SessionBackend {
       owner: record.owner,
     };
     this.records.set(record.id, stored);
+    // Most writes keep the session in its bucket and owner: leave the indexes alone then.
+    if (previous && this.sameIndexEntries(previous, stored)) return;
+    if (previous) this.unindex(previous);
     this.index(stored);
   }
 
   async touch(id: string, expiresAt: number): Promise<void> {
     const previous = this.records.get(id);
     if (!previous) return;
+    this.records.set(id, { ...previous, expiresAt });
+    if (this.bucketOf(previous.expiresAt) === this.bucketOf(expiresAt)) return;
     this.removeFrom(this.buckets, this.bucketOf(previous.expiresAt), id);
-    const moved = { ...previous, expiresAt };
-    this.records.set(id, moved);
     this.addTo(this.buckets, this.bucketOf(expiresAt), id);
   }
 
@@ -109,6 +111,10 @@ class MemoryBackend implements SessionBackend {
 
   private bucketOf(expiresAt: number): number {
     return Math.floor(expiresAt / this.bucketMs);
+  }
+
+  private sameIndexEntries(a: SessionRecord, b: SessionRecord): boolean {
+    return a.owner === b.owner && this.bucketOf(a.expiresAt) === this.bucketOf(b.expiresAt);
   }
 
   private index(record: SessionRecord): void {

@@ -134,4 +134,12 @@ describe("garbage collection", () => {
     expect(entries().find((e) => e.op === "gc")).toMatchObject({ level: 30, deleted: 4, ms: expect.any(Number) });
     await store.close();
   });
+
+  it("logs a run that found nothing at debug, keeping the info log quiet", async () => {
+    const { logger, entries } = capturingLogger();
+    const store = createStore(instrumentedBackend().backend, { gcInterval: 0, logger });
+    expect(await store.prune()).toBe(0);
+    expect(entries().find((e) => e.op === "gc")).toMatchObject({ level: 20, deleted: 0 });
+    await store.close();
+  });
 });

@@ -38,6 +38,21 @@ describe("memoryBackend", () => {
     expect(lookups).toBeLessThan(5);
   });
 
+  it("keeps its indexes right when writes and touches stay within one bucket or move across", async () => {
+    const backend = memoryBackend({ bucketMs: 1000 });
+    const now = 1_000_000_000;
+    await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 100, owner: "o1" });
+    await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 200, owner: "o1" }); // same bucket, same owner
+    await backend.touch("a", now + 300); // same bucket
+    expect(await backend.deleteExpired(now + 250, 10)).toBe(0);
+    await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 300, owner: "o2" }); // owner moves
+    expect(await backend.destroyByOwner("o1")).toBe(0);
+    await backend.touch("a", now + 5000); // bucket moves
+    expect(await backend.deleteExpired(now + 4000, 10)).toBe(0);
+    expect(await backend.deleteExpired(now + 5000, 10)).toBe(1);
+    expect(await backend.destroyByOwner("o2")).toBe(0);
+  });
+
   it("rejects a bad bucket width", () => {
     expect(() => memoryBackend({ bucketMs: 0 })).toThrow(expect.objectContaining({ code: "ERR_SESSION_CONFIG" }));
     expect(() => memoryBackend({ bucketMs: 0 })).toThrow(/"bucketMs"/);
