@@ -2,13 +2,29 @@ import type { ResolvedOptions } from "./options.js";
 import type { SqlRunner } from "./runners.js";
 import { expiresSelect, qualifiedTable, quote } from "./sql.js";
 
+/** A position in the expiry index: an expiry and an id, as the driver returned them. */
+interface Position {
+  e: unknown;
+  s: unknown;
+}
+
 /**
  * Batched deletion of expired rows on InnoDB. A plain `DELETE ... ORDER BY expires LIMIT n`
  * repeated batch after batch rescans the rows earlier batches deleted: InnoDB keeps them in
  * the index, delete-marked, until its purge thread catches up, so while purge lags a run's
- * cost grows with the square of the expired rows (100,000 in batches of 1000: 25 s, against
- * 4.5 s here, measured with no purge at all). Each batch here seeks past the last (expiry, id)
- * the previous batch of the same run took, then deletes those ids.
+ * cost grows with the square of the expired rows (100,000 in batches of 1000: 25 s, measured
+ * with no purge at all). So each batch continues after the (expiry, id) where the previous
+ * batch of the same run stopped:
+ *
+ * 1. an index-only query finds the batch's last row (the limit-th expired row after the cursor);
+ * 2. one DELETE takes the index range from the cursor to that row, re-checking the expiry (a
+ *    session touched meanwhile stays) and capped by LIMIT (rows that expired into the range
+ *    meanwhile never make a batch larger than asked).
+ *
+ * Deleting by range instead of by a list of ids (the previous design) halves the time per
+ * batch: no 1000-element IN list to parse and look up one key at a time. The ORDER BY is what
+ * makes MariaDB use the (expiry, id) range at all: without it, when many rows share an expiry,
+ * the optimizer estimates the range by the expiry alone and scans the whole table.
  */
 export class MysqlExpiredCollector {
   readonly #runner: SqlRunner;
@@ -17,7 +33,7 @@ export class MysqlExpiredCollector {
   readonly #expires: string;
   readonly #expiresOut: string;
   /** Where the current run has got to; undefined at the start of a run. */
-  #cursor: { e: unknown; s: unknown } | undefined;
+  #cursor: Position | undefined;
 
   constructor(runner: SqlRunner, options: ResolvedOptions) {
     this.#runner = runner;
@@ -38,20 +54,23 @@ export class MysqlExpiredCollector {
       throw new RangeError(`deleteExpired limit must be a positive integer, got ${limit}`);
     const [sid, expires, table] = [this.#sid, this.#expires, this.#table];
     const cursor = this.#cursor;
-    const after = cursor ? ` and (${expires} > ? or (${expires} = ? and ${sid} > ?))` : "";
-    const rows = await this.#runner.rows(
-      `select ${sid} as s, ${this.#expiresOut} as e from ${table} where ${expires} <= ?${after} order by ${expires}, ${sid} limit ${limit}`,
-      cursor ? [nowDb, cursor.e, cursor.e, cursor.s] : [nowDb],
+    // Strictly after the cursor / up to and including the boundary, in (expiry, id) order.
+    const afterSql = cursor ? ` and (${expires} > ? or (${expires} = ? and ${sid} > ?))` : "";
+    const afterParams = cursor ? [cursor.e, cursor.e, cursor.s] : [];
+    const [boundary] = (await this.#runner.rows(
+      `select ${sid} as s, ${this.#expiresOut} as e from ${table} where ${expires} <= ?${afterSql} order by ${expires}, ${sid} limit ${limit - 1}, 1`,
+      [nowDb, ...afterParams],
+    )) as Partial<Position>[];
+    const upToSql = boundary ? ` and (${expires} < ? or (${expires} = ? and ${sid} <= ?))` : "";
+    const upToParams = boundary ? [boundary.e, boundary.e, boundary.s] : [];
+    const deleted = await this.#runner.run(
+      `delete from ${table} where ${expires} <= ?${afterSql}${upToSql} order by ${expires}, ${sid} limit ${limit}`,
+      [nowDb, ...afterParams, ...upToParams],
     );
-    const last = rows[rows.length - 1];
-    // A short batch ends the run: the next one starts from the beginning again, so a row this
-    // run skipped (touched into the past behind the cursor) is collected next time.
-    this.#cursor = rows.length === limit && last ? { e: last.e, s: last.s } : undefined;
-    if (rows.length === 0) return 0;
-    // Re-checks the expiry: a session touched since the SELECT stays.
-    return this.#runner.run(
-      `delete from ${table} where ${expires} <= ? and ${sid} in (${rows.map(() => "?").join(", ")})`,
-      [nowDb, ...rows.map((row) => row.s)],
-    );
+    // A short batch ends the run (the core stops there): the next one starts from the first
+    // expired row again, so a row this run passed (touched into the past behind the cursor) is
+    // collected next time.
+    this.#cursor = boundary && deleted === limit ? { e: boundary.e, s: boundary.s } : undefined;
+    return deleted;
   }
 }
