@@ -29,6 +29,11 @@ export interface BackendCapabilities {
    * with `ERR_SESSION_TOO_LARGE` before writing. Default: no limit beyond the store's `maxSize`.
    */
   readonly maxPayloadBytes?: number;
+  /**
+   * How many expired records one `deleteExpired` call handles best (measured for the database).
+   * The store uses it when its own `gcBatchSize` option is not set. Default: the store's 1000.
+   */
+  readonly gcBatchSize?: number;
 }
 
 /**

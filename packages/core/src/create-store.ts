@@ -20,5 +20,12 @@ export function createStore(backend: SessionBackend, options?: StoreOptions): Se
     // Owners would be dropped silently and "log out everywhere" would never work.
     throw configError("owner", `is set, but backend ${backend.name} stores no owners (capabilities.owners is false)`);
   }
+  const preferred = backend.capabilities?.gcBatchSize;
+  if (options?.gcBatchSize === undefined && preferred !== undefined) {
+    if (!Number.isSafeInteger(preferred) || preferred <= 0) {
+      throw configError("backend.capabilities.gcBatchSize", `must be a positive integer, got ${preferred}`);
+    }
+    resolved.gcBatchSize = preferred;
+  }
   return new SessionkitStore(backend, resolved);
 }

@@ -21,7 +21,7 @@ export interface StoreOptions {
   touchAfter?: number;
   /** Milliseconds between background garbage collections (±50% jitter). 0 turns it off. Default: 600000 (10 minutes). */
   gcInterval?: number;
-  /** How many expired sessions one GC batch deletes. Default: 1000. */
+  /** How many expired sessions one GC batch deletes. Default: the backend's declared `gcBatchSize`, else 1000. */
   gcBatchSize?: number;
   /** Returns the owner of a session (e.g. `s => s.user?.id`), for `destroyByOwner`. Default: no owners. */
   owner?: (session: SessionData) => string | number | null | undefined;

@@ -52,6 +52,27 @@ describe("garbage collection", () => {
     await store.close();
   });
 
+  it("uses the backend's declared batch size unless gcBatchSize is set", async () => {
+    const declared = instrumentedBackend();
+    Object.defineProperty(declared.backend, "capabilities", { value: { gcBatchSize: 7 } });
+    await seedExpired(declared.inner, 10);
+    const store = createStore(declared.backend, { gcInterval: 0 });
+    expect(await store.prune()).toBe(10);
+    expect(declared.calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([7, 7]);
+    await store.close();
+
+    const overridden = instrumentedBackend();
+    Object.defineProperty(overridden.backend, "capabilities", { value: { gcBatchSize: 7 } });
+    const mine = createStore(overridden.backend, { gcInterval: 0, gcBatchSize: 3 });
+    await mine.prune();
+    expect(overridden.calls.find((c) => c.method === "deleteExpired")?.args[1]).toBe(3);
+    await mine.close();
+
+    const broken = instrumentedBackend();
+    Object.defineProperty(broken.backend, "capabilities", { value: { gcBatchSize: 0 } });
+    expect(() => createStore(broken.backend)).toThrow(/"backend.capabilities.gcBatchSize"/);
+  });
+
   it("never overlaps itself: a prune during a run joins it", async () => {
     const { backend, inner, count, delay } = instrumentedBackend();
     await seedExpired(inner, 5);

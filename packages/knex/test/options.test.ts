@@ -78,17 +78,18 @@ describe("knexAdapter options", () => {
 });
 
 describe("declared dialect and capabilities", () => {
-  const cases: Array<[string, Knex, string, number | undefined]> = [
-    ["pg", pg, "knex:pg", 1_000_000_000],
-    ["mysql2", mysql, "knex:mysql", 16 * 1024 * 1024 - 1],
-    ["better-sqlite3", sqlite, "knex:sqlite", 999_000_000],
-    ["cockroachdb (generic, untested)", cockroach, "knex:cockroachdb", undefined],
+  const cases: Array<[string, Knex, string, number | undefined, number | undefined]> = [
+    ["pg", pg, "knex:pg", 1_000_000_000, 10_000],
+    ["mysql2", mysql, "knex:mysql", 16 * 1024 * 1024 - 1, undefined],
+    ["better-sqlite3", sqlite, "knex:sqlite", 999_000_000, 10_000],
+    ["cockroachdb (generic, untested)", cockroach, "knex:cockroachdb", undefined, undefined],
   ];
-  it.each(cases)("%s", (_label, knex, name, maxPayloadBytes) => {
+  it.each(cases)("%s", (_label, knex, name, maxPayloadBytes, gcBatchSize) => {
     const backend = knexAdapter(knex);
     expect(backend.name).toBe(name);
     expect(backend.capabilities?.owners).toBe(true);
     expect(backend.capabilities?.maxPayloadBytes).toBe(maxPayloadBytes);
+    expect(backend.capabilities?.gcBatchSize).toBe(gcBatchSize);
   });
 
   it("legacy mode declares that it stores no owners", async () => {
