@@ -2,13 +2,13 @@
 // the session on every request) with a session cookie, per backend, each app in its own process.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import type { Benchmark, Measurement } from "./harness.js";
+import { freePort } from "./processes.js";
 
 const MAIN = fileURLToPath(new URL("../../example/dist/main.js", import.meta.url));
 const CEILING = fileURLToPath(new URL("./e2e-ceiling.js", import.meta.url));
@@ -25,15 +25,6 @@ function backends(): string[] {
   const list = ["memory", "sqlite", "postgres", "mariadb", "pouchdb", "databank-memory", "databank-redis"];
   if (process.env.SESSIONKIT_COUCHDB_URL) list.push("couchdb");
   return list;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || address === null) throw new Error("no free port");
-  return address.port;
 }
 
 interface App {

@@ -1,30 +1,29 @@
 import { createConnection } from "node:net";
 import { serviceGate } from "@sessionkit/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The pouchdb package's own test server: one way to start pouchdb-server in the repository.
+import { freePort, startPouchdbServer, type TestCouch } from "../../pouchdb/test/support/pouchdb-server.js";
 import { BackendUnavailableError, loadAdapter } from "../src/backends.js";
 import type { AppConfig, BackendName } from "../src/config.js";
 import { type RunningDemo, StartupError, startDemo } from "../src/start.js";
 import { Client, silent, tempDir, testConfig, userOf, viewsOf } from "./support/demo.js";
-import { freePort, startCouch } from "./support/pouchdb-server.js";
 
 const tmp = tempDir("backends");
-const couchDir = tempDir("couch");
 // This file's own table and Redis database, so parallel test files never share sessions.
 const TABLE = "example_backends_test";
 const REDIS_URL = `${(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "")}/11`;
 
-let couch: { url: string; stop(): Promise<void> } | undefined;
+let couch: TestCouch | undefined;
 let couchFailure: string | undefined;
 beforeAll(async () => {
   try {
-    couch = await startCouch(couchDir.dir);
+    couch = await startPouchdbServer();
   } catch (error) {
     couchFailure = String(error);
   }
 });
 afterAll(async () => {
   await couch?.stop();
-  couchDir.remove();
   tmp.remove();
 });
 

@@ -3,8 +3,8 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../pouchdb/test/support/pouchdb-server.js";
 import { tempDir } from "./support/demo.js";
-import { freePort } from "./support/pouchdb-server.js";
 
 // These tests run the real entry point, so they build it first (incremental: fast when up to date).
 const root = fileURLToPath(new URL("../../../", import.meta.url));
