@@ -125,7 +125,7 @@ export function backendConformance(
     it("touch moves the expiry and leaves the payload and owner alone", async () => {
       const id = uniqueId();
       await backend.upsert(record(id, live, '{"keep":"me"}', "owner-t"));
-      await backend.touch(id, live + 60_000);
+      await backend.touch(id, live + 60_000, now);
       const got = await backend.get(id);
       expect(got?.expiresAt).toBe(live + 60_000);
       expect(got?.payload).toBe('{"keep":"me"}');
@@ -135,15 +135,28 @@ export function backendConformance(
     it("touch can also shorten the expiry", async () => {
       const id = uniqueId();
       await backend.upsert(record(id, live));
-      await backend.touch(id, now + 1000);
+      await backend.touch(id, now + 1000, now);
       expect((await backend.get(id))?.expiresAt).toBe(now + 1000);
     });
 
     it("touch of a missing id is a no-op and creates nothing", async () => {
       const id = uniqueId("ghost");
-      await backend.touch(id, live);
+      await backend.touch(id, live, now);
       expect(await backend.get(id)).toBeNull();
       expect(await backend.count(now)).toBe(0);
+    });
+
+    it("touch never revives a record that has expired, whether or not GC ran", async () => {
+      const id = uniqueId("expired");
+      await backend.upsert(record(id, now - 1000, '{"old":true}'));
+      await backend.upsert(record("at-now", now));
+      await backend.touch(id, live, now);
+      await backend.touch("at-now", live, now);
+      expect(await backend.count(now)).toBe(0);
+      const stored = await backend.get(id);
+      if (stored) expect(stored.expiresAt).toBe(now - 1000); // a backend may also have deleted it
+      expect(await backend.deleteExpired(now, 10)).toBeLessThanOrEqual(2);
+      expect(await backend.get(id)).toBeNull();
     });
 
     it("destroy deletes one record; destroying a missing one is a no-op", async () => {
@@ -206,8 +219,9 @@ export function backendConformance(
     it("deleteExpired follows touches: a touched record is judged by its new expiry", async () => {
       await backend.upsert(record("was-expiring", now - 10));
       await backend.upsert(record("was-live", live));
-      await backend.touch("was-expiring", live);
-      await backend.touch("was-live", now - 10);
+      // Both touches happen at a moment when both records were still live.
+      await backend.touch("was-expiring", live, now - 100);
+      await backend.touch("was-live", now - 10, now - 100);
       expect(await backend.deleteExpired(now, 100)).toBe(1);
       expect(await backend.get("was-expiring")).not.toBeNull();
       expect(await backend.get("was-live")).toBeNull();

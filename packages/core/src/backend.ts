@@ -52,8 +52,13 @@ export interface SessionBackend {
   get(id: string): Promise<SessionRecord | null>;
   /** Insert or replace one record atomically. Concurrent upserts of one id never fail: last write wins. */
   upsert(record: SessionRecord): Promise<void>;
-  /** Move one record's expiry without rewriting its payload. A no-op when the record is missing. */
-  touch(id: string, expiresAt: number): Promise<void>;
+  /**
+   * Move one live record's expiry without rewriting its payload. A no-op when the record is
+   * missing or already expired at `now` (`expiresAt <= now` as stored): a touch arriving just
+   * after a session expired must never bring it back. Where the database allows, one
+   * conditional write (`... WHERE id = ? AND expires > now`).
+   */
+  touch(id: string, expiresAt: number, now: number): Promise<void>;
   /** Delete one record. A no-op when it is missing. */
   destroy(id: string): Promise<void>;
   /** Delete every record of one owner; resolves with how many were deleted. */

@@ -53,9 +53,9 @@ class MemoryBackend implements SessionBackend {
     this.index(stored);
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
+  async touch(id: string, expiresAt: number, now: number): Promise<void> {
     const previous = this.records.get(id);
-    if (!previous) return;
+    if (!previous || previous.expiresAt <= now) return; // never revive an expired session
     this.records.set(id, { ...previous, expiresAt });
     if (this.bucketOf(previous.expiresAt) === this.bucketOf(expiresAt)) return;
     this.removeFrom(this.buckets, this.bucketOf(previous.expiresAt), id);

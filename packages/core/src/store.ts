@@ -94,12 +94,13 @@ export class SessionkitStore extends Store {
   override touch(sid: string, session: ExpressSessionData, callback?: Callback<void>) {
     return respond(
       this.guard("touch", sid, async () => {
-        const expiresAt = this.expiryOf(sessionData(session), Date.now());
+        const now = Date.now();
+        const expiresAt = this.expiryOf(sessionData(session), now);
         if (this.recent) {
           const last = this.recent.get(sid);
           if (last !== undefined && expiresAt - last < this.options.touchAfterMs) return;
         }
-        await this.backend.touch(sid, expiresAt);
+        await this.backend.touch(sid, expiresAt, now);
         this.recent?.set(sid, expiresAt);
       }),
       callback,

@@ -8,7 +8,7 @@ describe("memoryBackend", () => {
     const now = Date.now();
     for (let i = 0; i < 500; i++) {
       await backend.upsert({ id: `s${i}`, payload: "{}", expiresAt: now + (i % 50) * 1000, owner: `o${i % 7}` });
-      await backend.touch(`s${i}`, now - 1); // every one moves buckets, then expires
+      await backend.touch(`s${i}`, now - 1, now - 60_000); // every one moves buckets, then expires
     }
     while ((await backend.deleteExpired(now, 100)) > 0);
     const internals = backend as unknown as {
@@ -43,11 +43,11 @@ describe("memoryBackend", () => {
     const now = 1_000_000_000;
     await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 100, owner: "o1" });
     await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 200, owner: "o1" }); // same bucket, same owner
-    await backend.touch("a", now + 300); // same bucket
+    await backend.touch("a", now + 300, now); // same bucket
     expect(await backend.deleteExpired(now + 250, 10)).toBe(0);
     await backend.upsert({ id: "a", payload: "{}", expiresAt: now + 300, owner: "o2" }); // owner moves
     expect(await backend.destroyByOwner("o1")).toBe(0);
-    await backend.touch("a", now + 5000); // bucket moves
+    await backend.touch("a", now + 5000, now); // bucket moves
     expect(await backend.deleteExpired(now + 4000, 10)).toBe(0);
     expect(await backend.deleteExpired(now + 5000, 10)).toBe(1);
     expect(await backend.destroyByOwner("o2")).toBe(0);
