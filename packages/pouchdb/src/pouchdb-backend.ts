@@ -6,7 +6,7 @@ import type { ResolvedPouchdbOptions } from "./options.js";
 import { asError } from "./pouch-errors.js";
 import { isConflict, isMissing, type PouchDocument, type PouchViewRow } from "./pouch-types.js";
 import { type KnownRevision, RevisionCache } from "./revision-cache.js";
-import { bodyOf, type StoredBody, sessionBody, toRecord, withExpiry } from "./session-document.js";
+import { bodyOf, isLiveAt, type StoredBody, sessionBody, toRecord, withExpiry } from "./session-document.js";
 import { DESIGN_ID, designViews, EXPIRES_VIEW, OWNERS_VIEW } from "./views.js";
 
 /** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
@@ -57,12 +57,16 @@ export class PouchdbBackend implements SessionBackend {
     );
   }
 
-  touch(id: string, expiresAt: number): Promise<void> {
+  touch(id: string, expiresAt: number, now: number): Promise<void> {
     const docId = toDocId(id);
+    const isLive = (known: KnownRevision) => isLiveAt(known.body, now, this.#options.legacyTtlMs);
     return this.#queue.run(docId, () =>
       this.#withRetry(docId, async (known) => {
-        const current = known ?? (await this.#fetch(docId));
-        if (!current) return; // missing: a touch never creates
+        // A cached copy that looks expired may be stale (another process rewrote it): read to be sure.
+        // One that looks live but is stale has an old revision, so the write conflicts and re-reads.
+        const current = known && isLive(known) ? known : await this.#fetch(docId);
+        // Missing, foreign or expired at `now`: a touch never creates or revives.
+        if (!current || !isLive(current)) return;
         await this.#write(docId, withExpiry(current.body, expiresAt), current.rev);
       }),
     );

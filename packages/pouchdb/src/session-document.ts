@@ -77,13 +77,27 @@ export function toRecord(id: string, doc: StoredBody, legacyTtlMs: number): Sess
     return {
       id,
       payload: typeof doc.payload === "string" ? doc.payload : "",
-      expiresAt: typeof doc.expiresAt === "number" && Number.isFinite(doc.expiresAt) ? doc.expiresAt : 0,
+      expiresAt: ourExpiresAt(doc),
       owner: typeof doc.owner === "string" ? doc.owner : null,
     };
   }
   if (isLegacy(doc))
     return { id, payload: legacyPayload(doc), expiresAt: legacyExpiresAt(doc, legacyTtlMs), owner: null };
   return null;
+}
+
+/** A damaged expiry of ours reads as 0: expired. */
+function ourExpiresAt(doc: StoredBody): number {
+  return typeof doc.expiresAt === "number" && Number.isFinite(doc.expiresAt) ? doc.expiresAt : 0;
+}
+
+/**
+ * Whether a stored document is a session (ours or legacy) still live at `now`, by the same
+ * expiry `toRecord` reads. A foreign document is never a live session.
+ */
+export function isLiveAt(doc: StoredBody, now: number, legacyTtlMs: number): boolean {
+  if (isOurs(doc)) return ourExpiresAt(doc) > now;
+  return isLegacy(doc) && legacyExpiresAt(doc, legacyTtlMs) > now;
 }
 
 /** The same document with a new expiry and nothing else changed (a legacy one keeps its shape). */

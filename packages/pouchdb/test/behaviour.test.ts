@@ -61,6 +61,8 @@ describe("stored documents", () => {
     await db.put({ _id: "config", theme: "dark" });
     await backend.upsert(record("s1", live));
     expect(await backend.get("config")).toBeNull();
+    await backend.touch("config", live, Date.now());
+    expect(await db.get("config")).toEqual({ _id: "config", _rev: expect.stringMatching(/^1-/), theme: "dark" });
     expect(await backend.count(0)).toBe(1);
     expect(await collect(backend.stream(0))).toEqual(["s1"]);
     await backend.clear();
@@ -122,7 +124,7 @@ describe("revisions", () => {
     const [a, b] = [await ready(db), await ready(db)];
     await a.upsert(record("s", live, '{"v":"old"}'));
     await b.upsert(record("s", live, '{"v":"new"}', "owner-b"));
-    await a.touch("s", live + 1000);
+    await a.touch("s", live + 1000, Date.now());
     expect(await b.get("s")).toEqual(record("s", live + 1000, '{"v":"new"}', "owner-b"));
   });
 
@@ -131,9 +133,37 @@ describe("revisions", () => {
     const [a, b] = [await ready(db), await ready(db)];
     await a.upsert(record("s", live));
     await b.destroy("s");
-    await a.touch("s", live + 1000);
+    await a.touch("s", live + 1000, Date.now());
     await a.destroy("s");
     expect(await b.get("s")).toBeNull();
+  });
+
+  it("a touch never revives an expired session, whether the cache or the database says so", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    const now = Date.now();
+    await a.upsert(record("cached-expired", now - 1));
+    await a.upsert(record("at-now", now));
+    await a.touch("cached-expired", live, now);
+    await a.touch("at-now", live, now);
+    expect((await b.get("cached-expired"))?.expiresAt).toBe(now - 1);
+    expect((await b.get("at-now"))?.expiresAt).toBe(now);
+    // a's cache says live, but b expired it meanwhile: the write conflicts, the re-read says expired.
+    await a.upsert(record("stale-live", live));
+    await b.touch("stale-live", now - 1, now - 2);
+    await a.touch("stale-live", live + 1000, now);
+    expect((await b.get("stale-live"))?.expiresAt).toBe(now - 1);
+    expect(await b.count(now)).toBe(0);
+  });
+
+  it("a touch whose cache looks expired reads again, and moves a session another process renewed", async () => {
+    const db = sharedDb();
+    const [a, b] = [await ready(db), await ready(db)];
+    const now = Date.now();
+    await a.upsert(record("s", now - 1, '{"v":"old"}'));
+    await b.upsert(record("s", live, '{"v":"renewed"}'));
+    await a.touch("s", live + 1000, now);
+    expect(await b.get("s")).toEqual(record("s", live + 1000, '{"v":"renewed"}'));
   });
 
   it("a write after a read needs no second read (one round trip), and so does a touch", async () => {
@@ -143,7 +173,7 @@ describe("revisions", () => {
     expect(calls.get ?? 0).toBe(1); // init() read the design document
     await backend.get("s");
     await backend.upsert(record("s", live, '{"v":2}'));
-    await backend.touch("s", live + 1);
+    await backend.touch("s", live + 1, Date.now());
     await backend.destroy("s");
     expect(calls.get).toBe(2);
     expect(calls.put).toBe(5); // design document, 3 writes, 1 delete
@@ -154,17 +184,17 @@ describe("revisions", () => {
     const backend = await ready(db, { revisionCacheSize: 2 });
     for (const id of ["a", "b", "c"]) await backend.upsert(record(id, live));
     const reads = calls.get ?? 0;
-    await backend.touch("c", live + 1);
-    await backend.touch("b", live + 1);
+    await backend.touch("c", live + 1, Date.now());
+    await backend.touch("b", live + 1, Date.now());
     expect(calls.get ?? 0).toBe(reads);
-    await backend.touch("a", live + 1); // evicted: read first
+    await backend.touch("a", live + 1, Date.now()); // evicted: read first
     expect(calls.get).toBe(reads + 1);
 
     const uncached = countingPouch(sharedDb());
     const off = await ready(uncached.db, { revisionCacheSize: 0 });
     await off.upsert(record("x", live));
     const before = uncached.calls.get ?? 0;
-    await off.touch("x", live + 1);
+    await off.touch("x", live + 1, Date.now());
     expect(uncached.calls.get).toBe(before + 1);
     expect((await off.get("x"))?.expiresAt).toBe(live + 1);
   });
@@ -200,8 +230,10 @@ describe("garbage collection races", () => {
   it("keeps a session touched between the index read and the delete", async () => {
     const db = sharedDb();
     const other = await ready(db);
-    await other.upsert(record("revived", Date.now() - 1000));
-    const gc = await ready(withHookAfterQuery(db, () => other.touch("revived", live)));
+    const expiredAt = Date.now() - 1000;
+    await other.upsert(record("revived", expiredAt));
+    // The touch happens at a moment the session was still live; GC then reads the index later.
+    const gc = await ready(withHookAfterQuery(db, () => other.touch("revived", live, expiredAt - 1)));
     expect(await gc.deleteExpired(Date.now(), 10)).toBe(0);
     expect((await other.get("revived"))?.expiresAt).toBe(live);
   });

@@ -63,11 +63,27 @@ describe.skipIf(Boolean(couch.skip))("documents written by session-pouchdb-store
 
   it("are touched in place, keeping their shape for processes still on the old store", async () => {
     const later = Date.now() + 2 * HOUR;
-    await backend.touch("toTouch", later);
+    await backend.touch("toTouch", later, Date.now());
     expect(await backend.get("toTouch")).toMatchObject({ expiresAt: later, payload: JSON.stringify(sessions.toTouch) });
     const raw = (await (await fetch(`${url}/toTouch`)).json()) as Record<string, unknown>;
     expect(raw).toMatchObject({ $expiresAt: later, cookie: sessions.toTouch.cookie });
     expect(raw.type).toBeUndefined();
+  });
+
+  it("are never revived by a touch once expired, by cookie, $expiresAt or legacyTtl", async () => {
+    const now = Date.now();
+    const before = await (await fetch(`${url}/expired`)).json();
+    await backend.touch("expired", now + HOUR, now); // expired by its cookie
+    expect(await (await fetch(`${url}/expired`)).json()).toEqual(before);
+
+    await backend.touch("toTouch", now - 1, now - 2); // expired by our $expiresAt
+    await backend.touch("toTouch", now + HOUR, now);
+    expect((await backend.get("toTouch"))?.expiresAt).toBe(now - 1);
+    await backend.touch("toTouch", now + 2 * HOUR, now - 2); // live again for the tests below
+
+    const raw = (await (await fetch(`${url}/browserSession`)).json()) as { $ts: number; _rev: string };
+    await backend.touch("browserSession", now + HOUR, raw.$ts + 86_400_000); // expired by $ts + legacyTtl
+    expect(await (await fetch(`${url}/browserSession`)).json()).toEqual(raw);
   });
 
   it("become ours on their next write, and can be destroyed", async () => {
@@ -82,7 +98,7 @@ describe.skipIf(Boolean(couch.skip))("documents written by session-pouchdb-store
   });
 
   it("are collected by GC once expired (the index agrees with the reader)", async () => {
-    await backend.touch("toTouch", Date.now() - 1);
+    await backend.touch("toTouch", Date.now() - 1, Date.now() - 2);
     expect(await store.prune()).toBe(2); // "expired" and the touched one
     expect((await fetch(`${url}/expired`)).status).toBe(404);
     expect((await fetch(`${url}/toTouch`)).status).toBe(404);
