@@ -70,13 +70,15 @@ export class DatabankBackend implements SessionBackend {
     if (record.owner !== null) pendingOwners.add(ownerKey(record.owner), record.id);
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
+  async touch(id: string, expiresAt: number, now: number): Promise<void> {
     if (isReservedId(id)) return;
     const { bank, pendingExpiry } = this.parts();
     await this.queue.run(id, async () => {
       const value = await this.read(bank, id);
       if (value === null) return; // missing: nothing to move, nothing created
-      const record = decode(id, value, Date.now(), this.o.legacyTtl);
+      const record = decode(id, value, now, this.o.legacyTtl);
+      // Expired at `now` (ours by expiresAt, legacy by cookie.expires): a late touch never revives it.
+      if (record.expiresAt <= now) return;
       // No partial update in databank: the record is rewritten with its payload unchanged.
       await this.write(bank, id, toStored({ ...record, expiresAt }));
       const moved = this.buckets.bucketOf(record.expiresAt) !== this.buckets.bucketOf(expiresAt);

@@ -68,7 +68,7 @@ describe("errors on the memory driver", () => {
     await backend.init();
     for (const id of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
       expect(await backend.get(id)).toBeNull();
-      await backend.touch(id, Date.now() + HOUR);
+      await backend.touch(id, Date.now() + HOUR, Date.now());
       await backend.destroy(id);
       await expect(backend.upsert(rec(id))).rejects.toThrow(RangeError);
     }

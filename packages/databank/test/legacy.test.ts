@@ -75,13 +75,25 @@ for (const target of ["memory", "redis"] as const) {
       await backend.init();
       const before = await backend.get(sid("bob"));
       const later = Date.now() + 5 * HOUR;
-      await backend.touch(sid("bob"), later);
+      await backend.touch(sid("bob"), later, Date.now());
       const after = await backend.get(sid("bob"));
       expect(after).toEqual({ ...before, expiresAt: later });
       expect(await rawRead(bank, sid("bob"))).toMatchObject({ sessionkit: 1, sid: sid("bob"), expiresAt: later });
       // Touched, it is indexed: GC at its new expiry collects it without any sweep.
       expect(await backend.deleteExpired(later, 100)).toBeGreaterThanOrEqual(1);
       expect(await backend.get(sid("bob"))).toBeNull();
+      await backend.close();
+    });
+
+    it("touch never revives a legacy session whose cookie expired (the record stays as connect-databank wrote it)", async () => {
+      const expired = new Date(Date.now() - 1000);
+      await legacySet(bank, sid("late"), { user: "late" }, expired);
+      const before = await rawRead(bank, sid("late"));
+      const backend = databankAdapter(bank, { sweepInterval: 0, indexDelay: 0 });
+      await backend.init();
+      await backend.touch(sid("late"), Date.now() + HOUR, Date.now());
+      expect(await rawRead(bank, sid("late"))).toEqual(before);
+      expect((await backend.get(sid("late")))?.expiresAt).toBe(expired.getTime());
       await backend.close();
     });
 
