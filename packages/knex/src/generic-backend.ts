@@ -85,9 +85,11 @@ export class GenericBackend implements SessionBackend {
     }
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
+  async touch(id: string, expiresAt: number, now: number): Promise<void> {
+    // One conditional UPDATE: a row already expired at `now` is never revived.
     await this.#table()
       .where(this.#options.sidColumn, id)
+      .where(this.#options.expiresColumn, ">", this.#expiry.liveAfter(now) as Knex.Value)
       .update({ [this.#options.expiresColumn]: this.#expiry.toDb(expiresAt) });
   }
 

@@ -65,8 +65,8 @@ export class NativeBackend implements SessionBackend {
     await this.#runner.run(this.#sql.upsert, params);
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
-    await this.#runner.run(this.#sql.touch, [this.#expiry.toDb(expiresAt), id]);
+  async touch(id: string, expiresAt: number, now: number): Promise<void> {
+    await this.#runner.run(this.#sql.touch, [this.#expiry.toDb(expiresAt), id, this.#expiry.liveAfter(now)]);
   }
 
   async destroy(id: string): Promise<void> {

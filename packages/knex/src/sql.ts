@@ -7,7 +7,7 @@ export interface Statements {
   get: string;
   /** [id, payload, expiry, owner] (legacy: [id, payload, expiry]) */
   upsert: string;
-  /** [expiry, id] */
+  /** [expiry, id, now]: a no-op when the row is missing or already expired at now (one conditional write). */
   touch: string;
   /** [id] */
   destroy: string;
@@ -98,7 +98,7 @@ export function buildStatements(dialect: SqlDialect, options: ResolvedOptions): 
   return {
     get: `select ${values} from ${table} where ${sid} = ?`,
     upsert: upsertSql(dialect, table, upsertColumns),
-    touch: `update ${table} set ${expires} = ? where ${sid} = ?`,
+    touch: `update ${table} set ${expires} = ? where ${sid} = ? and ${expires} > ?`,
     destroy: `delete from ${table} where ${sid} = ?`,
     destroyByOwner: owner ? `delete from ${table} where ${owner} = ?` : undefined,
     clear: `delete from ${table}`,

@@ -4,18 +4,25 @@ import type { Dialect } from "./dialect.js";
 export interface ExpiryCodec {
   toDb(ms: number): unknown;
   fromDb(value: unknown): number;
+  /** The bound for `expires > ?` that holds exactly when the stored expiry is after `ms` (touch's liveness check). */
+  liveAfter(ms: number): unknown;
 }
 
 /** Native tables: epoch ms in a BIGINT. pg returns BIGINT as a string, better-sqlite3 may return a bigint. */
 const epochMs: ExpiryCodec = {
   toDb: (ms) => ms,
   fromDb: (value) => Number(value),
+  liveAfter: (ms) => ms,
 };
 
 /** "YYYY-MM-DD HH:MM:SS" in UTC, the way connect-session-knex writes MySQL DATETIMEs. */
 function mysqlUtc(ms: number): string {
   // Rounded up to the second (the column has no fraction): a session lives a little longer, never shorter.
-  return new Date(Math.ceil(ms / 1000) * 1000).toISOString().slice(0, 19).replace("T", " ");
+  return mysqlSecond(Math.ceil(ms / 1000) * 1000);
+}
+
+function mysqlSecond(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 }
 
 function parseTime(value: unknown): number {
@@ -31,6 +38,8 @@ function parseTime(value: unknown): number {
   throw new TypeError(`unreadable expiry value in the session table: ${String(value)}`);
 }
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
 /**
  * The expiry codec of a table layout. Legacy (connect-session-knex) timestamps: ISO-8601 UTC
  * strings on PostgreSQL and SQLite (as connect-session-knex writes them, so SQLite's text
@@ -41,11 +50,12 @@ export function expiryCodec(dialect: Dialect, legacy: boolean): ExpiryCodec {
   switch (dialect) {
     case "pg":
     case "sqlite":
-      return { toDb: (ms) => new Date(ms).toISOString(), fromDb: parseTime };
+      return { toDb: iso, fromDb: parseTime, liveAfter: iso };
     case "mysql":
-      return { toDb: mysqlUtc, fromDb: parseTime };
+      // Stored expiries are whole seconds S, and S > ms exactly when S > ms rounded down.
+      return { toDb: mysqlUtc, fromDb: parseTime, liveAfter: (ms) => mysqlSecond(Math.floor(ms / 1000) * 1000) };
     case "generic":
-      return { toDb: (ms) => new Date(ms), fromDb: parseTime };
+      return { toDb: (ms) => new Date(ms), fromDb: parseTime, liveAfter: (ms) => new Date(ms) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { backendConformance } from "@sessionkit/conformance";
+import { backendConformance, record } from "@sessionkit/conformance";
 import { createStore } from "@sessionkit/core";
 import { ConnectSessionKnexStore } from "connect-session-knex";
 
@@ -85,9 +85,14 @@ function legacyRoundTrip(
       expect(await call((cb) => theirs.get("from-ours", cb))).toEqual(asStored(written));
 
       // Shortened into the past by a touch: connect-session-knex must see it as gone.
-      await backend.touch("from-ours", Date.now() - 5000);
+      const shortened = Date.now() - 5000;
+      await backend.touch("from-ours", shortened, Date.now());
       expect(await call((cb) => theirs.get("from-ours", cb))).toBeNull();
-      await backend.touch("from-ours", Date.now() + HOUR);
+      // A touch arriving after it expired never brings it back...
+      await backend.touch("from-ours", Date.now() + HOUR, Date.now());
+      expect(await call((cb) => theirs.get("from-ours", cb))).toBeNull();
+      // ...while one made when it was still live lengthens it, and connect-session-knex sees that too.
+      await backend.touch("from-ours", Date.now() + HOUR, shortened - 2000);
       expect(await call((cb) => theirs.get("from-ours", cb))).toEqual(asStored(written));
 
       await ours.destroy("from-ours");
@@ -105,13 +110,24 @@ function legacyRoundTrip(
       await ours.clear();
       await call<void>((cb) => theirs.set("stale", session("dave", Date.now() - 10_000), cb));
       // connect-session-knex computes expiry from cookie.maxAge: force one into the past directly.
-      await backend.touch("stale", Date.now() - 10_000);
+      await backend.touch("stale", Date.now() - 10_000, Date.now() - HOUR);
       await call<void>((cb) => theirs.set("fresh", session("erin", Date.now() + HOUR), cb));
       expect(await ours.get("stale")).toBeNull();
       expect(await ours.length()).toBe(1);
       expect(await ours.prune()).toBe(1);
       expect(await call((cb) => theirs.get("fresh", cb))).not.toBeNull();
       expect(await backend.get("stale")).toBeNull();
+    });
+
+    it("touch renews a session up to its stored expiry and never after, to the millisecond", async () => {
+      // A whole second, stored exactly in every layout (MySQL's DATETIME included).
+      const expiresAt = Math.ceil(Date.now() / 1000) * 1000 + HOUR;
+      await backend.upsert(record("edge", expiresAt));
+      await backend.touch("edge", expiresAt + HOUR, expiresAt - 1);
+      expect(await backend.get("edge")).toMatchObject({ expiresAt: expiresAt + HOUR });
+      await backend.touch("edge", expiresAt + 3 * HOUR, expiresAt + HOUR);
+      await backend.touch("edge", expiresAt + 3 * HOUR, expiresAt + HOUR + 500);
+      expect(await backend.get("edge")).toMatchObject({ expiresAt: expiresAt + HOUR });
     });
 
     it("refuses destroyByOwner: the table has no owner column", async () => {

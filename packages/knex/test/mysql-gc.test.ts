@@ -54,7 +54,8 @@ describe.skipIf(skip)("MySQL garbage collection batches", () => {
   it("a row touched to stay alive between batches is kept", async () => {
     for (let i = 0; i < 20; i++) await backend.upsert(record(`t-${String(i).padStart(2, "0")}`, now - 1000));
     expect(await backend.deleteExpired(now, 10)).toBe(10);
-    await backend.touch("t-15", live);
+    // Touched while still live (a request just before it expired): the new expiry keeps it.
+    await backend.touch("t-15", live, now - 2000);
     expect(await run(10)).toEqual([9]);
     expect(await backend.get("t-15")).not.toBeNull();
   });
@@ -93,7 +94,7 @@ describe.skipIf(skip)("MySQL garbage collection batches", () => {
     "keeps a row touched to stay alive between the boundary query and the DELETE (limit %i)",
     async (limit) => {
       for (let i = 0; i < 10; i++) await backend.upsert(record(`h-${i}`, now - 1000));
-      const collector = collectorWithHook(() => backend.touch("h-4", live));
+      const collector = collectorWithHook(() => backend.touch("h-4", live, now - 2000));
       expect(await collector.deleteExpired(now, limit)).toBe(9);
       expect(await backend.get("h-4")).toMatchObject({ expiresAt: live });
       expect(await backend.count(0)).toBe(1);
