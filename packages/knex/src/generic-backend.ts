@@ -111,7 +111,7 @@ export class GenericBackend implements SessionBackend {
     const { sidColumn, expiresColumn } = this.#options;
     const rows: Record<string, unknown>[] = await this.#table()
       .select(sidColumn)
-      .where(expiresColumn, "<=", this.#expiry.toDb(now) as Knex.Value)
+      .where(expiresColumn, "<=", this.#expiry.liveAfter(now) as Knex.Value)
       .orderBy(expiresColumn)
       .limit(limit);
     if (rows.length === 0) return 0;
@@ -119,20 +119,20 @@ export class GenericBackend implements SessionBackend {
     // Re-checks the expiry: a session touched between the two statements stays.
     return this.#table()
       .whereIn(sidColumn, ids as string[])
-      .where(expiresColumn, "<=", this.#expiry.toDb(now) as Knex.Value)
+      .where(expiresColumn, "<=", this.#expiry.liveAfter(now) as Knex.Value)
       .delete();
   }
 
   async count(now: number): Promise<number> {
     const rows: Record<string, unknown>[] = await this.#table()
       .count({ n: "*" })
-      .where(this.#options.expiresColumn, ">", this.#expiry.toDb(now) as Knex.Value);
+      .where(this.#options.expiresColumn, ">", this.#expiry.liveAfter(now) as Knex.Value);
     return Number(rows[0]?.n ?? 0);
   }
 
   async *stream(now: number): AsyncIterable<SessionRecord> {
     const { sidColumn, expiresColumn } = this.#options;
-    const nowDb = this.#expiry.toDb(now) as Knex.Value;
+    const nowDb = this.#expiry.liveAfter(now) as Knex.Value;
     let last: unknown;
     for (;;) {
       const query = this.#table()

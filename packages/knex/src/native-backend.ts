@@ -84,22 +84,22 @@ export class NativeBackend implements SessionBackend {
   }
 
   deleteExpired(now: number, limit: number): Promise<number> {
-    if (this.#mysqlCollector) return this.#mysqlCollector.deleteExpired(this.#expiry.toDb(now), limit);
+    if (this.#mysqlCollector) return this.#mysqlCollector.deleteExpired(this.#expiry.liveAfter(now), limit);
     let sql = this.#deleteExpiredSql.get(limit);
     if (!sql) {
       sql = this.#sql.deleteExpired(limit);
       this.#deleteExpiredSql.set(limit, sql);
     }
-    return this.#runner.run(sql, [this.#expiry.toDb(now)]);
+    return this.#runner.run(sql, [this.#expiry.liveAfter(now)]);
   }
 
   async count(now: number): Promise<number> {
-    const rows = await this.#runner.rows(this.#sql.count, [this.#expiry.toDb(now)]);
+    const rows = await this.#runner.rows(this.#sql.count, [this.#expiry.liveAfter(now)]);
     return Number(rows[0]?.n ?? 0);
   }
 
   async *stream(now: number): AsyncIterable<SessionRecord> {
-    const nowDb = this.#expiry.toDb(now);
+    const nowDb = this.#expiry.liveAfter(now);
     let last: unknown;
     for (;;) {
       const after = last !== undefined;

@@ -4,7 +4,10 @@ import type { Dialect } from "./dialect.js";
 export interface ExpiryCodec {
   toDb(ms: number): unknown;
   fromDb(value: unknown): number;
-  /** The bound for `expires > ?` that holds exactly when the stored expiry is after `ms` (touch's liveness check). */
+  /**
+   * The moment `ms` as a bound to compare stored expiries with: `expires > bound` holds exactly
+   * when the stored expiry is after `ms` (live), `expires <= bound` exactly when it is not.
+   */
   liveAfter(ms: number): unknown;
 }
 

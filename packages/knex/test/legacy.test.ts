@@ -130,6 +130,21 @@ function legacyRoundTrip(
       expect(await backend.get("edge")).toMatchObject({ expiresAt: expiresAt + HOUR });
     });
 
+    it("a session is live, counted and kept by GC until its stored expiry, to the millisecond", async () => {
+      await ours.clear();
+      // A whole second, stored exactly in every layout (MySQL's DATETIME included).
+      const expiresAt = Math.ceil(Date.now() / 1000) * 1000 + HOUR;
+      await backend.upsert(record("last-second", expiresAt));
+      const justBefore = expiresAt - 1;
+      expect(await backend.count(justBefore)).toBe(1);
+      const listed: string[] = [];
+      for await (const r of backend.stream(justBefore)) listed.push(r.id);
+      expect(listed).toEqual(["last-second"]);
+      expect(await backend.deleteExpired(justBefore, 10)).toBe(0);
+      expect(await backend.count(expiresAt)).toBe(0);
+      expect(await backend.deleteExpired(expiresAt, 10)).toBe(1);
+    });
+
     it("refuses destroyByOwner: the table has no owner column", async () => {
       await expect(ours.destroyByOwner("alice")).rejects.toMatchObject({ code: "ERR_SESSION_UNSUPPORTED" });
     });
