@@ -3,7 +3,7 @@ import { createStore } from "@sessionkit/core";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
 import { createClient } from "redis";
 import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
-import { measure, promisifyCallback, timeJob } from "./harness.js";
+import { benchSession, measure, promisifyCallback, timeJob } from "./harness.js";
 
 // databank, connect-databank and express-session are CommonJS without types.
 const require = createRequire(import.meta.url);
@@ -27,20 +27,6 @@ const SIZES = {
 const GC_BATCH = 1000;
 
 type Session = Record<string, unknown>;
-
-/** A typical logged-in express-session session (about 300 bytes of JSON). */
-function benchSession(expires = new Date(Date.now() + HOUR)): Session {
-  return {
-    cookie: { originalMaxAge: HOUR, expires: expires.toISOString(), httpOnly: true, path: "/", secure: false },
-    user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
-    csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
-    views: 17,
-    cart: [
-      { sku: "A-100", qty: 2 },
-      { sku: "B-205", qty: 1 },
-    ],
-  };
-}
 
 function bankCall<T = unknown>(start: (cb: (error: unknown, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))));
@@ -211,6 +197,19 @@ interface GcContender {
   close(): Promise<void>;
 }
 
+/** Counts [live, expired] records of a type by scanning it: the check outside the timing. */
+async function census(
+  bank: DatabankLike,
+  type: string,
+  expiryOf: (value: unknown) => number,
+): Promise<[number, number]> {
+  const now = Date.now();
+  let live = 0;
+  let expired = 0;
+  await bankCall((cb) => bank.scan(type, (v) => (expiryOf(v) > now ? live++ : expired++), cb));
+  return [live, expired];
+}
+
 async function sessionkitGc(bank: DatabankLike, type: string): Promise<GcContender> {
   const payload = JSON.stringify(benchSession());
   // The backend directly: the store refuses to write sessions that already expired.
@@ -232,15 +231,7 @@ async function sessionkitGc(bank: DatabankLike, type: string): Promise<GcContend
       // Batches of GC_BATCH, as the store runs them, until one comes back short.
       while ((await backend.deleteExpired(Date.now(), GC_BATCH)) === GC_BATCH) {}
     },
-    census: async () => {
-      const now = Date.now();
-      let live = 0;
-      let expired = 0;
-      await bankCall((cb) =>
-        bank.scan(type, (v) => ((v as { expiresAt: number }).expiresAt > now ? live++ : expired++), cb),
-      );
-      return [live, expired];
-    },
+    census: () => census(bank, type, (v) => (v as { expiresAt: number }).expiresAt),
     close: async () => {
       await backend.clear();
       await backend.close();
@@ -259,19 +250,7 @@ function connectDatabankGc(bank: DatabankLike): GcContender {
     collect: async () => {
       await promisifyCallback((cb) => store.cleanup(cb));
     },
-    census: async () => {
-      const now = Date.now();
-      let live = 0;
-      let expired = 0;
-      await bankCall((cb) =>
-        bank.scan(
-          "session",
-          (v) => (new Date((v as { cookie: { expires: string } }).cookie.expires).getTime() > now ? live++ : expired++),
-          cb,
-        ),
-      );
-      return [live, expired];
-    },
+    census: () => census(bank, "session", (v) => Date.parse((v as { cookie: { expires: string } }).cookie.expires)),
     close: async () => {
       await promisifyCallback((cb) => store.clear(cb));
       store.close();
@@ -322,15 +301,7 @@ function floorGc(bank: DatabankLike, type: string): GcContender {
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
     },
-    census: async () => {
-      const now = Date.now();
-      let live = 0;
-      let expired = 0;
-      await bankCall((cb) =>
-        bank.scan(type, (v) => ((v as { expiresAt: number }).expiresAt > now ? live++ : expired++), cb),
-      );
-      return [live, expired];
-    },
+    census: () => census(bank, type, (v) => (v as { expiresAt: number }).expiresAt),
     close: async () => {
       const ids: string[] = [];
       await bankCall((cb) => bank.scan(type, (v) => ids.push((v as { sid: string }).sid), cb));

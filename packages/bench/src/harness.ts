@@ -94,3 +94,22 @@ export async function timeJob(job: () => Promise<number>): Promise<{ items: numb
 export function promisifyCallback<T>(fn: (cb: (err: unknown, value?: T) => void) => void): Promise<T | undefined> {
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 }
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The session every benchmark stores: a typical logged-in express-session session (about 300
+ * bytes of JSON), its cookie expiring at `expires` (a Date, as express-session keeps it).
+ */
+export function benchSession(expires = new Date(Date.now() + HOUR_MS)) {
+  return {
+    cookie: { originalMaxAge: HOUR_MS, expires, httpOnly: true, path: "/", secure: false },
+    user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
+    csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
+    views: 17,
+    cart: [
+      { sku: "A-100", qty: 2 },
+      { sku: "B-205", qty: 1 },
+    ],
+  };
+}

@@ -3,9 +3,8 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
-import { measure, timeJob } from "./harness.js";
+import { benchSession, measure, timeJob } from "./harness.js";
 import {
-  type BenchSession,
   type Contender,
   connectPgSimpleContender,
   connectSessionKnexContender,
@@ -43,26 +42,6 @@ const SIZES = {
 const PG_OPTIONS = "-c synchronous_commit=off";
 /** SQLite in WAL mode with synchronous=NORMAL (the usual production setting), on every connection. */
 const SQLITE_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL"];
-
-/** A typical logged-in express-session session (about 300 bytes of JSON). */
-function benchSession(): BenchSession {
-  return {
-    cookie: {
-      originalMaxAge: 3_600_000,
-      expires: new Date(Date.now() + 3_600_000),
-      httpOnly: true,
-      path: "/",
-      secure: false,
-    },
-    user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
-    csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
-    views: 17,
-    cart: [
-      { sku: "A-100", qty: 2 },
-      { sku: "B-205", qty: 1 },
-    ],
-  } as unknown as BenchSession;
-}
 
 interface Entry {
   contender: Contender;

@@ -4,7 +4,14 @@ import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createStore, memoryBackend } from "@sessionkit/core";
-import { type Benchmark, type BenchSection, type Measurement, measure, promisifyCallback } from "./harness.js";
+import {
+  type Benchmark,
+  type BenchSection,
+  benchSession,
+  type Measurement,
+  measure,
+  promisifyCallback,
+} from "./harness.js";
 
 const require = createRequire(import.meta.url);
 
@@ -39,20 +46,6 @@ const collectGarbage: () => void = (() => {
 const OPS = ["get", "set", "touch"] as const;
 
 /** A typical logged-in express-session session (about 300 bytes of JSON). */
-function benchSession(): object {
-  return {
-    cookie: { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000), httpOnly: true, path: "/" },
-    user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
-    csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
-    views: 17,
-    cart: [
-      { sku: "A-100", qty: 2 },
-      { sku: "B-220", qty: 1 },
-    ],
-    flash: { info: ["Saved."] },
-  };
-}
-
 function contenders(): Contender[] {
   const session = require("express-session") as { MemoryStore: new () => CallbackStore };
   const memorystore = require("memorystore") as (s: unknown) => new (
