@@ -254,7 +254,7 @@ export class SessionkitStore extends Store {
     return running.then(
       (result) => {
         this.settled();
-        if (this.log.isLevelEnabled?.("debug")) this.log.debug({ op, sid: sid && idFingerprint(sid) });
+        if (this.debugEnabled()) this.log.debug({ op, sid: sid && idFingerprint(sid) });
         return result;
       },
       (error: unknown) => {
@@ -262,6 +262,11 @@ export class SessionkitStore extends Store {
         throw this.failure(op, error, sid);
       },
     );
+  }
+
+  /** Whether debug lines are wanted; a logger without isLevelEnabled gets them all. Spares the id hash otherwise. */
+  private debugEnabled(): boolean {
+    return this.log.isLevelEnabled?.("debug") ?? true;
   }
 
   private settled(): void {
@@ -285,7 +290,9 @@ export class SessionkitStore extends Store {
   /** Our own errors pass through; anything else is the backend's and is wrapped with its cause. */
   private failure(op: string, error: unknown, sid?: string): SessionStoreError {
     if (error instanceof SessionStoreError) {
-      if (error.code !== ErrorCodes.BACKEND) this.log.debug({ op, code: error.code, sid: sid && idFingerprint(sid) });
+      if (error.code !== ErrorCodes.BACKEND && this.debugEnabled()) {
+        this.log.debug({ op, code: error.code, sid: sid && idFingerprint(sid) });
+      }
       return error;
     }
     const message = messageOf(error);

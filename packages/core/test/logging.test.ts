@@ -41,6 +41,19 @@ describe("logging", () => {
     expect(logged.filter((e) => e.op === "gc")).toHaveLength(1);
   });
 
+  it("a logger without isLevelEnabled still gets the per-operation debug lines", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const record = (obj: object) => {
+      lines.push(obj as Record<string, unknown>);
+    };
+    const plain = { trace: record, debug: record, info: record, warn: record, error: record, child: () => plain };
+    const store = createStore(instrumentedBackend().backend, { gcInterval: 0, logger: plain });
+    await store.get("some-session-id");
+    await store.get("").catch(() => {});
+    await store.close();
+    expect(lines.filter((l) => l.op === "get")).toHaveLength(2);
+  });
+
   it("without a logger the store is silent and works", async () => {
     const store = createStore(instrumentedBackend().backend, { gcInterval: 0 });
     await store.set("a", sessionWith({ n: 1 }));
