@@ -1,5 +1,5 @@
 import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
-import { call, driverError, eachLimit, isAlreadyExists, isMissing } from "./calls.js";
+import { call, callThen, driverError, eachLimit, isAlreadyExists, isMissing } from "./calls.js";
 import { ChunkedSets } from "./chunked-sets.js";
 import { Collector } from "./collector.js";
 import type { DatabankLike, DatabankSpec } from "./databank-shape.js";
@@ -8,7 +8,7 @@ import { KeyedQueue } from "./keyed-queue.js";
 import type { ResolvedOptions } from "./options.js";
 import { type OwnedBank, openBank } from "./owned-bank.js";
 import { PendingIndex } from "./pending-index.js";
-import { decode, isReservedId, keyOf, toStored } from "./stored-record.js";
+import { decode, isReservedId, keyOf, toRecord, toStored } from "./stored-record.js";
 
 /** Records read in one `readAll`. */
 const READ_SLICE = 500;
@@ -53,21 +53,49 @@ export class DatabankBackend implements SessionBackend {
     return this.initializing;
   }
 
-  async get(id: string): Promise<SessionRecord | null> {
-    if (isReservedId(id)) return null;
-    const { bank } = this.parts();
-    const value = await this.read(bank, id);
-    if (value === null) return null;
-    const { legacy: _l, guessedExpiry: _g, ...record } = decode(id, value, Date.now(), this.o.legacyTtl);
-    return record;
+  // get, upsert and destroy are the request path: plain functions around one databank call
+  // each (callThen / queue.call), so they cost about what a bare call costs. They never throw:
+  // a failure before the call is a rejected promise.
+
+  get(id: string): Promise<SessionRecord | null> {
+    if (isReservedId(id)) return Promise.resolve(null);
+    const ready = this.ready;
+    if (!ready) return Promise.reject(notReady());
+    return callThen(
+      (cb) => ready.bank.read(this.o.type, id, cb),
+      (error, value) => {
+        if (error) {
+          if (isMissing(error)) return null;
+          throw driverError(error);
+        }
+        return value === null ? null : toRecord(id, value, Date.now(), this.o.legacyTtl);
+      },
+    );
   }
 
-  async upsert(record: SessionRecord): Promise<void> {
-    if (isReservedId(record.id)) throw new RangeError(`databank: the session id "${record.id}" is reserved`);
-    const { bank, pendingExpiry, pendingOwners } = this.parts();
-    await this.queue.run(record.id, () => this.write(bank, record.id, toStored(record)));
-    pendingExpiry.add(this.buckets.indexKey(record.expiresAt), record.id);
-    if (record.owner !== null) pendingOwners.add(ownerKey(record.owner), record.id);
+  upsert(record: SessionRecord): Promise<void> {
+    const { id } = record;
+    if (isReservedId(id)) return Promise.reject(new RangeError(`databank: the session id "${id}" is reserved`));
+    const ready = this.ready;
+    if (!ready) return Promise.reject(notReady());
+    const value = toStored(record);
+    return this.queue.call(
+      id,
+      (cb) => ready.bank.save(this.o.type, id, value, cb),
+      (error): void | Promise<void> => {
+        if (!error) return this.indexWrite(ready, record);
+        // A save that lost a create race to another creator: retried (the key stays held meanwhile).
+        if (isAlreadyExists(error))
+          return this.write(ready.bank, id, value, 1).then(() => this.indexWrite(ready, record));
+        throw driverError(error);
+      },
+    );
+  }
+
+  /** Lists a stored record in the expiry index (and its owner's set): batched, written within `indexDelay`. */
+  private indexWrite(ready: Ready, record: SessionRecord): void {
+    ready.pendingExpiry.add(this.buckets.indexKey(record.expiresAt), record.id);
+    if (record.owner !== null) ready.pendingOwners.add(ownerKey(record.owner), record.id);
   }
 
   async touch(id: string, expiresAt: number, now: number): Promise<void> {
@@ -86,10 +114,17 @@ export class DatabankBackend implements SessionBackend {
     });
   }
 
-  async destroy(id: string): Promise<void> {
-    if (isReservedId(id)) return;
-    const { bank } = this.parts();
-    await this.remove(bank, id);
+  destroy(id: string): Promise<void> {
+    if (isReservedId(id)) return Promise.resolve();
+    const ready = this.ready;
+    if (!ready) return Promise.reject(notReady());
+    return this.queue.call(
+      id,
+      (cb) => ready.bank.del(this.o.type, id, cb),
+      (error) => {
+        if (error && !isMissing(error)) throw driverError(error);
+      },
+    );
   }
 
   async destroyByOwner(owner: string): Promise<number> {
@@ -141,7 +176,7 @@ export class DatabankBackend implements SessionBackend {
     await this.scan(this.parts().bank, (value) => {
       const id = keyOf(value);
       if (id === undefined) return;
-      const { legacy: _l, guessedExpiry: _g, ...record } = decode(id, value, now, this.o.legacyTtl);
+      const record = toRecord(id, value, now, this.o.legacyTtl);
       if (record.expiresAt > now) records.push(record);
     });
     yield* records;
@@ -208,7 +243,7 @@ export class DatabankBackend implements SessionBackend {
   }
 
   private parts(): Ready {
-    if (!this.ready) throw new Error("databank: init() has not completed");
+    if (!this.ready) throw notReady();
     return this.ready;
   }
 
@@ -267,15 +302,15 @@ export class DatabankBackend implements SessionBackend {
 
   /** Deletes one record in its id's queue; true when it was there. */
   private remove(bank: DatabankLike, id: string): Promise<boolean> {
-    return this.queue.run(id, async () => {
-      try {
-        await call((cb) => bank.del(this.o.type, id, cb));
-        return true;
-      } catch (error) {
+    return this.queue.call(
+      id,
+      (cb) => bank.del(this.o.type, id, cb),
+      (error) => {
+        if (!error) return true;
         if (isMissing(error)) return false;
         throw driverError(error);
-      }
-    });
+      },
+    );
   }
 
   private async scan(bank: DatabankLike, onValue: (value: unknown) => void): Promise<void> {
@@ -288,6 +323,10 @@ export class DatabankBackend implements SessionBackend {
 /** Owner keys get a prefix so no owner id can name an Object.prototype member (see isReservedId). */
 function ownerKey(owner: string): string {
   return `o:${owner}`;
+}
+
+function notReady(): Error {
+  return new Error("databank: init() has not completed");
 }
 
 function rethrow(error: unknown): never {

@@ -25,6 +25,41 @@ export function call<T = unknown>(start: (callback: BankCallback<T>) => void): P
 }
 
 /**
+ * One databank call whose callback is turned into the result by `settle` (its return value
+ * resolves, its throw rejects), inside the callback: one promise per call, no extra turn. A
+ * driver that throws synchronously is settled with that error; a second callback is ignored.
+ * `onSettled` runs once, right before `settle`.
+ */
+export function callThen<T, R>(
+  start: (callback: BankCallback<T>) => void,
+  settle: (error: unknown, value: T | undefined) => R | Promise<R>,
+  onSettled?: (result: R | Promise<R> | undefined) => void,
+): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: unknown, value?: T): void => {
+      if (settled) return;
+      settled = true;
+      let result: R | Promise<R> | undefined;
+      try {
+        result = settle(error, value);
+      } catch (failure) {
+        onSettled?.(undefined);
+        reject(failure);
+        return;
+      }
+      onSettled?.(result);
+      resolve(result);
+    };
+    try {
+      start(finish);
+    } catch (error) {
+      finish(error);
+    }
+  });
+}
+
+/**
  * Databank errors are recognised by name, not class: databank-redis brings its own databank
  * (0.19) whose error classes are not the ones of the databank the user imported.
  */

@@ -13,7 +13,11 @@ const FLUSH_CONCURRENCY = 8;
  * entries, and the sweep collects such sessions later.
  */
 export class PendingIndex {
-  private pending = new Map<string, Set<string>>();
+  /** Ids per set key, in write order. An id written twice in one window is listed twice: readers dedupe. */
+  private pending = new Map<string, string[]>();
+  /** The key added to last and its list: consecutive writes mostly share one bucket. */
+  private lastKey: string | undefined;
+  private lastIds: string[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -25,9 +29,14 @@ export class PendingIndex {
   ) {}
 
   add(key: string, id: string): void {
-    const ids = this.pending.get(key);
-    if (ids) ids.add(id);
-    else this.pending.set(key, new Set([id]));
+    let ids = key === this.lastKey ? this.lastIds : this.pending.get(key);
+    if (ids === undefined) {
+      ids = [];
+      this.pending.set(key, ids);
+    }
+    this.lastKey = key;
+    this.lastIds = ids;
+    ids.push(id);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       // Failures stay pending and surface at the next awaited flush(); nothing to do here.
@@ -49,6 +58,7 @@ export class PendingIndex {
   /** Forgets what is pending (for `clear()`). */
   discard(): void {
     this.pending.clear();
+    this.lastKey = this.lastIds = undefined;
   }
 
   stop(): void {
@@ -56,19 +66,22 @@ export class PendingIndex {
     this.timer = undefined;
   }
 
-  private keep(key: string, ids: Iterable<string>): void {
-    const set = this.pending.get(key) ?? new Set<string>();
-    this.pending.set(key, set);
-    for (const id of ids) set.add(id);
+  /** Puts back the ids of a failed append, deduplicated so a long outage can not grow the lists without bound. */
+  private keep(key: string, ids: readonly string[]): void {
+    const merged = new Set(this.pending.get(key));
+    for (const id of ids) merged.add(id);
+    this.pending.set(key, [...merged]);
+    if (this.lastKey === key) this.lastIds = this.pending.get(key);
   }
 
   private async flushOnce(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    this.lastKey = this.lastIds = undefined;
     await eachLimit([...batch], FLUSH_CONCURRENCY, async ([key, ids]) => {
       try {
-        const n = await this.sets.append(key, [...ids]);
+        const n = await this.sets.append(key, ids);
         await this.appended(key, n);
       } catch (error) {
         // Kept for the next flush, which the next write or GC run starts: no busy retry while the store is down.

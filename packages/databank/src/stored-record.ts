@@ -62,6 +62,13 @@ export function decode(id: string, value: unknown, now: number, legacyTtl: numbe
   };
 }
 
+/** `decode` as the core sees a record (no provenance): what `get` and `stream` answer. */
+export function toRecord(id: string, value: unknown, now: number, legacyTtl: number): SessionRecord {
+  if (isStored(value)) return { id, payload: value.payload, expiresAt: value.expiresAt, owner: value.owner };
+  const { legacy: _l, guessedExpiry: _g, ...record } = decode(id, value, now, legacyTtl);
+  return record;
+}
+
 function cookieExpiry(value: unknown): number | undefined {
   const cookie = (value as { cookie?: { expires?: unknown } } | null)?.cookie;
   const expires = typeof cookie === "object" && cookie !== null ? cookie.expires : undefined;

@@ -134,6 +134,17 @@ describe("GC over the expiry index (memory driver)", () => {
     expect(await backend.deleteExpired(Date.now(), 10)).toBe(1);
   });
 
+  it("a session written many times in one index window is read and counted once", async () => {
+    const { bank: b, stats } = counting(bank, "rewritten");
+    const backend = adapter(b, { type: "rewritten", sweepInterval: 0, indexDelay: 60_000 });
+    await backend.init();
+    for (let i = 0; i < 5; i++) await backend.upsert(rec("again", Date.now() - 1));
+    await backend.upsert(rec("other", Date.now() - 1));
+    stats.recordsRead = 0;
+    expect(await drain(backend, Date.now(), 10)).toBe(2);
+    expect(stats.recordsRead).toBe(2);
+  });
+
   it("close() writes pending index entries, so another process's GC finds them", async () => {
     const type = "close_flush";
     const writer = databankAdapter(bank, { type, sweepInterval: 0, indexDelay: 60_000 });

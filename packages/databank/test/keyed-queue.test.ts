@@ -33,4 +33,81 @@ describe("KeyedQueue", () => {
     await tick();
     expect(queue.size).toBe(0);
   });
+
+  describe("call (one databank call, freed inside its callback)", () => {
+    /** A fake driver call that calls back on the next turn with `error`, logging when it starts and ends. */
+    const later =
+      (log: string[], name: string, error: unknown = null) =>
+      (cb: (error: unknown, value?: string) => void) => {
+        log.push(`${name} start`);
+        setImmediate(() => {
+          log.push(`${name} end`);
+          cb(error, name);
+        });
+      };
+    const value = (error: unknown, v: string | undefined) => {
+      if (error) throw error;
+      return v;
+    };
+
+    it("a run queued behind a call waits for its callback, and a call queued behind a run waits for the run", async () => {
+      const queue = new KeyedQueue();
+      const log: string[] = [];
+      const first = queue.call("a", later(log, "c1"), value);
+      const middle = queue.run("a", async () => {
+        log.push("r start");
+        await tick();
+        log.push("r end");
+      });
+      const last = queue.call("a", later(log, "c2"), value);
+      await expect(Promise.all([first, middle, last])).resolves.toEqual(["c1", undefined, "c2"]);
+      expect(log).toEqual(["c1 start", "c1 end", "r start", "r end", "c2 start", "c2 end"]);
+      expect(queue.size).toBe(0);
+    });
+
+    it("a call that fails does not stop the next operation on its key", async () => {
+      const queue = new KeyedQueue();
+      const log: string[] = [];
+      const failed = queue.call("a", later(log, "c1", new Error("boom")), value);
+      const next = queue.run("a", async () => "ran");
+      await expect(failed).rejects.toThrow("boom");
+      await expect(next).resolves.toBe("ran");
+      await tick();
+      expect(queue.size).toBe(0);
+    });
+
+    it("a driver that calls back synchronously or throws leaves no key behind", async () => {
+      const queue = new KeyedQueue();
+      await expect(queue.call("a", (cb) => cb(null, "sync"), value)).resolves.toBe("sync");
+      await expect(
+        queue.call(
+          "b",
+          () => {
+            throw new Error("threw");
+          },
+          value,
+        ),
+      ).rejects.toThrow("threw");
+      expect(queue.size).toBe(0);
+    });
+
+    it("a settle that returns a promise (a retry) holds the key until that promise settles", async () => {
+      const queue = new KeyedQueue();
+      const log: string[] = [];
+      let next: Promise<unknown> | undefined;
+      const retried = queue.call("a", later(log, "c1", new Error("retry me")), () => {
+        // Issued once c1's callback has returned, while its retry still runs.
+        queueMicrotask(() => {
+          next = queue.call("a", later(log, "c2"), value);
+        });
+        return tick().then(() => {
+          log.push("retry end");
+        });
+      });
+      await retried;
+      await next;
+      expect(log).toEqual(["c1 start", "c1 end", "retry end", "c2 start", "c2 end"]);
+      expect(queue.size).toBe(0);
+    });
+  });
 });
