@@ -6,22 +6,30 @@ export class KeyedQueue {
   readonly #tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    // The next task starts whether the previous one failed or not; its failure is its caller's.
-    const result = previous.then(task, task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    const previous = this.#tails.get(key);
+    // Nothing queued for this key (the usual case): start now, without waiting a tick.
+    // Otherwise the task starts once the previous one settles, whether it failed or not.
+    const result = previous ? previous.then(task, task) : startNow(task);
+    this.#tails.set(key, result);
+    const forget = () => {
+      if (this.#tails.get(key) === result) this.#tails.delete(key);
+    };
+    // Also marks a failure as handled here; the caller still gets it from `result`.
+    result.then(forget, forget);
     return result;
   }
 
   /** Keys with work queued or running (for tests: the map must drain). */
   get size(): number {
     return this.#tails.size;
+  }
+}
+
+/** Calls the task; a synchronous throw becomes a rejection, like in `then`. */
+function startNow<T>(task: () => Promise<T>): Promise<T> {
+  try {
+    return task();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

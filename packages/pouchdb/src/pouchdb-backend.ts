@@ -160,7 +160,12 @@ export class PouchdbBackend implements SessionBackend {
       }
       throw error;
     }
-    const known = { rev: doc._rev ?? "", body: bodyOf(doc) };
+    const rev = doc._rev ?? "";
+    // The same revision is the same content: keep the cached entry rather than replace it
+    // with an equal copy (each replaced entry would survive into the old generation as garbage).
+    const cached = this.#revisions.get(docId);
+    if (cached?.rev === rev && rev !== "") return cached;
+    const known = { rev, body: bodyOf(doc) };
     this.#revisions.set(docId, known);
     return known;
   }

@@ -166,6 +166,21 @@ describe("revisions", () => {
     expect(await b.get("s")).toEqual(record("s", live + 1000, '{"v":"renewed"}'));
   });
 
+  it("a read that finds a newer revision than the cached one replaces it: the next touch is one put", async () => {
+    const shared = sharedDb();
+    const { db, calls } = countingPouch(shared);
+    const [a, b] = [await ready(db), await ready(shared)];
+    await a.upsert(record("s", live, '{"v":"a"}'));
+    await b.upsert(record("s", live, '{"v":"b"}')); // a's cached revision is now stale
+    expect((await a.get("s"))?.payload).toBe('{"v":"b"}');
+    const [gets, puts] = [calls.get ?? 0, calls.put ?? 0];
+    await a.touch("s", live + 1, Date.now());
+    expect([calls.get ?? 0, calls.put ?? 0]).toEqual([gets, puts + 1]);
+    expect(await b.get("s")).toEqual(record("s", live + 1, '{"v":"b"}'));
+    // Reading an unchanged revision again keeps serving the same session.
+    expect(await a.get("s")).toEqual(record("s", live + 1, '{"v":"b"}'));
+  });
+
   it("a write after a read needs no second read (one round trip), and so does a touch", async () => {
     const { db, calls } = countingPouch(sharedDb());
     const backend = await ready(db);
