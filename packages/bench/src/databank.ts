@@ -67,6 +67,11 @@ function sessionkit(bank: DatabankLike, type: string): Contender {
  * over databank has to keep the expiry beside the session; the payload is the serialized
  * session, as the core hands it over). get parses the payload back into a session, as the
  * store must; touch is read + save (databank has no partial update), as ours is.
+ *
+ * It is a floor, not a correct store: it skips work the issue makes mandatory. It keeps no
+ * expiry index (without one GC must scan every session, as connect-databank's does), it does
+ * not order a touch's read + save against other writes of the same id (so a touch can write
+ * back a replaced payload or revive a destroyed session), and its get does not check expiry.
  */
 function raw(bank: DatabankLike, type: string): Contender {
   const record = (id: string, s: Session) => ({
@@ -179,6 +184,7 @@ async function opsSection(
     notes: [
       `${ops} operations per round, ${CONCURRENCY} in flight, median of ${rounds} rounds; a ~300-byte session.`,
       "raw databank = bare read/save/del of the record the adapter stores (the session as JSON beside its expiry); get parses the session back; touch is read + save (databank has no partial update), as is ours.",
+      "raw databank is a floor, not a correct store: no expiry index (which the GC requirement makes mandatory), no ordering of a touch against other writes of the same id, no expiry check on get.",
       "raw databank, session object = save/read of the session object itself (one serialization, no expiry kept): the floor, for set and get.",
       "sessionkit = the whole store (createStore + databankAdapter): validation, JSON codec, expiry, index.",
     ],
