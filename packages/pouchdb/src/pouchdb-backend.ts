@@ -38,49 +38,47 @@ export class PouchdbBackend implements SessionBackend {
     await this.#writeDesignDocument();
   }
 
-  async get(id: string): Promise<SessionRecord | null> {
-    const docId = toDocId(id);
-    const doc = await this.#fetch(docId);
-    if (!doc) return null;
-    return toRecord(id, doc.body, this.#options.legacyTtlMs);
+  // The hot paths (get, upsert, touch) chain promises rather than nest async functions: each
+  // nested async frame costs a promise and a microtask per operation.
+
+  get(id: string): Promise<SessionRecord | null> {
+    return this.#fetch(toDocId(id)).then((doc) => doc && toRecord(id, doc.body, this.#options.legacyTtlMs));
   }
 
   upsert(record: SessionRecord): Promise<void> {
     const docId = toDocId(record.id);
     const body = sessionBody(record);
     return this.#queue.run(docId, () =>
-      this.#withRetry(docId, async (known, attempt) => {
+      this.#withRetry(docId, (known, attempt) =>
         // Without a known revision try a plain create first: a new session needs one round trip.
-        const current = known ?? (attempt === 0 ? undefined : await this.#fetch(docId));
-        await this.#write(docId, body, current?.rev);
-      }),
+        known || attempt === 0
+          ? this.#write(docId, body, known?.rev)
+          : this.#fetch(docId).then((current) => this.#write(docId, body, current?.rev)),
+      ),
     );
   }
 
   touch(id: string, expiresAt: number, now: number): Promise<void> {
     const docId = toDocId(id);
     const isLive = (known: KnownRevision) => isLiveAt(known.body, now, this.#options.legacyTtlMs);
+    // Missing, foreign or expired at `now`: a touch never creates or revives.
+    const move = (current: KnownRevision | null) =>
+      current && isLive(current) ? this.#write(docId, withExpiry(current.body, expiresAt), current.rev) : undefined;
     return this.#queue.run(docId, () =>
-      this.#withRetry(docId, async (known) => {
+      this.#withRetry(docId, (known) =>
         // A cached copy that looks expired may be stale (another process rewrote it): read to be sure.
         // One that looks live but is stale has an old revision, so the write conflicts and re-reads.
-        const current = known && isLive(known) ? known : await this.#fetch(docId);
-        // Missing, foreign or expired at `now`: a touch never creates or revives.
-        if (!current || !isLive(current)) return;
-        await this.#write(docId, withExpiry(current.body, expiresAt), current.rev);
-      }),
+        known && isLive(known) ? move(known) : this.#fetch(docId).then(move),
+      ),
     );
   }
 
   destroy(id: string): Promise<void> {
     const docId = toDocId(id);
     return this.#queue.run(docId, () =>
-      this.#withRetry(docId, async (known) => {
-        const current = known ?? (await this.#fetch(docId));
-        if (!current) return;
-        await this.db.put({ _id: docId, _rev: current.rev, _deleted: true });
-        this.#revisions.delete(docId);
-      }),
+      this.#withRetry(docId, (known) =>
+        known ? this.#delete(docId, known.rev) : this.#fetch(docId).then((doc) => doc && this.#delete(docId, doc.rev)),
+      ),
     );
   }
 
@@ -161,8 +159,7 @@ export class PouchdbBackend implements SessionBackend {
       throw error;
     }
     const rev = doc._rev ?? "";
-    // The same revision is the same content: keep the cached entry rather than replace it
-    // with an equal copy (each replaced entry would survive into the old generation as garbage).
+    // The same revision is the same content: keep the cached entry rather than allocate an equal copy.
     const cached = this.#revisions.get(docId);
     if (cached?.rev === rev && rev !== "") return cached;
     const known = { rev, body: bodyOf(doc) };
@@ -170,31 +167,42 @@ export class PouchdbBackend implements SessionBackend {
     return known;
   }
 
-  async #write(docId: string, body: StoredBody, rev: string | undefined): Promise<void> {
+  #write(docId: string, body: StoredBody, rev: string | undefined): Promise<void> {
     const doc: PouchDocument = rev ? { ...body, _id: docId, _rev: rev } : { ...body, _id: docId };
-    const result = await this.db.put(doc);
-    if (result.rev) this.#revisions.set(docId, { rev: result.rev, body });
-    else this.#revisions.delete(docId);
+    return this.db.put(doc).then((result) => {
+      if (result.rev) this.#revisions.set(docId, { rev: result.rev, body });
+      else this.#revisions.delete(docId);
+    });
+  }
+
+  #delete(docId: string, rev: string): Promise<void> {
+    return this.db.put({ _id: docId, _rev: rev, _deleted: true }).then(() => this.#revisions.delete(docId));
   }
 
   /**
    * Runs a read-modify-write step, retrying on a revision conflict with a fresh read, so
    * concurrent writers never see a 409 unless `maxConflictRetries` is exhausted.
    */
-  async #withRetry(
+  #withRetry(
     docId: string,
-    step: (known: KnownRevision | undefined, attempt: number) => Promise<void>,
+    step: (known: KnownRevision | undefined, attempt: number) => Promise<unknown> | undefined,
+    attempt = 0,
   ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const known = attempt === 0 ? this.#revisions.get(docId) : undefined;
-      try {
-        await step(known, attempt);
-        return;
-      } catch (error) {
+    const known = attempt === 0 ? this.#revisions.get(docId) : undefined;
+    let running: Promise<unknown> | undefined;
+    try {
+      running = step(known, attempt);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    return Promise.resolve(running).then(
+      () => undefined,
+      (error: unknown) => {
         this.#revisions.delete(docId);
         if (!isConflict(error) || attempt >= this.#options.maxConflictRetries) throw error;
-      }
-    }
+        return this.#withRetry(docId, step, attempt + 1);
+      },
+    );
   }
 
   /** Deletes the documents of view rows (value = revision); resolves with how many went. */

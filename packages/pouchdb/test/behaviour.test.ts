@@ -226,6 +226,33 @@ describe("revisions", () => {
   });
 });
 
+describe("a database method that throws instead of rejecting", () => {
+  it("fails the operation with a rejection, and the next operation on that id still runs", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    await backend.upsert(record("s", live));
+    const broken = new Error("put threw");
+    const realPut = db.put.bind(db);
+    db.put = () => {
+      throw broken;
+    };
+    for (const write of [
+      () => backend.upsert(record("s", live, '{"v":2}')),
+      () => backend.touch("s", live + 1, Date.now()),
+      () => backend.destroy("s"),
+    ]) {
+      let result: Promise<void> | undefined;
+      expect(() => {
+        result = write();
+      }).not.toThrow();
+      await expect(result).rejects.toBe(broken);
+    }
+    db.put = realPut;
+    await backend.upsert(record("s", live, '{"v":3}'));
+    expect((await backend.get("s"))?.payload).toBe('{"v":3}');
+  });
+});
+
 describe("garbage collection races", () => {
   /** The database, running `between` after each view query returns and before the caller goes on. */
   function withHookAfterQuery(db: PouchDatabase, between: () => Promise<unknown>): PouchDatabase {
