@@ -14,6 +14,8 @@ export type PouchdbTarget = PouchDatabase | string | undefined;
 /** A database ready to use, and how to let go of it. */
 export interface OpenedDatabase {
   db: PouchDatabase;
+  /** The same database unwrapped (it may reject with plain objects): for hot paths that convert errors themselves. */
+  instance: PouchDatabase;
   /** "memory" or "http" for the databases we create; the instance's adapter name otherwise. */
   kind: string;
   /** Where the database lives, without credentials (for messages). */
@@ -64,6 +66,7 @@ export function openDatabase(target: unknown, options: ResolvedPouchdbOptions): 
   if (typeof target === "object" && isPouchDatabase(target)) {
     return {
       db: withRealErrors(target),
+      instance: target,
       kind: typeof target.adapter === "string" ? target.adapter : "instance",
       label: "the PouchDB instance passed in",
       remote: false,
@@ -79,9 +82,11 @@ export function openDatabase(target: unknown, options: ResolvedPouchdbOptions): 
 function openMemory(): OpenedDatabase {
   const Pouch = pouchConstructor();
   // A unique name: two in-memory adapters never share data.
-  const db = withRealErrors(new Pouch(`sessionkit-${randomUUID()}`, { adapter: "memory" }));
+  const instance = new Pouch(`sessionkit-${randomUUID()}`, { adapter: "memory" });
+  const db = withRealErrors(instance);
   return {
     db,
+    instance,
     kind: "memory",
     label: "in-memory database",
     remote: false,
@@ -105,16 +110,16 @@ function openUrl(target: string, options: ResolvedPouchdbOptions): OpenedDatabas
     throw configError("target", `must name a database in its path, e.g. ${url.origin}/sessions`);
   }
   const Pouch = pouchConstructor();
-  const db = withRealErrors(
-    new Pouch(url.href, {
-      adapter: "http",
-      // Without setup PouchDB never creates the database; init() reports it missing.
-      skip_setup: !options.createDatabase,
-      fetch: timedFetch(Pouch, options.requestTimeout),
-    }),
-  );
+  const instance = new Pouch(url.href, {
+    adapter: "http",
+    // Without setup PouchDB never creates the database; init() reports it missing.
+    skip_setup: !options.createDatabase,
+    fetch: timedFetch(Pouch, options.requestTimeout),
+  });
+  const db = withRealErrors(instance);
   return {
     db,
+    instance,
     kind: "http",
     label: safeUrl(url),
     remote: true,

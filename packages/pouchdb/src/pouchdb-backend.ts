@@ -4,7 +4,7 @@ import { KeyedQueue } from "./keyed-queue.js";
 import type { OpenedDatabase } from "./open-database.js";
 import type { ResolvedPouchdbOptions } from "./options.js";
 import { asError } from "./pouch-errors.js";
-import { isConflict, isMissing, type PouchDocument, type PouchViewRow } from "./pouch-types.js";
+import { isConflict, isMissing, type PouchDatabase, type PouchDocument, type PouchViewRow } from "./pouch-types.js";
 import { type KnownRevision, RevisionCache } from "./revision-cache.js";
 import { bodyOf, isLiveAt, type StoredBody, sessionBody, toRecord, withExpiry } from "./session-document.js";
 import { DESIGN_ID, designViews, EXPIRES_VIEW, OWNERS_VIEW } from "./views.js";
@@ -15,6 +15,8 @@ export class PouchdbBackend implements SessionBackend {
   readonly capabilities: BackendCapabilities = { owners: true };
 
   readonly #opened: OpenedDatabase;
+  /** The unwrapped database for the per-session calls, which turn its rejections into Errors themselves. */
+  readonly #instance: PouchDatabase;
   readonly #options: ResolvedPouchdbOptions;
   readonly #revisions: RevisionCache;
   readonly #queue = new KeyedQueue();
@@ -23,6 +25,7 @@ export class PouchdbBackend implements SessionBackend {
 
   constructor(opened: OpenedDatabase, options: ResolvedPouchdbOptions) {
     this.#opened = opened;
+    this.#instance = opened.instance;
     this.#options = options;
     this.#revisions = new RevisionCache(options.revisionCacheSize);
     this.name = `pouchdb:${opened.kind}`;
@@ -150,13 +153,13 @@ export class PouchdbBackend implements SessionBackend {
   async #fetch(docId: string): Promise<KnownRevision | null> {
     let doc: PouchDocument;
     try {
-      doc = await this.db.get(docId);
+      doc = await this.#instance.get(docId);
     } catch (error) {
       if (isMissing(error)) {
         this.#revisions.delete(docId);
         return null;
       }
-      throw error;
+      throw asError(error);
     }
     const rev = doc._rev ?? "";
     // The same revision is the same content: keep the cached entry rather than allocate an equal copy.
@@ -169,14 +172,16 @@ export class PouchdbBackend implements SessionBackend {
 
   #write(docId: string, body: StoredBody, rev: string | undefined): Promise<void> {
     const doc: PouchDocument = rev ? { ...body, _id: docId, _rev: rev } : { ...body, _id: docId };
-    return this.db.put(doc).then((result) => {
+    return this.#instance.put(doc).then((result) => {
       if (result.rev) this.#revisions.set(docId, { rev: result.rev, body });
       else this.#revisions.delete(docId);
-    });
+    }, rethrowAsError);
   }
 
   #delete(docId: string, rev: string): Promise<void> {
-    return this.db.put({ _id: docId, _rev: rev, _deleted: true }).then(() => this.#revisions.delete(docId));
+    return this.#instance
+      .put({ _id: docId, _rev: rev, _deleted: true })
+      .then(() => this.#revisions.delete(docId), rethrowAsError);
   }
 
   /**
@@ -293,6 +298,10 @@ export class PouchdbBackend implements SessionBackend {
       }
     }
   }
+}
+
+function rethrowAsError(reason: unknown): never {
+  throw asError(reason);
 }
 
 function messageOf(error: unknown): string {

@@ -118,6 +118,17 @@ describe("errors from the server", () => {
     );
     expect(failure).toBeInstanceOf(Error);
     expect(failure).toMatchObject({ status: 409, message: "Document update conflict" });
+    // The same for a touch and a destroy whose cached revision another writer made stale.
+    for (const write of [() => a.touch("s", Date.now() + 120_000, Date.now()), () => a.destroy("s")]) {
+      await a.get("s");
+      await b.upsert({ id: "s", payload: "{}", expiresAt: Date.now() + 60_000, owner: null });
+      const error = await write().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({ status: 409, message: "Document update conflict" });
+    }
     await Promise.all([a.close(), b.close()]);
   });
 });
