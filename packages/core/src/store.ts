@@ -53,13 +53,15 @@ export class SessionkitStore extends Store {
   get(sid: string): Promise<ExpressSessionData | null>;
   get(sid: string, callback: Callback<ExpressSessionData | null>): void;
   get(sid: string, callback?: Callback<ExpressSessionData | null>) {
-    return respond(
-      this.guard("get", sid, async () => {
+    return this.guard(
+      "get",
+      sid,
+      async () => {
         const record = await this.backend.get(sid);
         const session = record && this.readRecord(record, Date.now());
         if (session && this.recent) this.recent.set(sid, (record as SessionRecord).expiresAt);
         return session as ExpressSessionData | null;
-      }),
+      },
       callback,
     );
   }
@@ -68,8 +70,10 @@ export class SessionkitStore extends Store {
   set(sid: string, session: ExpressSessionData): Promise<void>;
   set(sid: string, session: ExpressSessionData, callback: Callback<void>): void;
   set(sid: string, session: ExpressSessionData, callback?: Callback<void>) {
-    return respond(
-      this.guard("set", sid, async () => {
+    return this.guard(
+      "set",
+      sid,
+      () => {
         const now = Date.now();
         const data = sessionData(session);
         const expiresAt = this.expiryOf(data, now);
@@ -78,12 +82,10 @@ export class SessionkitStore extends Store {
         if (expiresAt <= now) {
           // Already expired (a cookie in the past): storing it would only be garbage.
           this.recent?.delete(sid);
-          await this.backend.destroy(sid);
-          return;
+          return this.backend.destroy(sid);
         }
-        await this.backend.upsert({ id: sid, payload, expiresAt, owner });
-        this.recent?.set(sid, expiresAt);
-      }),
+        return this.remembered(sid, expiresAt, this.backend.upsert({ id: sid, payload, expiresAt, owner }));
+      },
       callback,
     );
   }
@@ -92,17 +94,18 @@ export class SessionkitStore extends Store {
   override touch(sid: string, session: ExpressSessionData): Promise<void>;
   override touch(sid: string, session: ExpressSessionData, callback: Callback<void>): void;
   override touch(sid: string, session: ExpressSessionData, callback?: Callback<void>) {
-    return respond(
-      this.guard("touch", sid, async () => {
+    return this.guard(
+      "touch",
+      sid,
+      () => {
         const now = Date.now();
         const expiresAt = this.expiryOf(sessionData(session), now);
         if (this.recent) {
           const last = this.recent.get(sid);
-          if (last !== undefined && expiresAt - last < this.options.touchAfterMs) return;
+          if (last !== undefined && expiresAt - last < this.options.touchAfterMs) return Promise.resolve();
         }
-        await this.backend.touch(sid, expiresAt, now);
-        this.recent?.set(sid, expiresAt);
-      }),
+        return this.remembered(sid, expiresAt, this.backend.touch(sid, expiresAt, now));
+      },
       callback,
     );
   }
@@ -111,11 +114,13 @@ export class SessionkitStore extends Store {
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback<void>): void;
   destroy(sid: string, callback?: Callback<void>) {
-    return respond(
-      this.guard("destroy", sid, async () => {
+    return this.guard(
+      "destroy",
+      sid,
+      () => {
         this.recent?.delete(sid);
-        await this.backend.destroy(sid);
-      }),
+        return this.backend.destroy(sid);
+      },
       callback,
     );
   }
@@ -124,8 +129,10 @@ export class SessionkitStore extends Store {
   override all(): Promise<Sessions>;
   override all(callback: Callback<Sessions>): void;
   override all(callback?: Callback<Sessions>) {
-    return respond(
-      this.guard("all", undefined, async () => {
+    return this.guard(
+      "all",
+      undefined,
+      async () => {
         const now = Date.now();
         const sessions: Sessions = {};
         for await (const record of this.backend.stream(now)) {
@@ -133,7 +140,7 @@ export class SessionkitStore extends Store {
           if (session) sessions[record.id] = session as unknown as ExpressSessionData;
         }
         return sessions;
-      }),
+      },
       callback,
     );
   }
@@ -142,15 +149,17 @@ export class SessionkitStore extends Store {
   ids(): Promise<string[]>;
   ids(callback: Callback<string[]>): void;
   ids(callback?: Callback<string[]>) {
-    return respond(
-      this.guard("ids", undefined, async () => {
+    return this.guard(
+      "ids",
+      undefined,
+      async () => {
         const now = Date.now();
         const ids: string[] = [];
         for await (const record of this.backend.stream(now)) {
           if (record.expiresAt > now) ids.push(record.id);
         }
         return ids;
-      }),
+      },
       callback,
     );
   }
@@ -159,21 +168,20 @@ export class SessionkitStore extends Store {
   override length(): Promise<number>;
   override length(callback: Callback<number>): void;
   override length(callback?: Callback<number>) {
-    return respond(
-      this.guard("length", undefined, () => this.backend.count(Date.now())),
-      callback,
-    );
+    return this.guard("length", undefined, () => this.backend.count(Date.now()), callback);
   }
 
   /** Deletes every session. */
   override clear(): Promise<void>;
   override clear(callback: Callback<void>): void;
   override clear(callback?: Callback<void>) {
-    return respond(
-      this.guard("clear", undefined, async () => {
+    return this.guard(
+      "clear",
+      undefined,
+      async () => {
         this.recent?.clear();
         await this.backend.clear();
-      }),
+      },
       callback,
     );
   }
@@ -182,18 +190,17 @@ export class SessionkitStore extends Store {
   prune(): Promise<number>;
   prune(callback: Callback<number>): void;
   prune(callback?: Callback<number>) {
-    return respond(
-      this.guard("prune", undefined, () => this.gc.run()),
-      callback,
-    );
+    return this.guard("prune", undefined, () => this.gc.run(), callback);
   }
 
   /** Deletes every session of one owner ("log out everywhere"); resolves with how many. */
   destroyByOwner(owner: string | number): Promise<number>;
   destroyByOwner(owner: string | number, callback: Callback<number>): void;
   destroyByOwner(owner: string | number, callback?: Callback<number>) {
-    return respond(
-      this.guard("destroyByOwner", undefined, async () => {
+    return this.guard(
+      "destroyByOwner",
+      undefined,
+      async () => {
         if (this.backend.capabilities?.owners === false) {
           throw new SessionStoreError(
             ErrorCodes.UNSUPPORTED,
@@ -209,7 +216,7 @@ export class SessionkitStore extends Store {
         }
         this.recent?.clear();
         return this.backend.destroyByOwner(id);
-      }),
+      },
       callback,
     );
   }
@@ -240,21 +247,50 @@ export class SessionkitStore extends Store {
   /**
    * Runs one operation: refuses after close, validates the id before any I/O, prepares the
    * backend, counts the operation in flight (close waits for it), logs it and wraps failures.
-   * Not `async` on purpose: on the hot path this saves a promise and a frame per request.
+   * With a callback, the callback gets the outcome on a later tick, outside our promise chain
+   * (a throwing callback can't become an unhandled rejection of ours), and nothing is
+   * returned; without one, the promise is returned. Not `async`, and the callback is attached
+   * here rather than on a second promise: on the hot path each saves a promise per request.
    */
-  private guard<T>(op: Operation, sid: string | undefined, work: () => Promise<T>): Promise<T> {
+  private guard<T>(
+    op: Operation,
+    sid: string | undefined,
+    work: () => Promise<T>,
+    callback: Callback<T> | undefined,
+  ): Promise<T> | undefined {
     try {
       if (this.closing) throw new SessionStoreError(ErrorCodes.CLOSED, `sessionkit: ${op} after close()`);
       if (ID_OPERATIONS.has(op)) this.assertId(sid);
     } catch (error) {
-      return Promise.reject(this.failure(op, error, sid));
+      const failure = this.failure(op, error, sid);
+      if (typeof callback !== "function") return Promise.reject(failure);
+      process.nextTick(callback, failure);
+      return undefined;
     }
     this.inFlight++;
-    const running = this.initialized ? work() : this.ensureInitialized().then(work);
+    let running: Promise<T>;
+    try {
+      // Promise.resolve: a backend returning a non-promise still gets an answer, not a TypeError here.
+      running = this.initialized ? Promise.resolve(work()) : this.ensureInitialized().then(work);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    if (typeof callback === "function") {
+      running.then(
+        (result) => {
+          this.succeeded(op, sid);
+          process.nextTick(callback, null, result);
+        },
+        (error: unknown) => {
+          this.settled();
+          process.nextTick(callback, this.failure(op, error, sid));
+        },
+      );
+      return undefined;
+    }
     return running.then(
       (result) => {
-        this.settled();
-        if (this.debugEnabled()) this.log.debug({ op, sid: sid && idFingerprint(sid) });
+        this.succeeded(op, sid);
         return result;
       },
       (error: unknown) => {
@@ -262,6 +298,20 @@ export class SessionkitStore extends Store {
         throw this.failure(op, error, sid);
       },
     );
+  }
+
+  /** `write`, then (with touchAfter on) the expiry it wrote remembered. Adds no promise when touchAfter is off. */
+  private remembered(sid: string, expiresAt: number, write: Promise<void>): Promise<void> {
+    const recent = this.recent;
+    if (!recent) return write;
+    return Promise.resolve(write).then(() => {
+      recent.set(sid, expiresAt);
+    });
+  }
+
+  private succeeded(op: Operation, sid: string | undefined): void {
+    this.settled();
+    if (this.debugEnabled()) this.log.debug({ op, sid: sid && idFingerprint(sid) });
   }
 
   /** Whether debug lines are wanted; a logger without isLevelEnabled gets them all. Spares the id hash otherwise. */

@@ -158,6 +158,38 @@ describe("errors reach the caller with a stable code, never as a throw", () => {
     return store.close();
   });
 
+  it("a backend that throws synchronously or returns no promise gives an error or an answer, not a throw", async () => {
+    const backend = memoryBackend();
+    await backend.init();
+    const boom = new Error("sync boom");
+    const broken = {
+      name: "broken",
+      init: () => Promise.resolve(),
+      get: backend.get.bind(backend),
+      destroyByOwner: backend.destroyByOwner.bind(backend),
+      clear: backend.clear.bind(backend),
+      deleteExpired: backend.deleteExpired.bind(backend),
+      count: backend.count.bind(backend),
+      stream: backend.stream.bind(backend),
+      close: backend.close.bind(backend),
+      upsert: () => {
+        throw boom;
+      },
+      touch: () => undefined as never,
+      destroy: () => {
+        throw boom;
+      },
+    };
+    const store = createStore(broken, { gcInterval: 0 });
+    await store.length(); // initialized: the operations below take the initialized path
+    await expect(store.set("a", sessionWith())).rejects.toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
+    await expect(store.destroy("a")).rejects.toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
+    await expect(store.touch("a", sessionWith())).resolves.toBeUndefined();
+    const [err] = await new Promise<unknown[]>((resolve) => store.set("a", sessionWith(), (...args) => resolve(args)));
+    expect(err).toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
+    await store.close();
+  });
+
   it("the session passed to set is never mutated", async () => {
     const store = createStore(memoryBackend(), { gcInterval: 0, owner: (s) => s.user as string });
     const session = deepFreeze(sessionWith({ user: "u", nested: { list: [1, 2, 3] } }));
