@@ -28,10 +28,12 @@ function maxPayloadBytes(dialect: Dialect): number | undefined {
 /**
  * GC batch sizes measured with packages/bench (100,000 expired among 10,000 live): on
  * PostgreSQL and SQLite batches of 10,000 ran 1.9x and 1.1x faster than 1000 and matched one
- * unbounded DELETE; on MariaDB the batch size made no difference, so it keeps the core's default.
+ * unbounded DELETE; on MariaDB, with the index-range batches of mysql-expired.ts, 10,000 ran
+ * 1.7x faster than 1000 (600 ms against 1,100 ms for the 100,000 rows). The generic path keeps
+ * the core's default.
  */
 function gcBatchSize(dialect: Dialect): number | undefined {
-  return dialect === "pg" || dialect === "sqlite" ? 10_000 : undefined;
+  return dialect === "generic" ? undefined : 10_000;
 }
 
 function capabilitiesOf(dialect: Dialect, options: ResolvedOptions): BackendCapabilities {

@@ -80,7 +80,7 @@ describe("knexAdapter options", () => {
 describe("declared dialect and capabilities", () => {
   const cases: Array<[string, Knex, string, number | undefined, number | undefined]> = [
     ["pg", pg, "knex:pg", 1_000_000_000, 10_000],
-    ["mysql2", mysql, "knex:mysql", 16 * 1024 * 1024 - 1, undefined],
+    ["mysql2", mysql, "knex:mysql", 16 * 1024 * 1024 - 1, 10_000],
     ["better-sqlite3", sqlite, "knex:sqlite", 999_000_000, 10_000],
     ["cockroachdb (generic, untested)", cockroach, "knex:cockroachdb", undefined, undefined],
   ];
