@@ -101,6 +101,22 @@ export async function fillForPrune(
   }
   if (dialect !== "sqlite")
     await knex.raw(dialect === "pg" ? `analyze ${layout.table}` : `analyze table ${layout.table}`);
+  if (dialect === "mysql") await innodbPurged(knex);
+}
+
+/**
+ * Waits until InnoDB has purged what the fill deleted (history list length near 0, at most
+ * 30 s): otherwise the purge thread cleans the previous fill's rows during the timed prune,
+ * and whichever contender comes right after a fill pays for it.
+ */
+async function innodbPurged(knex: Knex): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [rows] = (await knex.raw("show engine innodb status")) as [Array<{ Status: string }>];
+    const history = Number(/History list length (\d+)/.exec(rows[0]?.Status ?? "")?.[1] ?? 0);
+    if (history < 100) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Throws unless exactly the live rows are left: a prune that deletes a live session is wrong, not fast. */
