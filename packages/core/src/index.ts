@@ -2,6 +2,7 @@ export type { BackendCapabilities, SessionBackend, SessionRecord } from "./backe
 export { createStore } from "./create-store.js";
 export type { Callback } from "./dual-api.js";
 export { configError, type ErrorCode, ErrorCodes, isSessionStoreError, SessionStoreError } from "./errors.js";
+export { KeyedQueue } from "./keyed-queue.js";
 export type { Logger } from "./logger.js";
 export { type MemoryBackendOptions, memoryBackend } from "./memory-backend.js";
 export type { SessionData, StoreOptions } from "./options.js";

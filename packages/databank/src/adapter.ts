@@ -1,10 +1,10 @@
 import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
+import { BankQueue } from "./bank-queue.js";
 import { call, callThen, driverError, eachLimit, isAlreadyExists, isMissing } from "./calls.js";
 import { ChunkedSets } from "./chunked-sets.js";
 import { Collector } from "./collector.js";
 import type { DatabankLike, DatabankSpec } from "./databank-shape.js";
 import { ExpiryBuckets } from "./expiry-index.js";
-import { KeyedQueue } from "./keyed-queue.js";
 import type { ResolvedOptions } from "./options.js";
 import { type OwnedBank, openBank } from "./owned-bank.js";
 import { PendingIndex } from "./pending-index.js";
@@ -30,7 +30,7 @@ interface Ready {
 export class DatabankBackend implements SessionBackend {
   readonly name: string;
   readonly capabilities: BackendCapabilities = { owners: true };
-  private readonly queue = new KeyedQueue();
+  private readonly queue = new BankQueue();
   private readonly buckets: ExpiryBuckets;
   private ready: Ready | undefined;
   private owned: OwnedBank | undefined;

@@ -1,6 +1,5 @@
-import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
+import { type BackendCapabilities, KeyedQueue, type SessionBackend, type SessionRecord } from "@sessionkit/core";
 import { toDocId, toSessionId } from "./document-id.js";
-import { KeyedQueue } from "./keyed-queue.js";
 import type { OpenedDatabase } from "./open-database.js";
 import type { ResolvedPouchdbOptions } from "./options.js";
 import { asError } from "./pouch-errors.js";

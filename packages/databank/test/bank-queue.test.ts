@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { KeyedQueue } from "../src/keyed-queue.js";
+import { BankQueue } from "../src/bank-queue.js";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describe("KeyedQueue", () => {
+describe("BankQueue", () => {
   it("runs the operations on one key in call order, one at a time, and other keys alongside", async () => {
-    const queue = new KeyedQueue();
+    const queue = new BankQueue();
     const log: string[] = [];
     const op = (name: string) => async () => {
       log.push(`${name} start`);
@@ -18,7 +18,7 @@ describe("KeyedQueue", () => {
   });
 
   it("a failed operation rejects its own caller only, and the next one still runs", async () => {
-    const queue = new KeyedQueue();
+    const queue = new BankQueue();
     const failed = queue.run("a", async () => {
       throw new Error("boom");
     });
@@ -28,7 +28,7 @@ describe("KeyedQueue", () => {
   });
 
   it("forgets a key once its last operation settled", async () => {
-    const queue = new KeyedQueue();
+    const queue = new BankQueue();
     await Promise.all([queue.run("a", async () => 1), queue.run("a", async () => 2)]);
     await tick();
     expect(queue.size).toBe(0);
@@ -51,7 +51,7 @@ describe("KeyedQueue", () => {
     };
 
     it("a run queued behind a call waits for its callback, and a call queued behind a run waits for the run", async () => {
-      const queue = new KeyedQueue();
+      const queue = new BankQueue();
       const log: string[] = [];
       const first = queue.call("a", later(log, "c1"), value);
       const middle = queue.run("a", async () => {
@@ -66,7 +66,7 @@ describe("KeyedQueue", () => {
     });
 
     it("a call that fails does not stop the next operation on its key", async () => {
-      const queue = new KeyedQueue();
+      const queue = new BankQueue();
       const log: string[] = [];
       const failed = queue.call("a", later(log, "c1", new Error("boom")), value);
       const next = queue.run("a", async () => "ran");
@@ -77,7 +77,7 @@ describe("KeyedQueue", () => {
     });
 
     it("a driver that calls back synchronously or throws leaves no key behind", async () => {
-      const queue = new KeyedQueue();
+      const queue = new BankQueue();
       await expect(queue.call("a", (cb) => cb(null, "sync"), value)).resolves.toBe("sync");
       await expect(
         queue.call(
@@ -92,7 +92,7 @@ describe("KeyedQueue", () => {
     });
 
     it("a settle that returns a promise (a retry) holds the key until that promise settles", async () => {
-      const queue = new KeyedQueue();
+      const queue = new BankQueue();
       const log: string[] = [];
       let next: Promise<unknown> | undefined;
       const retried = queue.call("a", later(log, "c1", new Error("retry me")), () => {

@@ -1,5 +1,5 @@
+import { KeyedQueue } from "@sessionkit/core";
 import { describe, expect, it } from "vitest";
-import { KeyedQueue } from "../src/keyed-queue.js";
 
 /** A task that records when it starts and finishes, and settles when told. */
 function gate(log: string[], name: string) {
