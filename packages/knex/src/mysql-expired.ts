@@ -1,3 +1,4 @@
+import type { ExpiredCollector } from "./expired-collector.js";
 import type { ResolvedOptions } from "./options.js";
 import type { SqlRunner } from "./runners.js";
 import { expiresSelect, qualifiedTable, quote } from "./sql.js";
@@ -26,7 +27,7 @@ interface Position {
  * makes MariaDB use the (expiry, id) range at all: without it, when many rows share an expiry,
  * the optimizer estimates the range by the expiry alone and scans the whole table.
  */
-export class MysqlExpiredCollector {
+export class MysqlExpiredCollector implements ExpiredCollector {
   readonly #runner: SqlRunner;
   readonly #table: string;
   readonly #sid: string;
@@ -48,10 +49,7 @@ export class MysqlExpiredCollector {
     this.#cursor = undefined;
   }
 
-  /** `nowDb`: the expiry bound in the column's own representation. */
   async deleteExpired(nowDb: unknown, limit: number): Promise<number> {
-    if (!Number.isSafeInteger(limit) || limit < 1)
-      throw new RangeError(`deleteExpired limit must be a positive integer, got ${limit}`);
     const [sid, expires, table] = [this.#sid, this.#expires, this.#table];
     const cursor = this.#cursor;
     // Strictly after the cursor / up to and including the boundary, in (expiry, id) order.

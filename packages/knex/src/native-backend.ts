@@ -1,6 +1,7 @@
 import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Dialect } from "./dialect.js";
+import { type ExpiredCollector, StatementExpiredCollector } from "./expired-collector.js";
 import { MysqlExpiredCollector } from "./mysql-expired.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Row, SqlRunner } from "./runners.js";
@@ -25,9 +26,7 @@ export class NativeBackend implements SessionBackend {
   readonly #sql: Statements;
   readonly #runner: SqlRunner;
   readonly #expiry: ExpiryCodec;
-  readonly #deleteExpiredSql = new Map<number, string>();
-  /** MySQL only: keyset batches (see MysqlExpiredCollector). */
-  readonly #mysqlCollector: MysqlExpiredCollector | undefined;
+  readonly #expired: ExpiredCollector;
 
   constructor(
     knex: Knex,
@@ -44,7 +43,10 @@ export class NativeBackend implements SessionBackend {
     this.#expiry = expiryCodec(dialect, options.legacy !== undefined);
     this.name = `knex:${dialect}${options.legacy ? ":legacy" : ""}`;
     this.capabilities = capabilities;
-    this.#mysqlCollector = dialect === "mysql" ? new MysqlExpiredCollector(runner, options) : undefined;
+    this.#expired =
+      dialect === "mysql"
+        ? new MysqlExpiredCollector(runner, options)
+        : new StatementExpiredCollector(runner, dialect, options);
   }
 
   init(): Promise<void> {
@@ -79,18 +81,15 @@ export class NativeBackend implements SessionBackend {
   }
 
   async clear(): Promise<void> {
-    this.#mysqlCollector?.reset();
+    this.#expired.reset();
     await this.#runner.run(this.#sql.clear, []);
   }
 
-  deleteExpired(now: number, limit: number): Promise<number> {
-    if (this.#mysqlCollector) return this.#mysqlCollector.deleteExpired(this.#expiry.liveAfter(now), limit);
-    let sql = this.#deleteExpiredSql.get(limit);
-    if (!sql) {
-      sql = this.#sql.deleteExpired(limit);
-      this.#deleteExpiredSql.set(limit, sql);
-    }
-    return this.#runner.run(sql, [this.#expiry.liveAfter(now)]);
+  async deleteExpired(now: number, limit: number): Promise<number> {
+    // The batch size is inlined into SQL (MySQL rejects a bound LIMIT in some versions): integers only.
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`deleteExpired limit must be a positive integer, got ${limit}`);
+    return this.#expired.deleteExpired(this.#expiry.liveAfter(now), limit);
   }
 
   async count(now: number): Promise<number> {

@@ -14,8 +14,6 @@ export interface Statements {
   /** [owner]; undefined in legacy mode */
   destroyByOwner: string | undefined;
   clear: string;
-  /** [now]; the batch size is inlined (a validated integer) because MySQL rejects a bound LIMIT in some versions. */
-  deleteExpired(limit: number): string;
   /** [now] → one row { n } */
   count: string;
   /** [now] (first page) or [now, lastId] (next pages) → rows of { s, p, e, o? } ordered by id */
@@ -66,18 +64,18 @@ function upsertSql(dialect: SqlDialect, table: string, columns: string[]): strin
   return `${insert} on conflict (${sid}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(", ")}`;
 }
 
-function deleteExpiredSql(dialect: SqlDialect, table: string, expires: string, limit: number): string {
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new RangeError(`deleteExpired limit must be a positive integer, got ${limit}`);
+/**
+ * One GC batch on PostgreSQL or SQLite, [now]; the batch size is inlined (a validated integer).
+ * MySQL needs two statements per batch: see MysqlExpiredCollector.
+ */
+export function deleteExpiredSql(dialect: "pg" | "sqlite", options: ResolvedOptions, limit: number): string {
+  const table = qualifiedTable(dialect, options);
+  const expires = quote(dialect, options.expiresColumn);
   switch (dialect) {
     // Oldest first along the expiry index. SKIP LOCKED: several instances pruning at once take disjoint rows instead of queueing
     // behind each other or behind live updates; ctid avoids a second index lookup per row.
     case "pg":
       return `delete from ${table} where ctid = any(array(select ctid from ${table} where ${expires} <= ? order by ${expires} limit ${limit} for update skip locked))`;
-    case "mysql":
-      // The single-statement form, for reference: NativeBackend uses MysqlExpiredCollector on
-      // MySQL, because repeating this statement rescans InnoDB's delete-marked rows.
-      return `delete from ${table} where ${expires} <= ? order by ${expires} limit ${limit}`;
     case "sqlite":
       return `delete from ${table} where rowid in (select rowid from ${table} where ${expires} <= ? order by ${expires} limit ${limit})`;
   }
@@ -102,7 +100,6 @@ export function buildStatements(dialect: SqlDialect, options: ResolvedOptions): 
     destroy: `delete from ${table} where ${sid} = ?`,
     destroyByOwner: owner ? `delete from ${table} where ${owner} = ?` : undefined,
     clear: `delete from ${table}`,
-    deleteExpired: (limit) => deleteExpiredSql(dialect, table, expires, limit),
     count: `select count(*) as n from ${table} where ${expires} > ?`,
     streamPage: (after, pageSize) =>
       `select ${sid} as s, ${values} from ${table} where ${expires} > ?${after ? ` and ${sid} > ?` : ""} order by ${sid} limit ${pageSize}`,
