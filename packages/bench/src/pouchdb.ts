@@ -192,10 +192,12 @@ function raw(db: PouchDatabase, now: number): Contender {
   });
   const live = sessionAt(now + HOUR);
   const view = { map: "function (doc) { if (typeof doc.expiresAt === 'number') emit(doc.expiresAt, doc._rev); }" };
-  const ready = db.put({ _id: "_design/raw", views: { expires: view } });
+  // Made by the first seed, so a failure reaches the caller instead of rejecting unheard meanwhile.
+  let ready: Promise<unknown> | undefined;
   return {
     name: "raw PouchDB",
     seed: async (id) => {
+      ready ??= db.put({ _id: "_design/raw", views: { expires: view } });
       await ready;
       await write(id, docOf(live));
     },
