@@ -2,7 +2,7 @@
 // it has no way to stop, so the bench ends them by killing the process. (Not a worker thread:
 // terminating one with its LevelDB iterator open aborts the whole process in leveldown.)
 import { createRequire } from "node:module";
-import { type Measurement, measure } from "./harness.js";
+import { promisifyCallback as call, type Measurement, measure } from "./harness.js";
 
 export interface PeerInput {
   /** What session-pouchdb-store takes: undefined (memory), a LevelDB path, or a URL. */
@@ -33,9 +33,6 @@ process.on("unhandledRejection", (reason) => {
   backgroundFailures++;
   firstBackgroundFailure ||= describe(reason);
 });
-
-const call = (fn: (cb: Callback) => void) =>
-  new Promise<unknown>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
 
 /** Runs `op` under `measure`, counting failures instead of stopping at the first. */
 async function measureTolerant(
