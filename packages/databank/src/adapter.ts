@@ -281,23 +281,14 @@ export class DatabankBackend implements SessionBackend {
 
   /** Insert or replace. `save` is update-else-create; a create that loses a race to another creator is retried. */
   private write(bank: DatabankLike, id: string, value: object, attempt = 0): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false; // a driver that calls back twice is ignored the second time (see call())
-      try {
-        bank.save(this.o.type, id, value, (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          if (!error) resolve();
-          else if (isAlreadyExists(error) && attempt < 3) resolve(this.write(bank, id, value, attempt + 1));
-          else reject(driverError(error));
-        });
-      } catch (error) {
-        if (!settled) {
-          settled = true;
-          reject(driverError(error));
-        }
-      }
-    });
+    return callThen(
+      (cb) => bank.save(this.o.type, id, value, cb),
+      (error): void | Promise<void> => {
+        if (!error) return;
+        if (isAlreadyExists(error) && attempt < 3) return this.write(bank, id, value, attempt + 1);
+        throw driverError(error);
+      },
+    );
   }
 
   /** Deletes one record in its id's queue; true when it was there. */

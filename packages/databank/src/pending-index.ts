@@ -15,9 +15,6 @@ const FLUSH_CONCURRENCY = 8;
 export class PendingIndex {
   /** Ids per set key, in write order. An id written twice in one window is listed twice: readers dedupe. */
   private pending = new Map<string, string[]>();
-  /** The key added to last and its list: consecutive writes mostly share one bucket. */
-  private lastKey: string | undefined;
-  private lastIds: string[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -29,14 +26,9 @@ export class PendingIndex {
   ) {}
 
   add(key: string, id: string): void {
-    let ids = key === this.lastKey ? this.lastIds : this.pending.get(key);
-    if (ids === undefined) {
-      ids = [];
-      this.pending.set(key, ids);
-    }
-    this.lastKey = key;
-    this.lastIds = ids;
-    ids.push(id);
+    const ids = this.pending.get(key);
+    if (ids) ids.push(id);
+    else this.pending.set(key, [id]);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       // Failures stay pending and surface at the next awaited flush(); nothing to do here.
@@ -58,7 +50,6 @@ export class PendingIndex {
   /** Forgets what is pending (for `clear()`). */
   discard(): void {
     this.pending.clear();
-    this.lastKey = this.lastIds = undefined;
   }
 
   stop(): void {
@@ -71,14 +62,12 @@ export class PendingIndex {
     const merged = new Set(this.pending.get(key));
     for (const id of ids) merged.add(id);
     this.pending.set(key, [...merged]);
-    if (this.lastKey === key) this.lastIds = this.pending.get(key);
   }
 
   private async flushOnce(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    this.lastKey = this.lastIds = undefined;
     await eachLimit([...batch], FLUSH_CONCURRENCY, async ([key, ids]) => {
       try {
         const n = await this.sets.append(key, ids);
