@@ -1,7 +1,7 @@
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createStore } from "@sessionkit/core";
@@ -332,8 +332,6 @@ export const bench: Benchmark = async (ctx) => {
     ];
     const sections: BenchSection[] = [];
     for (const target of targets) sections.push(await benchTarget(target, ctx));
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`;
-    for (const section of sections) section.notes?.push(`Machine: ${machine}.`);
     return sections;
   } finally {
     await Promise.all(helpers.map((helper) => helper.close()));
