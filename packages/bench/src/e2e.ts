@@ -51,7 +51,9 @@ async function startApp(args: string[], env: NodeJS.ProcessEnv, port: number): P
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(stderr.trim() || `exited with code ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(stderr.trim() || `exited with ${child.exitCode ?? child.signalCode}`);
+    }
     try {
       await fetch(`${url}/login`, { signal: AbortSignal.timeout(1000) });
       return { url, stop };
