@@ -32,5 +32,11 @@ const listening = await server.listen(
 );
 process.stdout.write(`${listening.url}\n`);
 process.once("SIGTERM", () => {
-  listening.close().then(() => process.exit(0));
+  listening.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`close failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
 });
