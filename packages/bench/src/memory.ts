@@ -45,7 +45,7 @@ const collectGarbage: () => void = (() => {
 })();
 const OPS = ["get", "set", "touch"] as const;
 
-/** A typical logged-in express-session session (about 300 bytes of JSON). */
+/** The stores measured, each with what stops it (memorystore runs a sweep interval). */
 function contenders(): Contender[] {
   const session = require("express-session") as { MemoryStore: new () => CallbackStore };
   const memorystore = require("memorystore") as (s: unknown) => new (
