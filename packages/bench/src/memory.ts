@@ -120,6 +120,6 @@ export const bench: Benchmark = async (ctx) => {
     };
     return [section];
   } finally {
-    for (const c of all) await c.close().catch(() => {});
+    for (const c of all) await c.close().catch((error) => ctx.log(`could not close ${c.name}: ${String(error)}`));
   }
 };
