@@ -90,7 +90,7 @@ export function alignedTable(header: string[], align: Array<"left" | "right">, r
   return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)];
 }
 
-export function formatOps(value: number): string {
+function formatOps(value: number): string {
   if (!Number.isFinite(value)) return "—";
   return Math.round(value).toLocaleString("en");
 }
