@@ -373,29 +373,21 @@ async function gcSection(
   const theirs = connectDatabankGc(banks.legacy);
   const bare = floorGc(banks.ours, "bench_gcfloor");
   const runs = await timeGc(ctx, driver, [ours, theirs, bare]);
-  const floorRun = runs.get(bare.name) as GcRun;
-  const oursRun = runs.get(ours.name) as GcRun;
-  const theirRun = runs.get(theirs.name) as GcRun;
   const describe = (r: GcRun) =>
     `${median(r.wall).toFixed(0)} ms; CPU ${median(r.cpu).toFixed(0)} ms; rounds ${r.wall.map((ms) => ms.toFixed(0)).join(", ")} ms`;
-  measurements.push({
-    contender: ours.name,
-    op: "gc",
-    opsPerSec: (expired / median(oursRun.wall)) * 1000,
-    note: describe(oursRun),
-  });
-  measurements.push({
-    contender: theirs.name,
-    op: "gc",
-    opsPerSec: (expired / median(theirRun.wall)) * 1000,
-    note: `${describe(theirRun)} (cleanup() scans every session)`,
-  });
-  measurements.push({
-    contender: bare.name,
-    op: "gc",
-    opsPerSec: (expired / median(floorRun.wall)) * 1000,
-    note: `${describe(floorRun)} (the least a checking GC can do)`,
-  });
+  for (const [c, aside] of [
+    [ours, ""],
+    [theirs, " (cleanup() scans every session)"],
+    [bare, " (the least a checking GC can do)"],
+  ] as const) {
+    const run = runs.get(c.name) as GcRun;
+    measurements.push({
+      contender: c.name,
+      op: "gc",
+      opsPerSec: (expired / median(run.wall)) * 1000,
+      note: `${describe(run)}${aside}`,
+    });
+  }
   await theirs.close();
   await bare.close();
   // The daily sweep (a full scan, the safety net for lost index entries), for the record.
