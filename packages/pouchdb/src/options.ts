@@ -17,7 +17,8 @@ export interface PouchdbAdapterOptions {
   revisionCacheSize?: number;
   /**
    * How many times a write retries after a revision conflict (another process wrote the same
-   * session at the same moment) before it fails. Default: 10.
+   * session at the same moment) before it fails. The first retry goes at once, later ones
+   * after a growing, jittered wait; the default 10 span at least half a second. Default: 10.
    */
   maxConflictRetries?: number;
   /** Compact the database after a garbage collection run that deleted sessions. Default: false. */

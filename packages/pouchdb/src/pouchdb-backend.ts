@@ -1,4 +1,5 @@
 import { type BackendCapabilities, KeyedQueue, type SessionBackend, type SessionRecord } from "@sessionkit/core";
+import { conflictBackoff, pause } from "./conflict-backoff.js";
 import { toDocId, toSessionId } from "./document-id.js";
 import type { OpenedDatabase } from "./open-database.js";
 import type { ResolvedPouchdbOptions } from "./options.js";
@@ -184,8 +185,9 @@ export class PouchdbBackend implements SessionBackend {
   }
 
   /**
-   * Runs a read-modify-write step, retrying on a revision conflict with a fresh read, so
-   * concurrent writers never see a 409 unless `maxConflictRetries` is exhausted.
+   * Runs a read-modify-write step, retrying on a revision conflict with a fresh read (after a
+   * growing, jittered wait from the second retry on), so concurrent writers never see a 409
+   * unless `maxConflictRetries` is exhausted.
    */
   #withRetry(
     docId: string,
@@ -204,7 +206,7 @@ export class PouchdbBackend implements SessionBackend {
       (error: unknown) => {
         this.#revisions.delete(docId);
         if (!isConflict(error) || attempt >= this.#options.maxConflictRetries) throw error;
-        return this.#withRetry(docId, step, attempt + 1);
+        return pause(conflictBackoff(attempt + 1)).then(() => this.#withRetry(docId, step, attempt + 1));
       },
     );
   }

@@ -119,6 +119,28 @@ describe("revisions", () => {
     await expect(a.upsert(record("s", live, '{"v":"a2"}'))).rejects.toMatchObject({ status: 409 });
   });
 
+  it("a rival rewriting the session before each write for a while delays the write, never fails it", async () => {
+    const db = sharedDb();
+    const rivalUntil = Date.now() + 150;
+    // Each of a's writes finds that the rival got there first, until the rival's burst ends.
+    const contended = new Proxy(db, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "put") return typeof value === "function" ? value.bind(target) : value;
+        return async (doc: { _id: string }) => {
+          if (doc._id === "s" && Date.now() < rivalUntil) {
+            const current = await target.get(doc._id).catch(() => undefined);
+            await target.put({ ...current, _id: doc._id, payload: "rival" });
+          }
+          return target.put(doc);
+        };
+      },
+    });
+    const a = await ready(contended);
+    await a.upsert(record("s", live, '{"v":"a"}'));
+    expect((await a.get("s"))?.payload).toBe('{"v":"a"}');
+  });
+
   it("a touch with a stale cache keeps the other writer's payload", async () => {
     const db = sharedDb();
     const [a, b] = [await ready(db), await ready(db)];
