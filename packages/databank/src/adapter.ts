@@ -1,5 +1,5 @@
 import type { BackendCapabilities, SessionBackend, SessionRecord } from "@sessionkit/core";
-import { BankQueue } from "./bank-queue.js";
+import { BankQueue, BUSY } from "./bank-queue.js";
 import { call, callThen, driverError, eachLimit, isAlreadyExists, isMissing } from "./calls.js";
 import { ChunkedSets } from "./chunked-sets.js";
 import { Collector } from "./collector.js";
@@ -212,7 +212,7 @@ export class DatabankBackend implements SessionBackend {
       buckets: this.buckets,
       sweepInterval,
       legacyTtl,
-      remove: (id) => this.remove(bank, id),
+      removeIdle: (ids) => this.removeIdle(bank, ids),
       adopt: (record, expiresAt) =>
         this.queue.run(record.id, () => this.write(bank, record.id, toStored({ ...record, expiresAt }))),
     });
@@ -302,6 +302,25 @@ export class DatabankBackend implements SessionBackend {
         throw driverError(error);
       },
     );
+  }
+
+  /**
+   * Deletes the records of `ids` that nothing in this process is writing, all at once: answers
+   * how many were there and the ids left alone. Rejects with the first driver failure, after
+   * every delete has called back.
+   */
+  private async removeIdle(bank: DatabankLike, ids: readonly string[]): Promise<{ deleted: number; busy: string[] }> {
+    const outcomes = await this.queue.callEachIdle(ids, (id, cb) => bank.del(this.o.type, id, cb));
+    let deleted = 0;
+    const busy: string[] = [];
+    let failure: unknown;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome === null) deleted++;
+      else if (outcome === BUSY) busy.push(ids[i] as string);
+      else if (!isMissing(outcome)) failure ??= outcome;
+    }
+    if (failure !== undefined) throw driverError(failure);
+    return { deleted, busy };
   }
 
   private async scan(bank: DatabankLike, onValue: (value: unknown) => void): Promise<void> {

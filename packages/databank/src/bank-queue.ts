@@ -38,4 +38,43 @@ export class BankQueue extends KeyedQueue {
     if (!done || retrying) this.hold(key, op);
     return op;
   }
+
+  /**
+   * One databank call for each key that nothing is queued or running on, all started at once.
+   * Answers, per key in order, `BUSY` (not called: something else runs on it), `null` (done) or
+   * the call's error, once every call has called back. One promise for the whole batch where
+   * `call` costs one per key: GC deletes thousands of records this way, and leaves a record
+   * that is being written for its next run.
+   *
+   * The keys are not held while the calls run (holding cost a third of GC's time on the memory
+   * driver): a write that starts meanwhile is issued after the call, and the drivers tested
+   * here (memory, redis) apply one connection's commands in order.
+   */
+  callEachIdle(keys: readonly string[], start: (key: string, callback: BankCallback) => void): Promise<unknown[]> {
+    const outcomes: unknown[] = new Array(keys.length);
+    const idle: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (this.busy(keys[i] as string)) outcomes[i] = BUSY;
+      else idle.push(i);
+    }
+    if (idle.length === 0) return Promise.resolve(outcomes);
+    return new Promise((resolve) => {
+      let left = idle.length;
+      const settle = (i: number, error: unknown): void => {
+        if (outcomes[i] !== undefined) return; // a driver that calls back twice
+        outcomes[i] = error ?? null;
+        if (--left === 0) resolve(outcomes);
+      };
+      for (const i of idle) {
+        try {
+          start(keys[i] as string, (error) => settle(i, error));
+        } catch (error) {
+          settle(i, error);
+        }
+      }
+    });
+  }
 }
+
+/** `callEachIdle`'s answer for a key it left alone because something else runs on it. */
+export const BUSY: unique symbol = Symbol("busy");

@@ -1,4 +1,4 @@
-import { call, driverError, eachLimit, isAlreadyExists, isMissing } from "./calls.js";
+import { call, driverError, isAlreadyExists, isMissing } from "./calls.js";
 import type { ChunkedSets } from "./chunked-sets.js";
 import type { DatabankLike } from "./databank-shape.js";
 import { CURSOR_MARGIN, type ExpiryBuckets } from "./expiry-index.js";
@@ -11,8 +11,6 @@ const WALK = 256;
 const READ_SLICE = 100;
 /** `readAll` calls in flight at once during GC. */
 const READ_CONCURRENCY = 4;
-/** Deletes in flight at once, per slice being collected. */
-const DELETE_CONCURRENCY = 64;
 
 export interface CollectorParts {
   bank: DatabankLike;
@@ -23,8 +21,8 @@ export interface CollectorParts {
   buckets: ExpiryBuckets;
   sweepInterval: number;
   legacyTtl: number;
-  /** Deletes one record (in its id's queue); true when it was there. */
-  remove(id: string): Promise<boolean>;
+  /** Deletes the records of `ids` that nothing in this process is writing; how many were there, and the busy ids. */
+  removeIdle(ids: readonly string[]): Promise<{ deleted: number; busy: string[] }>;
   /** Rewrites a legacy record without an expiry in sessionkit's format, expiring at `expiresAt`. */
   adopt(record: DecodedRecord, expiresAt: number): Promise<void>;
 }
@@ -107,11 +105,12 @@ export class Collector {
 
   /**
    * Reads the records listed (READ_CONCURRENCY slices in flight), deletes the expired ones
-   * (up to `budget`, DELETE_CONCURRENCY per slice in flight) and answers the ids to keep listed:
-   * live ones still due in this bucket, and expired ones over the budget or never read. A slice
-   * is only started while it can still find something within the budget, so a batch reads
-   * little more than it may delete. Each record is checked against its current expiry right
-   * before its delete is issued: a stale entry never deletes a live session.
+   * (up to `budget`; a slice's deletes all at once) and answers the ids to keep listed: live
+   * ones still due in this bucket, expired ones over the budget or never read, and expired ones
+   * that this process is writing right now. A slice is only started while it can still find
+   * something within the budget, so a batch reads little more than it may delete. Each record
+   * is checked against its current expiry right before its delete is issued: a stale entry
+   * never deletes a live session.
    */
   private async checkAndDelete(
     ids: readonly string[],
@@ -155,10 +154,12 @@ export class Collector {
           }
           // else: live and moved to a later bucket by a touch or upsert, which indexed it there
         }
+        if (expired.length === 0) continue;
         try {
-          await eachLimit(expired, DELETE_CONCURRENCY, async (id) => {
-            if (await this.p.remove(id)) deleted++;
-          });
+          const removed = await this.p.removeIdle(expired);
+          deleted += removed.deleted;
+          // Being written in this process right now: the next run checks it again.
+          leftovers.push(...removed.busy);
         } catch (error) {
           failure ??= { error };
         }

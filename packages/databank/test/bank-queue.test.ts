@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BankQueue } from "../src/bank-queue.js";
+import { BankQueue, BUSY } from "../src/bank-queue.js";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -108,6 +108,45 @@ describe("BankQueue", () => {
       await next;
       expect(log).toEqual(["c1 start", "c1 end", "retry end", "c2 start", "c2 end"]);
       expect(queue.size).toBe(0);
+    });
+  });
+
+  describe("callEachIdle (one call per idle key, one promise for all)", () => {
+    it("calls every idle key at once, answers each outcome in order, and skips busy keys", async () => {
+      const queue = new BankQueue();
+      let release: () => void = () => {};
+      const running = queue.run("busy", () => new Promise<void>((resolve) => (release = resolve)));
+      const started: string[] = [];
+      const outcomes = queue.callEachIdle(["a", "busy", "b", "c"], (key, cb) => {
+        started.push(key);
+        setImmediate(() => cb(key === "b" ? new Error("b failed") : null));
+      });
+      expect(started).toEqual(["a", "b", "c"]); // all issued before any called back
+      await expect(outcomes).resolves.toEqual([null, BUSY, new Error("b failed"), null]);
+      release();
+      await running;
+      expect(queue.size).toBe(0);
+    });
+
+    it("absorbs a driver that calls back synchronously, twice, or throws", async () => {
+      const queue = new BankQueue();
+      const outcomes = await queue.callEachIdle(["sync", "twice", "throws"], (key, cb) => {
+        if (key === "throws") throw new Error("threw");
+        cb(null);
+        if (key === "twice") cb(new Error("second callback"));
+      });
+      expect(outcomes).toEqual([null, null, new Error("threw")]);
+    });
+
+    it("answers at once when every key is busy", async () => {
+      const queue = new BankQueue();
+      let release: () => void = () => {};
+      const running = queue.run("a", () => new Promise<void>((resolve) => (release = resolve)));
+      const calls: string[] = [];
+      await expect(queue.callEachIdle(["a"], (key) => calls.push(key))).resolves.toEqual([BUSY]);
+      expect(calls).toEqual([]);
+      release();
+      await running;
     });
   });
 });

@@ -126,6 +126,34 @@ describe("GC over the expiry index (memory driver)", () => {
     expect(await drain(backend, Date.now() + 2 * HOUR)).toBe(1);
   });
 
+  it("GC leaves an expired session alone while this process is rewriting it, and re-checks it later", async () => {
+    // The rewrite reaches the database between GC's read (expired) and its delete.
+    let heldSave: (() => void) | undefined;
+    const racing: DatabankLike = Object.create(bank);
+    racing.save = (t, id, value, cb) => {
+      if (id === "rewritten" && (value as { expiresAt: number }).expiresAt > Date.now()) {
+        heldSave = () => bank.save(t, id, value, cb);
+      } else bank.save(t, id, value, cb);
+    };
+    racing.del = (t, id, cb) => {
+      heldSave?.();
+      heldSave = undefined;
+      bank.del(t, id, cb);
+    };
+    const backend = adapter(racing, { type: "rewritten", sweepInterval: 0, indexDelay: 0 });
+    await backend.init();
+    await backend.upsert(rec("rewritten", Date.now() - 1000));
+    await backend.upsert(rec("expired", Date.now() - 1000));
+    await backend.deleteExpired(Date.now() - 5000, 10); // flushes the entries of the expired writes
+    const rewrite = backend.upsert(rec("rewritten", Date.now() + HOUR)); // held: in flight during GC
+    expect(await backend.deleteExpired(Date.now(), 10)).toBe(1); // "expired" only
+    heldSave?.();
+    await rewrite;
+    expect(await backend.get("rewritten")).not.toBeNull();
+    expect(await drain(backend, Date.now())).toBe(0); // its old entry is read again and dropped
+    expect(await drain(backend, Date.now() + 2 * HOUR)).toBe(1);
+  });
+
   it("entries written behind a GC are found by the next GC (index writes are batched)", async () => {
     const backend = adapter(bank, { type: "batched", sweepInterval: 0, indexDelay: 60_000 });
     await backend.init();
