@@ -150,30 +150,35 @@ export class PouchdbBackend implements SessionBackend {
   // ---- internals ----
 
   /** Reads a document (null when missing or deleted) and remembers its revision. */
-  async #fetch(docId: string): Promise<KnownRevision | null> {
-    let doc: PouchDocument;
+  #fetch(docId: string): Promise<KnownRevision | null> {
+    let reading: Promise<PouchDocument>;
     try {
-      doc = await this.#instance.get(docId);
+      reading = this.#instance.get(docId);
     } catch (error) {
-      if (isMissing(error)) {
+      reading = Promise.reject(error); // a database that throws still answers with a rejection
+    }
+    return reading.then(
+      (doc) => this.#remember(docId, doc),
+      (error: unknown) => {
+        if (!isMissing(error)) throw asError(error);
         this.#revisions.delete(docId);
         return null;
-      }
-      throw asError(error);
-    }
+      },
+    );
+  }
+
+  #remember(docId: string, doc: PouchDocument): KnownRevision {
     const rev = doc._rev ?? "";
     // The same revision is the same content: keep the cached entry rather than allocate an equal copy.
     const cached = this.#revisions.get(docId);
     if (cached?.rev === rev && rev !== "") return cached;
-    const known = { rev, body: bodyOf(doc) };
-    this.#revisions.set(docId, known);
-    return known;
+    return this.#revisions.set(docId, rev, bodyOf(doc));
   }
 
   #write(docId: string, body: StoredBody, rev: string | undefined): Promise<void> {
     const doc: PouchDocument = rev ? { ...body, _id: docId, _rev: rev } : { ...body, _id: docId };
     return this.#instance.put(doc).then((result) => {
-      if (result.rev) this.#revisions.set(docId, { rev: result.rev, body });
+      if (result.rev) this.#revisions.set(docId, result.rev, body);
       else this.#revisions.delete(docId);
     }, rethrowAsError);
   }

@@ -216,7 +216,21 @@ describe("revisions", () => {
     expect(calls.put).toBe(5); // design document, 3 writes, 1 delete
   });
 
-  it("a bounded cache forgets the least recently used, and size 0 turns it off", async () => {
+  it("a bounded cache keeps a session read since it was cached over one that was not", async () => {
+    const { db, calls } = countingPouch(sharedDb());
+    const backend = await ready(db, { revisionCacheSize: 2 });
+    for (const id of ["a", "b"]) await backend.upsert(record(id, live));
+    await backend.get("a"); // a is older than b but in use
+    await backend.upsert(record("c", live)); // full: b goes, not a
+    const reads = calls.get ?? 0;
+    await backend.touch("a", live + 1, Date.now());
+    await backend.touch("c", live + 1, Date.now());
+    expect(calls.get ?? 0).toBe(reads);
+    await backend.touch("b", live + 1, Date.now()); // evicted: read first
+    expect(calls.get).toBe(reads + 1);
+  });
+
+  it("a bounded cache forgets the oldest entry not used since, and size 0 turns it off", async () => {
     const { db, calls } = countingPouch(sharedDb());
     const backend = await ready(db, { revisionCacheSize: 2 });
     for (const id of ["a", "b", "c"]) await backend.upsert(record(id, live));
@@ -272,6 +286,22 @@ describe("a database method that throws instead of rejecting", () => {
     db.put = realPut;
     await backend.upsert(record("s", live, '{"v":3}'));
     expect((await backend.get("s"))?.payload).toBe('{"v":3}');
+  });
+
+  it("a get whose database throws rejects instead of throwing", async () => {
+    const db = sharedDb();
+    const backend = await ready(db);
+    const broken = new Error("get threw");
+    const realGet = db.get.bind(db);
+    db.get = () => {
+      throw broken;
+    };
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = backend.get("s");
+    }).not.toThrow();
+    await expect(result).rejects.toBe(broken);
+    db.get = realGet;
   });
 });
 
