@@ -298,8 +298,11 @@ export const bench: Benchmark = async (ctx) => {
     opened.push(db);
     return db;
   };
-  const server = await startPouchdbServer(dir);
+  let server: Awaited<ReturnType<typeof startPouchdbServer>> | undefined;
   try {
+    // Inside the try: a server that fails to start must not leave its temporary directory behind.
+    const running = await startPouchdbServer(dir);
+    server = running;
     const targets: Target[] = [
       {
         label: "memory",
@@ -328,13 +331,13 @@ export const bench: Benchmark = async (ctx) => {
       {
         label: "HTTP",
         title: "CouchDB API over HTTP (pouchdb-server 4.2, in memory, loopback)",
-        ours: () => `${server.url}/ours`,
+        ours: () => `${running.url}/ours`,
         raw: () => {
-          const db = new PouchDB(`${server.url}/raw`);
+          const db = new PouchDB(`${running.url}/raw`);
           opened.push(db);
           return db;
         },
-        peer: `${server.url}/peer`,
+        peer: `${running.url}/peer`,
         sessions: 200 * scale,
         ops: 200 * scale,
       },
@@ -344,7 +347,7 @@ export const bench: Benchmark = async (ctx) => {
     return sections;
   } finally {
     await Promise.all(opened.map((db) => db.close()));
-    server.child.kill("SIGKILL");
+    server?.child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
 };
