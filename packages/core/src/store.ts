@@ -56,12 +56,13 @@ export class SessionkitStore extends Store {
     return this.guard(
       "get",
       sid,
-      async () => {
-        const record = await this.backend.get(sid);
-        const session = record && this.readRecord(record, Date.now());
-        if (session && this.recent) this.recent.set(sid, (record as SessionRecord).expiresAt);
-        return session as ExpressSessionData | null;
-      },
+      () =>
+        // Promise.resolve: a backend that returns a plain value still answers (no TypeError).
+        Promise.resolve(this.backend.get(sid)).then((record) => {
+          const session = record && this.readRecord(record, Date.now());
+          if (session && this.recent) this.recent.set(sid, record.expiresAt);
+          return session as ExpressSessionData | null;
+        }),
       callback,
     );
   }

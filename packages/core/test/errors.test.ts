@@ -165,7 +165,7 @@ describe("errors reach the caller with a stable code, never as a throw", () => {
     const broken = {
       name: "broken",
       init: () => Promise.resolve(),
-      get: backend.get.bind(backend),
+      get: () => null as never,
       destroyByOwner: backend.destroyByOwner.bind(backend),
       clear: backend.clear.bind(backend),
       deleteExpired: backend.deleteExpired.bind(backend),
@@ -185,6 +185,7 @@ describe("errors reach the caller with a stable code, never as a throw", () => {
     await expect(store.set("a", sessionWith())).rejects.toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
     await expect(store.destroy("a")).rejects.toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
     await expect(store.touch("a", sessionWith())).resolves.toBeUndefined();
+    await expect(store.get("a")).resolves.toBeNull();
     const [err] = await new Promise<unknown[]>((resolve) => store.set("a", sessionWith(), (...args) => resolve(args)));
     expect(err).toMatchObject({ code: ErrorCodes.BACKEND, cause: boom });
     await store.close();
