@@ -45,7 +45,11 @@ export class PouchdbBackend implements SessionBackend {
   // nested async frame costs a promise and a microtask per operation.
 
   get(id: string): Promise<SessionRecord | null> {
-    return this.#fetch(toDocId(id)).then((doc) => doc && toRecord(id, doc.body, this.#options.legacyTtlMs));
+    const docId = toDocId(id);
+    return this.#read(docId).then(
+      (doc) => toRecord(id, this.#remember(docId, doc).body, this.#options.legacyTtlMs),
+      (error: unknown) => this.#forgetMissing(docId, error),
+    );
   }
 
   upsert(record: SessionRecord): Promise<void> {
@@ -151,20 +155,25 @@ export class PouchdbBackend implements SessionBackend {
 
   /** Reads a document (null when missing or deleted) and remembers its revision. */
   #fetch(docId: string): Promise<KnownRevision | null> {
-    let reading: Promise<PouchDocument>;
-    try {
-      reading = this.#instance.get(docId);
-    } catch (error) {
-      reading = Promise.reject(error); // a database that throws still answers with a rejection
-    }
-    return reading.then(
+    return this.#read(docId).then(
       (doc) => this.#remember(docId, doc),
-      (error: unknown) => {
-        if (!isMissing(error)) throw asError(error);
-        this.#revisions.delete(docId);
-        return null;
-      },
+      (error: unknown) => this.#forgetMissing(docId, error),
     );
+  }
+
+  #read(docId: string): Promise<PouchDocument> {
+    try {
+      return this.#instance.get(docId);
+    } catch (error) {
+      return Promise.reject(error); // a database that throws still answers with a rejection
+    }
+  }
+
+  /** A missing document reads as null (and its revision is forgotten); any other failure is rethrown. */
+  #forgetMissing(docId: string, error: unknown): null {
+    if (!isMissing(error)) throw asError(error);
+    this.#revisions.delete(docId);
+    return null;
   }
 
   #remember(docId: string, doc: PouchDocument): KnownRevision {
