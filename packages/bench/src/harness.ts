@@ -1,4 +1,6 @@
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 /** One measured operation of one contender. */
 export interface Measurement {
@@ -55,6 +57,9 @@ export async function measure(
   const concurrency = options.concurrency ?? 8;
   const warmup = options.warmup ?? Math.ceil(options.ops / 10);
   await runPool(op, warmup, concurrency, undefined);
+  // Every timed run starts on a collected heap, so no run pays for the garbage of the one before
+  // (in side-by-side runs that is the other contender's).
+  collectGarbage();
   const latencies = new Float64Array(options.ops);
   const started = performance.now();
   await runPool(op, options.ops, concurrency, latencies);
@@ -63,6 +68,15 @@ export async function measure(
   const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
   return { opsPerSec: (options.ops / elapsed) * 1000, p99Ms: p99 };
 }
+
+/**
+ * A full garbage collection, as `node --expose-gc` offers it. The flag is set at run time so
+ * `pnpm bench` needs no node flags; the function it exposes is fetched from a fresh context.
+ */
+export const collectGarbage: () => void = (() => {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+})();
 
 async function runPool(
   op: (i: number) => Promise<unknown>,
