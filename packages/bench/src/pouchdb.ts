@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { createStore } from "@sessionkit/core";
 import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
 import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
-import { measure, timeJob } from "./harness.js";
+import { collectGarbage, measure, timeJob } from "./harness.js";
+import { medianRun, middleHalf, pairedRatios, type Run } from "./paired-runs.js";
 import type { PeerInput } from "./pouchdb-peer-process.js";
 import { startPouchdbServer } from "./processes.js";
 
@@ -28,10 +29,18 @@ function memoryPouch() {
 }
 const HOUR = 3_600_000;
 const CONCURRENCY = 8;
-/** Timed runs of each operation per contender, in A-B-B-A blocks: an even number. */
-const RUNS = 4;
+/**
+ * Timed runs of each operation per contender, in A-B-B-A blocks: an even number. A single run
+ * of PouchDB in memory swings by 10-30% (raw against raw too), so a row needs many paired runs
+ * before a 5-10% difference shows.
+ */
+const RUNS = 12;
+/** Prune jobs per contender: each needs its expired sessions seeded first, and lasts a second or more. */
+const PRUNE_JOBS = 6;
 /** get is the cheapest operation: at the other rows' count a run lasted ~50 ms in memory, so one GC pause decided it. */
 const GET_OPS_FACTOR = 5;
+/** sessionkit's default revision cache size: a run's destroys target sessions it still knows. */
+const REVISION_CACHE = 1000;
 
 type Session = ReturnType<typeof sessionAt>;
 
@@ -83,10 +92,11 @@ async function fill(count: number, op: (i: number) => Promise<unknown>): Promise
 
 /**
  * Runs every operation on both contenders RUNS times in A-B-B-A blocks and reports each one's
- * total throughput over its runs. Throughput drifts down as a run goes on (PouchDB keeps every
- * old revision until compaction, so the heap and GC grow), so whoever runs first is favoured;
- * in A-B-B-A both sit at the same mean position, and a linear drift cancels out. (Keeping the
- * best run did not cancel it: that is each one's first run, and A's comes first.)
+ * median run. Throughput drifts down as a run goes on (PouchDB keeps every old revision until
+ * compaction, so the heap grows), so whoever runs first is favoured; in A-B-B-A both sit at the
+ * same mean position. Each run starts on a collected heap (see `measure`). sessionkit's note
+ * gives the middle half of its per-pair ratios (each run against the other contender's run
+ * next to it), which shows how far one row can be trusted.
  */
 async function runSideBySide(
   contenders: [Contender, Contender],
@@ -96,60 +106,93 @@ async function runSideBySide(
   const n = target.sessions;
   const options: MeasureOptions = { ops: target.ops, concurrency: CONCURRENCY };
   const getOptions: MeasureOptions = { ops: target.ops * GET_OPS_FACTOR, concurrency: CONCURRENCY };
-  // Each destroy deletes a different seeded session: RUNS runs of ops plus a tenth untimed fit in n.
-  const destroyOptions: MeasureOptions = { ops: Math.floor(n / (RUNS * 1.1)), concurrency: CONCURRENCY };
+  // Each destroy deletes a session seeded just before the run, as many as the revision cache
+  // holds with the warmup's tenth: in a request, the get before a destroy has read the session.
+  const destroyOptions: MeasureOptions = { ops: destroyOpsOf(target), concurrency: CONCURRENCY };
   const seeded = (c: Contender) => `${c.name.replace(/\W+/g, "-")}-`;
   const fresh = new Map<Contender, number>(contenders.map((c) => [c, 0]));
   const doomed = new Map<Contender, number>(contenders.map((c) => [c, 0]));
-  const operations: Array<[string, (c: Contender) => (i: number) => Promise<unknown>, MeasureOptions]> = [
-    ["set", (c) => () => c.set(`${seeded(c)}new-${next(fresh, c)}`), options],
-    ["get", (c) => (i) => c.get(`${seeded(c)}${i % n}`), getOptions],
-    ["update", (c) => (i) => c.update(`${seeded(c)}${i % n}`, i), options],
-    ["touch", (c) => (i) => c.touch(`${seeded(c)}${i % n}`, i), options],
-    ["destroy", (c) => () => c.destroy(`${seeded(c)}${next(doomed, c)}`), destroyOptions],
+  const seedDoomed = async (c: Contender) => {
+    const first = doomed.get(c) ?? 0;
+    await fill(destroyOptions.ops + Math.ceil(destroyOptions.ops / 10), (i) =>
+      c.seed(`${seeded(c)}doomed-${first + i}`),
+    );
+  };
+  const operations: Operation[] = [
+    { op: "set", make: (c) => () => c.set(`${seeded(c)}new-${next(fresh, c)}`), options },
+    { op: "get", make: (c) => (i) => c.get(`${seeded(c)}${i % n}`), options: getOptions },
+    { op: "update", make: (c) => (i) => c.update(`${seeded(c)}${i % n}`, i), options },
+    { op: "touch", make: (c) => (i) => c.touch(`${seeded(c)}${i % n}`, i), options },
+    {
+      op: "destroy",
+      make: (c) => () => c.destroy(`${seeded(c)}doomed-${next(doomed, c)}`),
+      options: destroyOptions,
+      before: seedDoomed,
+    },
   ];
   const out: Measurement[] = [];
   try {
     for (const c of contenders) await fill(n, (i) => c.seed(`${seeded(c)}${i}`));
-    for (const [index, [op, make, opts]] of operations.entries()) {
+    for (const [index, { op, make, options: opts, before }] of operations.entries()) {
       log(`pouchdb ${target.label}: ${op}`);
-      const runs = new Map<Contender, Array<{ opsPerSec: number; p99Ms: number }>>(contenders.map((c) => [c, []]));
+      const runs = new Map<Contender, Run[]>(contenders.map((c) => [c, []]));
       for (const c of interleaved(index % 2 === 0 ? contenders : [contenders[1], contenders[0]])) {
+        await before?.(c);
         runs.get(c)?.push(await measure(make(c), opts));
       }
-      for (const [c, results] of runs) out.push({ contender: c.name, op, ...overall(results, opts.ops) });
+      out.push(...summarize(op, contenders, runs));
     }
     log(`pouchdb ${target.label}: prune`);
-    const pruned = new Map<Contender, { items: number; ms: number }>(contenders.map((c) => [c, { items: 0, ms: 0 }]));
-    for (const [round, c] of interleaved(contenders).entries()) {
+    const pruned = new Map<Contender, Run[]>(contenders.map((c) => [c, []]));
+    for (const [round, c] of interleaved(contenders, PRUNE_JOBS).entries()) {
       await c.warmIndex();
       await fill(n, (i) => c.seedExpired(`${seeded(c)}old-${round}-${i}`));
+      collectGarbage();
       const job = await timeJob(() => c.prune());
-      const total = pruned.get(c) as { items: number; ms: number };
-      total.items += job.items;
-      total.ms += job.ms;
+      pruned.get(c)?.push({ opsPerSec: job.perSec });
     }
-    for (const [c, { items, ms }] of pruned) {
-      const note = `${Math.round(items / RUNS)} expired sessions per job`;
-      out.push({ contender: c.name, op: "prune", opsPerSec: (items / ms) * 1000, note });
-    }
+    const note = `${n} expired sessions per job`;
+    out.push(...summarize("prune", contenders, pruned).map((m) => ({ ...m, note: joinNotes(note, m.note) })));
   } finally {
     for (const c of contenders) await c.close();
   }
   return out;
 }
 
-/** Total throughput over several runs of `ops` operations each; the mean of their p99 latencies. */
-function overall(results: Array<{ opsPerSec: number; p99Ms: number }>, ops: number) {
-  const seconds = results.reduce((sum, r) => sum + ops / r.opsPerSec, 0);
-  const p99Ms = results.reduce((sum, r) => sum + r.p99Ms, 0) / results.length;
-  return { opsPerSec: (ops * results.length) / seconds, p99Ms };
+function destroyOpsOf(target: Target): number {
+  return Math.floor(Math.min(target.sessions, REVISION_CACHE) * 0.9);
 }
 
-/** A-B-B-A-A-B-B-A...: RUNS turns each, every pair of turns in both orders. */
-function interleaved([a, b]: [Contender, Contender]): Contender[] {
+interface Operation {
+  op: string;
+  make: (c: Contender) => (i: number) => Promise<unknown>;
+  options: MeasureOptions;
+  /** Untimed work before each of a contender's runs. */
+  before?: (c: Contender) => Promise<void>;
+}
+
+/**
+ * Each contender's median run. sessionkit (the first) also gets the middle half of its ratios
+ * to the baseline's runs beside them: how far apart one pair of runs can land.
+ */
+function summarize(op: string, [ours, baseline]: [Contender, Contender], runs: Map<Contender, Run[]>): Measurement[] {
+  const oursRuns = runs.get(ours) ?? [];
+  const baselineRuns = runs.get(baseline) ?? [];
+  const note = `paired runs ÷ ${baseline.name}: middle half ${middleHalf(pairedRatios(oursRuns, baselineRuns))}`;
+  return [
+    { contender: ours.name, op, ...medianRun(oursRuns), note },
+    { contender: baseline.name, op, ...medianRun(baselineRuns) },
+  ];
+}
+
+function joinNotes(...notes: Array<string | undefined>): string {
+  return notes.filter(Boolean).join("; ");
+}
+
+/** A-B-B-A-A-B-B-A...: `runs` turns each, every pair of turns in both orders. */
+function interleaved([a, b]: [Contender, Contender], runs = RUNS): Contender[] {
   const order: Contender[] = [];
-  for (let run = 0; run < RUNS; run++) order.push(...(run % 2 === 0 ? [a, b] : [b, a]));
+  for (let run = 0; run < runs; run++) order.push(...(run % 2 === 0 ? [a, b] : [b, a]));
   return order;
 }
 
@@ -257,7 +300,8 @@ async function benchTarget(target: Target, ctx: BenchContext): Promise<BenchSect
     baseline: "raw PouchDB",
     measurements,
     notes: [
-      `${target.sessions} sessions; ${target.ops} timed operations per row (${target.ops * GET_OPS_FACTOR} for get, ${Math.floor(target.sessions / (RUNS * 1.1))} for destroy) after a tenth as many untimed; ${CONCURRENCY} in flight. sessionkit and raw PouchDB run each operation ${RUNS} times in A-B-B-A blocks (the next operation starts with the other), and the figure is the total throughput over the ${RUNS} runs. prune: ${target.sessions} sessions that expired since the expiry index was last brought up to date, deleted in one job; ${RUNS} jobs each, interleaved like the rest.`,
+      `${target.sessions} sessions; ${target.ops} timed operations per run (${target.ops * GET_OPS_FACTOR} for get, ${destroyOpsOf(target)} for destroy) after a tenth as many untimed; ${CONCURRENCY} in flight. sessionkit and raw PouchDB run each operation ${RUNS} times in A-B-B-A blocks (the next operation starts with the other), each run on a freshly collected heap, and the figure is each one's median run. A single run swings by 10-30%, so sessionkit's note gives the middle half of its ${RUNS} ratios to the raw run beside it. prune: ${target.sessions} sessions that expired since the expiry index was last brought up to date, deleted in one job; ${PRUNE_JOBS} jobs each, interleaved like the rest.`,
+      `destroy deletes sessions seeded just before its run (no more than sessionkit's revision cache holds, so it knows their revisions as it does after the get that precedes a destroy in a request).`,
       "set saves a new session; update rewrites a seeded session and touch moves its expiry, both after the get phase has read every seeded session (so sessionkit's revision cache knows them, as it does after the get that precedes them in a request). sessionkit and raw PouchDB acknowledge every write after the database has it. raw PouchDB makes the fewest calls that store the same documents (sessionkit's, with the ISO `expires`), serializing the same session to JSON and taking its expiry from the cookie, as any store must; it keeps every revision in an unbounded Map (sessionkit's revision cache holds 1000 by default), so it never reads before writing.",
       "session-pouchdb-store's own set and touch are write-behind: acknowledged before anything is written (it writes a second later), so its `set (write-behind)` and `touch` figures are not comparable to durable writes. Its durable figure is `set` with `$commit: true`. Its get answers from an in-process cache (the database is not read); it never purges expired sessions (no prune row); its destroy fails on every call.",
       "session-pouchdb-store runs in a child process (its timers can only be stopped by ending the process) on PouchDB 7.3, its own dependency; sessionkit and raw PouchDB use PouchDB 9.",

@@ -1,0 +1,39 @@
+/** One timed run: its throughput, and its p99 latency (none for a one-shot job). */
+export type Run = { opsPerSec: number; p99Ms?: number };
+
+/** The median run's throughput, and the median p99 (when the runs have one). */
+export function medianRun(runs: Run[]): Run {
+  const p99s = runs.flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]));
+  const opsPerSec = quantile(
+    runs.map((r) => r.opsPerSec),
+    0.5,
+  );
+  return p99s.length > 0 ? { opsPerSec, p99Ms: quantile(p99s, 0.5) } : { opsPerSec };
+}
+
+/**
+ * The ratios of runs that ran side by side: run k of `ours` over run k of `baseline` (the
+ * A-B-B-A order makes turns in pairs, so the k-th runs of two contenders are neighbours).
+ */
+export function pairedRatios(ours: Run[], baseline: Run[]): number[] {
+  return ours.flatMap((run, k) => {
+    const other = baseline[k];
+    return other && other.opsPerSec > 0 ? [run.opsPerSec / other.opsPerSec] : [];
+  });
+}
+
+/** The first and third quartiles of `ratios`, as "0.88-1.01". */
+export function middleHalf(ratios: number[]): string {
+  return `${quantile(ratios, 0.25).toFixed(2)}-${quantile(ratios, 0.75).toFixed(2)}`;
+}
+
+/** The q-quantile of `values`, interpolated between the two nearest (NaN when there are none). */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const at = (sorted.length - 1) * q;
+  const below = Math.floor(at);
+  const lower = sorted[below] as number;
+  const upper = sorted[Math.min(below + 1, sorted.length - 1)] as number;
+  return lower + (upper - lower) * (at - below);
+}
