@@ -138,7 +138,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const names = options.only ?? MODULES;
-  const log = (message: string) => process.stdout.write(`${message}\n`);
+  const started = performance.now();
+  // Each line says how far into the run it is, so a slow step shows.
+  const log = (message: string) =>
+    process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
   log(`sessionkit benchmarks (${options.size}): ${names.join(", ")}`);
   const results = await runModules(names, { size: options.size, log });
 
