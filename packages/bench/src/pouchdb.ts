@@ -141,6 +141,8 @@ async function runSideBySide(
         runs.get(c)?.push(await measure(make(c), opts));
       }
       out.push(...summarize(op, contenders, runs));
+      const ratios = pairedRatios(runs.get(contenders[0]) ?? [], runs.get(contenders[1]) ?? []);
+      log(`pouchdb ${target.label}: ${op} paired ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
     }
     log(`pouchdb ${target.label}: prune`);
     const pruned = new Map<Contender, Run[]>(contenders.map((c) => [c, []]));
