@@ -12,8 +12,8 @@ export function medianRun(runs: Run[]): Run {
 }
 
 /**
- * The ratios of runs that ran side by side: run k of `ours` over run k of `baseline` (the
- * A-B-B-A order makes turns in pairs, so the k-th runs of two contenders are neighbours).
+ * The ratios of runs that ran side by side: run k of `ours` over run k of `baseline` (runs go
+ * in blocks of one turn per contender, so the k-th runs of two contenders share block k).
  */
 export function pairedRatios(ours: Run[], baseline: Run[]): number[] {
   return ours.flatMap((run, k) => {
@@ -36,4 +36,23 @@ export function quantile(values: number[], q: number): number {
   const lower = sorted[below] as number;
   const upper = sorted[Math.min(below + 1, sorted.length - 1)] as number;
   return lower + (upper - lower) * (at - below);
+}
+
+/**
+ * `runs` turns per contender, in blocks that go through every order of the contenders (A-B,
+ * B-A for two; all six for three), starting at order `start`: each contender runs in each place
+ * equally often, so a steady drift favours none. Run k of every contender is in block k.
+ */
+export function balancedOrder<T>(contenders: T[], runs: number, start = 0): T[] {
+  const orders = permutations(contenders);
+  const sequence: T[] = [];
+  for (let block = 0; block < runs; block++) sequence.push(...(orders[(start + block) % orders.length] ?? []));
+  return sequence;
+}
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }

@@ -1,4 +1,5 @@
 import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import { createStore } from "@sessionkit/core";
 import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
 import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
 import { collectGarbage, measure, timeJob } from "./harness.js";
-import { medianRun, middleHalf, pairedRatios, type Run } from "./paired-runs.js";
+import { balancedOrder, medianRun, middleHalf, pairedRatios, type Run } from "./paired-runs.js";
 import type { PeerInput } from "./pouchdb-peer-process.js";
 import { startPouchdbServer } from "./processes.js";
 
@@ -30,15 +31,18 @@ function memoryPouch() {
 const HOUR = 3_600_000;
 const CONCURRENCY = 8;
 /**
- * Timed runs of each operation per contender, in A-B-B-A blocks: an even number. A single run
- * of PouchDB in memory swings by 10-30% (raw against raw too), so a row needs many paired runs
- * before a 5-10% difference shows.
+ * Timed runs of each operation per contender, one per block of every contender's turn: a
+ * multiple of 6, so blocks go through all orders of three contenders evenly. A single run of
+ * PouchDB swings by 10-30% (raw against raw too), so a row needs many runs.
  */
 const RUNS = 12;
-/** Prune jobs per contender: each needs its expired sessions seeded first, and lasts a second or more. */
+/** Prune jobs per contender (a multiple of 6 too): each needs its expired sessions seeded first, and lasts a second or more. */
 const PRUNE_JOBS = 6;
 /** get is the cheapest operation: at the other rows' count a run lasted ~50 ms in memory, so one GC pause decided it. */
 const GET_OPS_FACTOR = 5;
+/** The baseline, and a second copy of it whose ratio to the first shows what noise alone gives. */
+const RAW = "raw PouchDB";
+const CONTROL = "raw PouchDB (control)";
 /** sessionkit's default revision cache size: a run's destroys target sessions it still knows. */
 const REVISION_CACHE = 1000;
 
@@ -59,8 +63,8 @@ interface Target {
   title: string;
   /** For our adapter: undefined (memory), a PouchDB instance (LevelDB) or a URL. */
   ours(): PouchDatabase | string | undefined;
-  /** The database the raw contender uses, with the same PouchDB version. */
-  raw(): PouchDatabase;
+  /** A database named `name` for a raw contender, with the same PouchDB version. */
+  raw(name: string): PouchDatabase;
   /** What session-pouchdb-store takes. */
   peer: string | undefined;
   sessions: number;
@@ -91,15 +95,15 @@ async function fill(count: number, op: (i: number) => Promise<unknown>): Promise
 }
 
 /**
- * Runs every operation on both contenders RUNS times in A-B-B-A blocks and reports each one's
+ * Runs every operation on every contender RUNS times in balanced blocks and reports each one's
  * median run. Throughput drifts down as a run goes on (PouchDB keeps every old revision until
- * compaction, so the heap grows), so whoever runs first is favoured; in A-B-B-A both sit at the
- * same mean position. Each run starts on a collected heap (see `measure`). sessionkit's note
- * gives the middle half of its per-pair ratios (each run against the other contender's run
- * next to it), which shows how far one row can be trusted.
+ * compaction, so the heap grows), so whoever runs first is favoured; in balanced blocks every
+ * contender sits at the same mean position. Each run starts on a collected heap (see
+ * `measure`). The notes give the middle half of each contender's ratios to the baseline's run
+ * in the same block, which shows how far one row can be trusted.
  */
 async function runSideBySide(
-  contenders: [Contender, Contender],
+  contenders: Contender[],
   target: Target,
   log: (message: string) => void,
 ): Promise<Measurement[]> {
@@ -136,17 +140,16 @@ async function runSideBySide(
     for (const [index, { op, make, options: opts, before }] of operations.entries()) {
       log(`pouchdb ${target.label}: ${op}`);
       const runs = new Map<Contender, Run[]>(contenders.map((c) => [c, []]));
-      for (const c of interleaved(index % 2 === 0 ? contenders : [contenders[1], contenders[0]])) {
+      for (const c of balancedOrder(contenders, RUNS, index)) {
         await before?.(c);
         runs.get(c)?.push(await measure(make(c), opts));
       }
       out.push(...summarize(op, contenders, runs));
-      const ratios = pairedRatios(runs.get(contenders[0]) ?? [], runs.get(contenders[1]) ?? []);
-      log(`pouchdb ${target.label}: ${op} paired ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
+      logPairedRatios(`pouchdb ${target.label}: ${op}`, contenders, runs, log);
     }
     log(`pouchdb ${target.label}: prune`);
     const pruned = new Map<Contender, Run[]>(contenders.map((c) => [c, []]));
-    for (const [round, c] of interleaved(contenders, PRUNE_JOBS).entries()) {
+    for (const [round, c] of balancedOrder(contenders, PRUNE_JOBS).entries()) {
       await c.warmIndex();
       await fill(n, (i) => c.seedExpired(`${seeded(c)}old-${round}-${i}`));
       collectGarbage();
@@ -154,6 +157,7 @@ async function runSideBySide(
       pruned.get(c)?.push({ opsPerSec: job.perSec });
     }
     const note = `${n} expired sessions per job`;
+    logPairedRatios(`pouchdb ${target.label}: prune`, contenders, pruned, log);
     out.push(...summarize("prune", contenders, pruned).map((m) => ({ ...m, note: joinNotes(note, m.note) })));
   } finally {
     for (const c of contenders) await c.close();
@@ -174,28 +178,38 @@ interface Operation {
 }
 
 /**
- * Each contender's median run. sessionkit (the first) also gets the middle half of its ratios
- * to the baseline's runs beside them: how far apart one pair of runs can land.
+ * Each contender's median run. Every contender but the baseline (the second) also gets the
+ * middle half of its ratios to the baseline's runs of the same blocks: how far apart one pair
+ * of runs can land.
  */
-function summarize(op: string, [ours, baseline]: [Contender, Contender], runs: Map<Contender, Run[]>): Measurement[] {
-  const oursRuns = runs.get(ours) ?? [];
+function summarize(op: string, contenders: Contender[], runs: Map<Contender, Run[]>): Measurement[] {
+  const baseline = contenders[1] as Contender;
   const baselineRuns = runs.get(baseline) ?? [];
-  const note = `paired runs ÷ ${baseline.name}: middle half ${middleHalf(pairedRatios(oursRuns, baselineRuns))}`;
-  return [
-    { contender: ours.name, op, ...medianRun(oursRuns), note },
-    { contender: baseline.name, op, ...medianRun(baselineRuns) },
-  ];
+  return contenders.map((c) => {
+    const own = runs.get(c) ?? [];
+    if (c === baseline) return { contender: c.name, op, ...medianRun(own) };
+    const note = `paired runs ÷ ${baseline.name}: middle half ${middleHalf(pairedRatios(own, baselineRuns))}`;
+    return { contender: c.name, op, ...medianRun(own), note };
+  });
+}
+
+/** One log line per contender with its ratios to the baseline's runs, block by block. */
+function logPairedRatios(
+  label: string,
+  contenders: Contender[],
+  runs: Map<Contender, Run[]>,
+  log: (m: string) => void,
+) {
+  const baselineRuns = runs.get(contenders[1] as Contender) ?? [];
+  for (const c of contenders) {
+    if (c === contenders[1]) continue;
+    const ratios = pairedRatios(runs.get(c) ?? [], baselineRuns);
+    log(`${label}, ${c.name} paired ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
+  }
 }
 
 function joinNotes(...notes: Array<string | undefined>): string {
   return notes.filter(Boolean).join("; ");
-}
-
-/** A-B-B-A-A-B-B-A...: `runs` turns each, every pair of turns in both orders. */
-function interleaved([a, b]: [Contender, Contender], runs = RUNS): Contender[] {
-  const order: Contender[] = [];
-  for (let run = 0; run < runs; run++) order.push(...(run % 2 === 0 ? [a, b] : [b, a]));
-  return order;
 }
 
 function next(counters: Map<Contender, number>, c: Contender): number {
@@ -229,7 +243,7 @@ function ours(target: Target, now: number): Contender {
  * write. It does the work any session store must: serialize the session it is given to JSON,
  * take the expiry from its cookie, and store sessionkit's exact document (with the ISO `expires`).
  */
-function raw(db: PouchDatabase, now: number): Contender {
+function raw(db: PouchDatabase, now: number, name = RAW): Contender {
   const known = new Map<string, { rev: string; doc: Record<string, unknown> }>();
   const write = async (id: string, doc: Record<string, unknown>) => {
     const rev = known.get(id)?.rev;
@@ -249,7 +263,7 @@ function raw(db: PouchDatabase, now: number): Contender {
   // Made by the first seed, so a failure reaches the caller instead of rejecting unheard meanwhile.
   let ready: Promise<unknown> | undefined;
   return {
-    name: "raw PouchDB",
+    name,
     seed: async (id) => {
       ready ??= db.put({ _id: "_design/raw", views: { expires: view } });
       await ready;
@@ -285,8 +299,10 @@ function raw(db: PouchDatabase, now: number): Contender {
 async function benchTarget(target: Target, ctx: BenchContext): Promise<BenchSection> {
   const now = Date.now();
   const measurements: Measurement[] = [];
-  ctx.log(`pouchdb ${target.label}: sessionkit and raw PouchDB`);
-  measurements.push(...(await runSideBySide([ours(target, now), raw(target.raw(), now)], target, ctx.log)));
+  ctx.log(`pouchdb ${target.label}: sessionkit, raw PouchDB and its control copy`);
+  // The control is raw PouchDB again, on its own database: its ratio is what noise alone gives.
+  const contenders = [ours(target, now), raw(target.raw("raw"), now), raw(target.raw("control"), now, CONTROL)];
+  measurements.push(...(await runSideBySide(contenders, target, ctx.log)));
   ctx.log(`pouchdb ${target.label}: session-pouchdb-store`);
   measurements.push(
     ...(await benchPeer({
@@ -302,7 +318,7 @@ async function benchTarget(target: Target, ctx: BenchContext): Promise<BenchSect
     baseline: "raw PouchDB",
     measurements,
     notes: [
-      `${target.sessions} sessions; ${target.ops} timed operations per run (${target.ops * GET_OPS_FACTOR} for get, ${destroyOpsOf(target)} for destroy) after a tenth as many untimed; ${CONCURRENCY} in flight. sessionkit and raw PouchDB run each operation ${RUNS} times in A-B-B-A blocks (the next operation starts with the other), each run on a freshly collected heap, and the figure is each one's median run. A single run swings by 10-30%, so sessionkit's note gives the middle half of its ${RUNS} ratios to the raw run beside it. prune: ${target.sessions} sessions that expired since the expiry index was last brought up to date, deleted in one job; ${PRUNE_JOBS} jobs each, interleaved like the rest.`,
+      `${target.sessions} sessions; ${target.ops} timed operations per run (${target.ops * GET_OPS_FACTOR} for get, ${destroyOpsOf(target)} for destroy) after a tenth as many untimed; ${CONCURRENCY} in flight. sessionkit, raw PouchDB and a control copy of raw PouchDB (the same code on its own database) run each operation ${RUNS} times, in blocks that go through every order of the three, each run on a freshly collected heap; the figure is each one's median run. The control's ratio is what noise alone gives: a single run swings by 10-30%, and the notes give the middle half of each one's ${RUNS} ratios to the raw run of the same block. prune: ${target.sessions} sessions that expired since the expiry index was last brought up to date, deleted in one job; ${PRUNE_JOBS} jobs each, in the same blocks.`,
       `destroy deletes sessions seeded just before its run (no more than sessionkit's revision cache holds, so it knows their revisions as it does after the get that precedes a destroy in a request).`,
       "set saves a new session; update rewrites a seeded session and touch moves its expiry, both after the get phase has read every seeded session (so sessionkit's revision cache knows them, as it does after the get that precedes them in a request). sessionkit and raw PouchDB acknowledge every write after the database has it. raw PouchDB makes the fewest calls that store the same documents (sessionkit's, with the ISO `expires`), serializing the same session to JSON and taking its expiry from the cookie, as any store must; it keeps every revision in an unbounded Map (sessionkit's revision cache holds 1000 by default), so it never reads before writing.",
       "session-pouchdb-store's own set and touch are write-behind: acknowledged before anything is written (it writes a second later), so its `set (write-behind)` and `touch` figures are not comparable to durable writes. Its durable figure is `set` with `$commit: true`. Its get answers from an in-process cache (the database is not read); it never purges expired sessions (no prune row); its destroy fails on every call.",
@@ -354,10 +370,10 @@ export const bench: Benchmark = async (ctx) => {
         label: "memory",
         title: "PouchDB in memory (pouchdb-adapter-memory)",
         ours: () => undefined,
-        raw: () => {
+        raw: (name) => {
           // The same pouchdb-core + memory adapter build sessionkit uses, called directly as our hot
           // paths call it (a second adapter's `db` would add a rejection wrapper to every call).
-          const db = new (memoryPouch())(`raw-${Date.now()}`, { adapter: "memory" });
+          const db = new (memoryPouch())(`${name}-${randomUUID()}`, { adapter: "memory" });
           opened.push({ close: () => db.destroy() });
           return db;
         },
@@ -369,7 +385,7 @@ export const bench: Benchmark = async (ctx) => {
         label: "LevelDB",
         title: "PouchDB on LevelDB (disk)",
         ours: () => leveldb("ours"),
-        raw: () => leveldb("raw"),
+        raw: (name) => leveldb(name),
         peer: join(dir, "peer"),
         sessions: 1000 * scale,
         ops: 1000 * scale,
@@ -378,8 +394,8 @@ export const bench: Benchmark = async (ctx) => {
         label: "HTTP",
         title: "CouchDB API over HTTP (pouchdb-server 4.2, in memory, loopback)",
         ours: () => `${running.url}/ours`,
-        raw: () => {
-          const db = new PouchDB(`${running.url}/raw`);
+        raw: (name) => {
+          const db = new PouchDB(`${running.url}/${name}`);
           opened.push(db);
           return db;
         },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { collectGarbage } from "../src/harness.js";
-import { medianRun, middleHalf, pairedRatios, quantile } from "../src/paired-runs.js";
+import { balancedOrder, medianRun, middleHalf, pairedRatios, quantile } from "../src/paired-runs.js";
 
 describe("paired runs", () => {
   it("quantile interpolates between the nearest values, whatever their order", () => {
@@ -31,6 +31,25 @@ describe("paired runs", () => {
 
   it("gives the middle half of the ratios as their quartiles", () => {
     expect(middleHalf([0.8, 0.9, 1, 1.1, 1.2])).toBe("0.90-1.10");
+  });
+});
+
+describe("balancedOrder", () => {
+  it("alternates two contenders, starting where asked", () => {
+    expect(balancedOrder(["a", "b"], 4).join("")).toBe("abbaabba");
+    expect(balancedOrder(["a", "b"], 2, 1).join("")).toBe("baab");
+  });
+
+  it("puts each of three contenders in each place of a block equally often, one turn each per block", () => {
+    const runs = 6;
+    const sequence = balancedOrder(["a", "b", "c"], runs);
+    const blocks = Array.from({ length: runs }, (_, k) => sequence.slice(3 * k, 3 * k + 3));
+    for (const block of blocks) expect([...block].sort()).toEqual(["a", "b", "c"]);
+    for (const place of [0, 1, 2]) {
+      const counts = new Map<string, number>();
+      for (const block of blocks) counts.set(block[place] as string, (counts.get(block[place] as string) ?? 0) + 1);
+      expect(Object.fromEntries(counts)).toEqual({ a: 2, b: 2, c: 2 });
+    }
   });
 });
 
