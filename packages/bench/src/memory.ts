@@ -1,8 +1,6 @@
 // In-process stores: sessionkit's memoryBackend through createStore, against express-session's
 // own MemoryStore (the baseline every express app starts with) and the memorystore package.
 import { createRequire } from "node:module";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createStore, memoryBackend } from "@sessionkit/core";
 import {
   type Benchmark,
@@ -35,14 +33,6 @@ const SIZES = {
 } as const;
 const CONCURRENCY = 8;
 
-/**
- * A full garbage collection between measurements, so one contender's garbage is not collected
- * on the next one's clock. (`--expose-gc` set at run time: the runner's command line stays plain.)
- */
-const collectGarbage: () => void = (() => {
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-})();
 const OPS = ["get", "set", "touch"] as const;
 
 /** The stores measured, each with what stops it (memorystore runs a sweep interval). */
@@ -91,7 +81,7 @@ export const bench: Benchmark = async (ctx) => {
       ctx.log(`round ${round}/${size.rounds}`);
       for (const op of OPS) {
         for (const c of all) {
-          collectGarbage();
+          // measure() collects garbage before timing, so no contender pays for another's.
           const result = await measure(operation(c.store, op, ids, session), {
             ops: size.ops,
             concurrency: CONCURRENCY,
