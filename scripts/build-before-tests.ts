@@ -12,6 +12,9 @@ import { fileURLToPath } from "node:url";
 export default function buildBeforeTests(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const tsc = createRequire(`${root}package.json`).resolve("typescript/bin/tsc");
-  const packages = ["core", "conformance", "knex", "pouchdb", "databank", "example"].map((p) => `packages/${p}`);
+  // SESSIONKIT_BUILD=core,knex builds only those (for working on one package while others change).
+  const only = process.env.SESSIONKIT_BUILD?.split(",").filter(Boolean);
+  const names = only ?? ["core", "conformance", "knex", "pouchdb", "databank", "example"];
+  const packages = names.map((p) => `packages/${p}`);
   execFileSync(process.execPath, [tsc, "-b", ...packages], { cwd: root, stdio: "inherit" });
 }

@@ -1,10 +1,11 @@
 import type { Encryption } from "./encryption.js";
 import { ErrorCodes, SessionStoreError } from "./errors.js";
+import { isSessionObject } from "./kit/legacy.js";
 import type { Serializer } from "./serializer.js";
 
 /**
- * Turns a session into the stored payload and back: serialize, encrypt, enforce the size limit.
- * The session object is only read, never mutated.
+ * Turns a session into the stored payload and back: check its shape, serialize, encrypt (bound
+ * to the id), enforce the size limit. The session object is only read, never mutated.
  */
 export class PayloadCodec {
   constructor(
@@ -13,12 +14,18 @@ export class PayloadCodec {
     private readonly maxBytes: number,
   ) {}
 
-  encode(session: unknown): string {
+  encode(session: unknown, sessionId: string): string {
+    if (!isSessionObject(session)) {
+      throw new SessionStoreError(
+        ErrorCodes.SERIALIZE,
+        "sessionkit: a session must be an object with a cookie object (as express-session and @fastify/session give)",
+      );
+    }
     let payload: string;
     try {
       payload = this.serializer.stringify(session);
       if (typeof payload !== "string") throw new TypeError(`serializer returned ${typeof payload}, not a string`);
-      if (this.encryption) payload = this.encryption.encrypt(payload);
+      if (this.encryption) payload = this.encryption.encrypt(payload, sessionId);
     } catch (cause) {
       throw new SessionStoreError(ErrorCodes.SERIALIZE, "sessionkit: the session could not be serialized", { cause });
     }
@@ -28,18 +35,21 @@ export class PayloadCodec {
       if (bytes > this.maxBytes) {
         throw new SessionStoreError(
           ErrorCodes.TOO_LARGE,
-          `sessionkit: the serialized session is ${bytes} bytes, over the limit of ${this.maxBytes}`,
+          `sessionkit: the serialized session is ${bytes} bytes, over the limit of ${this.maxBytes} (option maxSize)`,
         );
       }
     }
     return payload;
   }
 
-  /** Throws when the payload can't be read back (corrupt, tampered, wrong key); the store treats that as missing. */
-  decode(payload: string): Record<string, unknown> {
-    const text = this.encryption ? this.encryption.decrypt(payload) : payload;
+  /**
+   * Throws when the payload can't be read back as a session (corrupt, tampered, moved from another
+   * id, wrong key, or valid data that is not a session); the store treats that as missing.
+   */
+  decode(payload: string, sessionId: string): Record<string, unknown> {
+    const text = this.encryption ? this.encryption.decrypt(payload, sessionId) : payload;
     const session = this.serializer.parse(text);
-    if (session === null || typeof session !== "object") throw new TypeError("stored session is not an object");
-    return session as Record<string, unknown>;
+    if (!isSessionObject(session)) throw new TypeError("stored value is not a session (no cookie object)");
+    return session;
   }
 }

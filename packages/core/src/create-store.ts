@@ -1,5 +1,4 @@
 import type { SessionBackend } from "./backend.js";
-import { configError } from "./errors.js";
 import type { StoreOptions } from "./options.js";
 import { assertBackend, resolveOptions } from "./resolve-options.js";
 import { SessionkitStore } from "./store.js";
@@ -9,23 +8,17 @@ import { SessionkitStore } from "./store.js";
  * Throws a `SessionStoreError` with code `ERR_SESSION_CONFIG` naming the option when the
  * configuration is invalid; never throws afterwards.
  *
+ * @typeParam Fields your session's own fields, for the `owner` and `ttl` functions and the
+ *   sessions it returns. Default: any field.
  * @example
  * const store = createStore(knexAdapter(db), { ttl: 86_400, logger });
  * app.use(session({ store, secret, resave: false, saveUninitialized: false }));
  */
-export function createStore(backend: SessionBackend, options?: StoreOptions): SessionkitStore {
+// biome-ignore lint/suspicious/noExplicitAny: the default session type is open, as express-session's own
+export function createStore<Fields = Record<string, any>>(
+  backend: SessionBackend,
+  options?: StoreOptions<Fields>,
+): SessionkitStore<Fields> {
   assertBackend(backend);
-  const resolved = resolveOptions(options);
-  if (resolved.owner && backend.capabilities?.owners === false) {
-    // Owners would be dropped silently and "log out everywhere" would never work.
-    throw configError("owner", `is set, but backend ${backend.name} stores no owners (capabilities.owners is false)`);
-  }
-  const preferred = backend.capabilities?.gcBatchSize;
-  if (options?.gcBatchSize === undefined && preferred !== undefined) {
-    if (!Number.isSafeInteger(preferred) || preferred <= 0) {
-      throw configError("backend.capabilities.gcBatchSize", `must be a positive integer, got ${preferred}`);
-    }
-    resolved.gcBatchSize = preferred;
-  }
-  return new SessionkitStore(backend, resolved);
+  return new SessionkitStore<Fields>(backend, resolveOptions(options as StoreOptions, backend));
 }

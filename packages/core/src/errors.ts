@@ -1,6 +1,9 @@
 /** Stable error codes of the sessionkit store. */
 export const ErrorCodes = {
-  /** The session id is not a string, is empty, or is longer than `maxIdLength`. */
+  /**
+   * The session id is not a string, is empty, longer than `maxIdLength`, not well-formed UTF-16,
+   * contains NUL, or is one the backend can't store; also a bad owner argument.
+   */
   INVALID_ID: "ERR_SESSION_INVALID_ID",
   /** The session could not be serialized (circular, BigInt, a throwing serializer or owner function). */
   SERIALIZE: "ERR_SESSION_SERIALIZE",
@@ -8,6 +11,8 @@ export const ErrorCodes = {
   TOO_LARGE: "ERR_SESSION_TOO_LARGE",
   /** The backend (database, driver, network) failed. `cause` holds the driver's error. */
   BACKEND: "ERR_SESSION_BACKEND",
+  /** A backend call did not settle within `operationTimeout` (a hung database). Whether a write landed is unknown. */
+  TIMEOUT: "ERR_SESSION_TIMEOUT",
   /** The store was closed. */
   CLOSED: "ERR_SESSION_CLOSED",
   /** An option is invalid (thrown at construction). */

@@ -1,34 +1,55 @@
+import { setImmediate as yieldEventLoop } from "node:timers/promises";
 import type { SessionBackend } from "./backend.js";
 import type { Logger } from "./logger.js";
+import { MAX_TIMER_MS } from "./resolve-options.js";
 
 export interface GcSettings {
   /** Milliseconds between runs (the average: each wait is jittered ±50%). 0 = no background runs. */
   intervalMs: number;
+  /** Records asked for in the first batch. */
   batchSize: number;
+  /** Target duration of one batch, ms. */
+  batchTime: number;
+  /** The store's clock. */
+  now: () => number;
+  /** Bounds one backend call in time (the store's operation timeout). */
+  bound: <T>(work: Promise<T>, label: string) => Promise<T>;
 }
 
-/** Longest wait after repeated failures. */
+/** Longest wait after repeated failures, as a multiple of the interval. */
 const MAX_BACKOFF_FACTOR = 32;
+const MIN_BATCH = 16;
+const MAX_BATCH = 100_000;
 
 /**
- * Deletes expired sessions in the background: in batches until a short one, never two runs
- * at once, on an unref'd timer (it never keeps the process alive), backing off exponentially
- * while the backend fails.
+ * Deletes expired sessions (and passed tombstones) in the background. Gentle and fast at once:
+ * - batches are bounded, so no statement holds its locks for a whole backlog, and several
+ *   instances pruning at once don't queue behind each other;
+ * - each batch's size follows how long the last one took: doubled while batches finish within
+ *   half of `batchTime`, halved when one takes longer; the size learned carries over to the
+ *   next run;
+ * - the event loop is yielded between batches, so an in-process database (SQLite, PouchDB in
+ *   memory) serves requests between them instead of stalling for the whole backlog;
+ * - never two runs at once, on an unref'd timer (it never keeps the process alive), backing off
+ *   exponentially while the backend fails.
  */
 export class GarbageCollector {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private failures = 0;
   private stopped = false;
+  private batch: number;
 
   constructor(
     private readonly backend: SessionBackend,
     private readonly settings: GcSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.batch = Math.min(Math.max(settings.batchSize, MIN_BATCH), MAX_BATCH);
+  }
 
   start(): void {
-    if (this.settings.intervalMs > 0 && !this.stopped) this.schedule();
+    if (this.settings.intervalMs > 0 && !this.stopped && !this.timer) this.schedule();
   }
 
   /** Runs a collection now (or joins the one under way) and resolves with how many were deleted. */
@@ -39,7 +60,7 @@ export class GarbageCollector {
     return this.running;
   }
 
-  /** Stops the timer and waits for a run under way. */
+  /** Stops the timer and waits for a run under way (bounded: each batch has a deadline). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -47,10 +68,15 @@ export class GarbageCollector {
     await this.running?.catch(() => {});
   }
 
-  private schedule(): void {
+  /** The delay before the next run: jittered, backed off after failures, never past setTimeout's ceiling. */
+  nextDelay(random = Math.random()): number {
     const backoff = Math.min(2 ** this.failures, MAX_BACKOFF_FACTOR);
-    const jitter = 0.5 + Math.random(); // ±50%
-    this.timer = setTimeout(() => this.tick(), this.settings.intervalMs * backoff * jitter);
+    const jitter = 0.5 + random; // ±50%
+    return Math.min(Math.round(this.settings.intervalMs * backoff * jitter), MAX_TIMER_MS);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => this.tick(), this.nextDelay());
     this.timer.unref();
   }
 
@@ -64,18 +90,28 @@ export class GarbageCollector {
   }
 
   private async collect(): Promise<number> {
-    const started = Date.now();
+    const started = performance.now();
+    const { batchTime, now, bound } = this.settings;
     let total = 0;
+    let batches = 0;
     try {
       for (;;) {
-        const deleted = await this.backend.deleteExpired(Date.now(), this.settings.batchSize);
+        const limit = this.batch;
+        const t0 = performance.now();
+        const deleted = await bound(Promise.resolve(this.backend.deleteExpired(now(), limit)), "deleteExpired");
+        const took = performance.now() - t0;
         total += deleted;
-        if (deleted < this.settings.batchSize || this.stopped) break;
+        batches++;
+        if (took > batchTime) this.batch = Math.max(MIN_BATCH, Math.floor(limit / 2));
+        else if (took < batchTime / 2 && deleted === limit) this.batch = Math.min(MAX_BATCH, limit * 2);
+        if (deleted < limit || this.stopped) break;
+        await yieldEventLoop(); // let requests waiting on this process run between batches
       }
       this.failures = 0;
       // A run that found nothing is routine: keep it out of the info log.
       const level = total > 0 ? "info" : "debug";
-      this.log[level]({ op: "gc", deleted: total, ms: Date.now() - started }, "expired sessions collected");
+      const ms = Math.round(performance.now() - started);
+      this.log[level]({ op: "gc", deleted: total, batches, nextBatch: this.batch, ms }, "expired sessions collected");
       return total;
     } catch (error) {
       this.failures++;

@@ -1,10 +1,17 @@
-export type { BackendCapabilities, SessionBackend, SessionRecord } from "./backend.js";
+export type {
+  BackendCapabilities,
+  OwnerDestroy,
+  SessionBackend,
+  SessionRecord,
+  SessionTouch,
+  SessionWrite,
+  Tombstone,
+} from "./backend.js";
 export { createStore } from "./create-store.js";
 export type { Callback } from "./dual-api.js";
 export { configError, type ErrorCode, ErrorCodes, isSessionStoreError, SessionStoreError } from "./errors.js";
-export { KeyedQueue } from "./keyed-queue.js";
 export type { Logger } from "./logger.js";
 export { type MemoryBackendOptions, memoryBackend } from "./memory-backend.js";
-export type { SessionData, StoreOptions } from "./options.js";
+export type { SessionCookie, SessionData, StoreOptions } from "./options.js";
 export { jsonSerializer, type Serializer } from "./serializer.js";
-export { SessionkitStore } from "./store.js";
+export { type OwnedSession, SessionkitStore } from "./store.js";

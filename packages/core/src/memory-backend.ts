@@ -1,5 +1,12 @@
-import type { SessionBackend, SessionRecord } from "./backend.js";
-import { configError } from "./errors.js";
+import type {
+  OwnerDestroy,
+  SessionBackend,
+  SessionRecord,
+  SessionTouch,
+  SessionWrite,
+  Tombstone,
+} from "./backend.js";
+import { readOptions, rules } from "./kit/options.js";
 
 /** Options of `memoryBackend`. */
 export interface MemoryBackendOptions {
@@ -10,86 +17,109 @@ export interface MemoryBackendOptions {
   bucketMs?: number;
 }
 
+/** A stored entry: a session, or a tombstone (payload null) until `expiresAt`. */
+interface Entry {
+  payload: string | null;
+  expiresAt: number;
+  owner: string | null;
+  createdAt: number;
+  lastActiveAt: number;
+}
+
 /**
  * The reference backend: sessions in a Map of this process, with an expiry index in time
  * buckets and an owner index. Good for development, tests and single-process apps; sessions
- * are lost when the process exits. Bounded by expiry: collected sessions leave no trace.
+ * are lost when the process exits. Bounded by expiry: collected sessions and tombstones leave
+ * no trace.
  */
-export function memoryBackend(options: MemoryBackendOptions = {}): SessionBackend {
-  return new MemoryBackend(options.bucketMs ?? 60_000);
+export function memoryBackend(options?: MemoryBackendOptions): SessionBackend {
+  const { bucketMs } = readOptions("memoryBackend", options, {
+    bucketMs: rules.integer(60_000, { min: 1 }),
+  });
+  return new MemoryBackend(bucketMs);
 }
 
 class MemoryBackend implements SessionBackend {
   readonly name = "memory";
-  private readonly records = new Map<string, SessionRecord>();
+  readonly capabilities = { owners: true, tombstones: true, createdAt: true } as const;
+  private readonly entries = new Map<string, Entry>();
   /** bucket number (floor(expiresAt / bucketMs)) -> ids expiring in it */
   private readonly buckets = new Map<number, Set<string>>();
   private readonly owners = new Map<string, Set<string>>();
 
-  constructor(private readonly bucketMs: number) {
-    if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) {
-      throw configError("bucketMs", `must be a positive integer, got ${bucketMs}`);
-    }
-  }
+  constructor(private readonly bucketMs: number) {}
 
   async init(): Promise<void> {}
 
   async get(id: string): Promise<SessionRecord | null> {
-    return this.records.get(id) ?? null;
+    const entry = this.entries.get(id);
+    return entry && entry.payload !== null ? toRecord(id, entry) : null;
   }
 
-  async upsert(record: SessionRecord): Promise<void> {
-    const previous = this.records.get(record.id);
-    const stored: SessionRecord = {
-      id: record.id,
-      payload: record.payload,
-      expiresAt: record.expiresAt,
-      owner: record.owner,
-    };
-    this.records.set(record.id, stored);
-    // Most writes keep the session in its bucket and owner: leave the indexes alone then.
-    if (previous && this.sameIndexEntries(previous, stored)) return;
-    if (previous) this.unindex(previous);
-    this.index(stored);
+  async upsert(write: SessionWrite): Promise<boolean> {
+    const previous = this.entries.get(write.id);
+    if (previous && previous.payload === null && previous.expiresAt > write.now) return false; // a live tombstone
+    const createdAt = previous && previous.payload !== null ? previous.createdAt : write.now;
+    const cap = write.maxLifetimeMs === undefined ? Infinity : createdAt + write.maxLifetimeMs;
+    this.put(write.id, previous, {
+      payload: write.payload,
+      expiresAt: Math.min(write.expiresAt, cap),
+      owner: write.owner,
+      createdAt,
+      lastActiveAt: write.now,
+    });
+    return true;
   }
 
-  async touch(id: string, expiresAt: number, now: number): Promise<void> {
-    const previous = this.records.get(id);
-    if (!previous || previous.expiresAt <= now) return; // never revive an expired session
-    this.records.set(id, { ...previous, expiresAt });
-    if (this.bucketOf(previous.expiresAt) === this.bucketOf(expiresAt)) return;
-    this.removeFrom(this.buckets, this.bucketOf(previous.expiresAt), id);
-    this.addTo(this.buckets, this.bucketOf(expiresAt), id);
+  async touch(touch: SessionTouch): Promise<void> {
+    const previous = this.entries.get(touch.id);
+    // Missing, a tombstone or expired: a touch never creates or revives.
+    if (!previous || previous.payload === null || previous.expiresAt <= touch.now) return;
+    const cap = touch.maxLifetimeMs === undefined ? Infinity : previous.createdAt + touch.maxLifetimeMs;
+    this.put(touch.id, previous, { ...previous, expiresAt: Math.min(touch.expiresAt, cap), lastActiveAt: touch.now });
   }
 
-  async destroy(id: string): Promise<void> {
-    const previous = this.records.get(id);
-    if (!previous) return;
-    this.records.delete(id);
-    this.unindex(previous);
+  async destroy(id: string, tombstone?: Tombstone): Promise<void> {
+    const previous = this.entries.get(id);
+    if (tombstone) this.put(id, previous, tombstoneEntry(tombstone));
+    else if (previous) this.remove(id, previous);
   }
 
-  async destroyByOwner(owner: string): Promise<number> {
-    const ids = [...(this.owners.get(owner) ?? [])];
-    for (const id of ids) await this.destroy(id);
-    return ids.length;
+  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
+    let ended = 0;
+    for (const id of [...(this.owners.get(owner) ?? [])]) {
+      if (id === options.except) continue;
+      await this.destroy(id, options.tombstone);
+      ended++;
+    }
+    return ended;
+  }
+
+  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
+    const out: SessionRecord[] = [];
+    for (const id of this.owners.get(owner) ?? []) {
+      const entry = this.entries.get(id);
+      if (entry && entry.payload !== null && entry.expiresAt > now) out.push(toRecord(id, entry));
+    }
+    return out;
   }
 
   async clear(): Promise<void> {
-    this.records.clear();
+    this.entries.clear();
     this.buckets.clear();
     this.owners.clear();
   }
 
   async deleteExpired(now: number, limit: number): Promise<number> {
-    const due = [...this.buckets.keys()].filter((bucket) => bucket <= this.bucketOf(now)).sort((a, b) => a - b);
+    const last = this.bucketOf(now);
+    const due = [...this.buckets.keys()].filter((bucket) => bucket <= last).sort((a, b) => a - b);
     let deleted = 0;
     for (const bucket of due) {
-      for (const id of this.buckets.get(bucket) ?? []) {
+      for (const id of [...(this.buckets.get(bucket) ?? [])]) {
         if (deleted >= limit) return deleted;
-        const record = this.records.get(id);
-        if (record && record.expiresAt <= now) {
-          await this.destroy(id);
+        const entry = this.entries.get(id);
+        if (entry && entry.expiresAt <= now) {
+          this.remove(id, entry);
           deleted++;
         }
       }
@@ -99,12 +129,14 @@ class MemoryBackend implements SessionBackend {
 
   async count(now: number): Promise<number> {
     let live = 0;
-    for (const record of this.records.values()) if (record.expiresAt > now) live++;
+    for (const entry of this.entries.values()) if (entry.payload !== null && entry.expiresAt > now) live++;
     return live;
   }
 
   async *stream(now: number): AsyncIterable<SessionRecord> {
-    for (const record of [...this.records.values()]) if (record.expiresAt > now) yield record;
+    for (const [id, entry] of [...this.entries]) {
+      if (entry.payload !== null && entry.expiresAt > now) yield toRecord(id, entry);
+    }
   }
 
   async close(): Promise<void> {}
@@ -113,30 +145,55 @@ class MemoryBackend implements SessionBackend {
     return Math.floor(expiresAt / this.bucketMs);
   }
 
-  private sameIndexEntries(a: SessionRecord, b: SessionRecord): boolean {
-    return a.owner === b.owner && this.bucketOf(a.expiresAt) === this.bucketOf(b.expiresAt);
+  /** Stores `next` under `id`, moving its index entries only when its bucket or owner changed. */
+  private put(id: string, previous: Entry | undefined, next: Entry): void {
+    this.entries.set(id, next);
+    if (previous && this.bucketOf(previous.expiresAt) === this.bucketOf(next.expiresAt)) {
+      if (previous.owner === next.owner) return;
+      if (previous.owner !== null) removeFrom(this.owners, previous.owner, id);
+      if (next.owner !== null) addTo(this.owners, next.owner, id);
+      return;
+    }
+    if (previous) this.unindex(id, previous);
+    addTo(this.buckets, this.bucketOf(next.expiresAt), id);
+    if (next.owner !== null) addTo(this.owners, next.owner, id);
   }
 
-  private index(record: SessionRecord): void {
-    this.addTo(this.buckets, this.bucketOf(record.expiresAt), record.id);
-    if (record.owner !== null) this.addTo(this.owners, record.owner, record.id);
+  private remove(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    this.unindex(id, entry);
   }
 
-  private unindex(record: SessionRecord): void {
-    this.removeFrom(this.buckets, this.bucketOf(record.expiresAt), record.id);
-    if (record.owner !== null) this.removeFrom(this.owners, record.owner, record.id);
+  private unindex(id: string, entry: Entry): void {
+    removeFrom(this.buckets, this.bucketOf(entry.expiresAt), id);
+    if (entry.owner !== null) removeFrom(this.owners, entry.owner, id);
   }
+}
 
-  private addTo<K>(index: Map<K, Set<string>>, key: K, id: string): void {
-    const ids = index.get(key);
-    if (ids) ids.add(id);
-    else index.set(key, new Set([id]));
-  }
+function toRecord(id: string, entry: Entry): SessionRecord {
+  return {
+    id,
+    payload: entry.payload as string,
+    expiresAt: entry.expiresAt,
+    owner: entry.owner,
+    createdAt: entry.createdAt,
+    lastActiveAt: entry.lastActiveAt,
+  };
+}
 
-  private removeFrom<K>(index: Map<K, Set<string>>, key: K, id: string): void {
-    const ids = index.get(key);
-    if (!ids) return;
-    ids.delete(id);
-    if (ids.size === 0) index.delete(key); // no empty buckets left behind: no leak
-  }
+function tombstoneEntry(tombstone: Tombstone): Entry {
+  return { payload: null, expiresAt: tombstone.until, owner: null, createdAt: tombstone.now, lastActiveAt: tombstone.now };
+}
+
+function addTo<K>(index: Map<K, Set<string>>, key: K, id: string): void {
+  const ids = index.get(key);
+  if (ids) ids.add(id);
+  else index.set(key, new Set([id]));
+}
+
+function removeFrom<K>(index: Map<K, Set<string>>, key: K, id: string): void {
+  const ids = index.get(key);
+  if (!ids) return;
+  ids.delete(id);
+  if (ids.size === 0) index.delete(key); // no empty buckets left behind: no leak
 }

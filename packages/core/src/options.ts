@@ -1,42 +1,99 @@
 import type { Logger } from "./logger.js";
 import type { Serializer } from "./serializer.js";
 
-/** A session as the store sees it: express-session's (or @fastify/session's) session data. */
-export type SessionData = { cookie?: { expires?: Date | string | null; maxAge?: number | null } } & Record<
-  string,
-  unknown
->;
+/**
+ * The cookie part of a session, as express-session and @fastify/session hand it to a store.
+ * `expires` (a Date, or an ISO string once stored) is what the store expires the session by.
+ */
+export interface SessionCookie {
+  expires?: Date | string | null;
+  maxAge?: number | null;
+  originalMaxAge?: number | null;
+  [field: string]: unknown;
+}
 
-/** Options of `createStore`. Every option is validated at construction. */
-export interface StoreOptions {
+/**
+ * A session as the store sees it: an object with a `cookie`. Your own fields are typed by the
+ * session type parameter of `createStore` (by default `any`, so `s.user?.id` compiles as it is;
+ * pass your type, e.g. `createStore<MySession>(...)`, to have them checked).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the default session type is open, as express-session's own
+export type SessionData<Fields = Record<string, any>> = Fields & { cookie: SessionCookie };
+
+/** Options of `createStore`. Every option is validated at construction; unknown ones are refused. */
+// biome-ignore lint/suspicious/noExplicitAny: see SessionData
+export interface StoreOptions<Fields = Record<string, any>> {
   /**
-   * Lifetime of a session whose cookie has no expiry, in seconds, or a function of the session
-   * that returns it. Sessions with `cookie.expires` expire then. Default: 86400 (one day).
+   * Lifetime in seconds of a session whose cookie has no `expires` (or a function of the session
+   * returning it). Sessions with `cookie.expires` (express-session sets it from `maxAge`) expire
+   * then. At most ten years. Default: 86400 (one day).
    */
-  ttl?: number | ((session: SessionData) => number);
+  ttl?: number | ((session: SessionData<Fields>) => number);
   /**
-   * Skip a touch when the expiry would move by less than this many seconds since the last write,
-   * saving a write per request for busy sessions. 0 touches every time. Default: 0.
+   * Skip a touch when the expiry would move by less than this many seconds since the last write
+   * this process saw, saving a write per request for busy sessions. 0 touches every time.
+   * `lastActiveAt` in `sessionsOf` is then approximate by up to this much. Default: 0.
    */
   touchAfter?: number;
-  /** Milliseconds between background garbage collections (±50% jitter). 0 turns it off. Default: 600000 (10 minutes). */
+  /**
+   * Absolute lifetime in seconds: a session expires `maxLifetime` after it was first written at
+   * the latest, whatever touches, rolling cookies or writes do (OWASP's absolute timeout). Needs
+   * a backend that stores creation times. Default: none.
+   */
+  maxLifetime?: number;
+  /**
+   * Seconds a destroyed session id stays unwritable (a tombstone), so that a request that loaded
+   * the session before a logout can't write it back when it finishes. 0 deletes without a
+   * tombstone. Only on backends that keep tombstones. Default: 3600.
+   */
+  tombstoneTtl?: number;
+  /**
+   * Milliseconds between background garbage collections (each wait jittered ±50%, doubled after
+   * failures up to 32 times). 0 turns it off; `prune()` still works. At most 2147483647.
+   * Default: 600000 (10 minutes).
+   */
   gcInterval?: number;
-  /** How many expired sessions one GC batch deletes. Default: the backend's declared `gcBatchSize`, else 1000. */
+  /** Expired sessions asked for in a run's first batch. Default: the backend's declared `gcBatchSize`, else 1000. */
   gcBatchSize?: number;
-  /** Returns the owner of a session (e.g. `s => s.user?.id`), for `destroyByOwner`. Default: no owners. */
-  owner?: (session: SessionData) => string | number | null | undefined;
+  /**
+   * Target duration of one GC batch, in ms: batches grow while they finish well within it and
+   * shrink when they take longer, and the event loop is yielded between batches, so a large
+   * backlog never stalls live requests for long. Default: 20.
+   */
+  gcBatchTime?: number;
+  /**
+   * Returns the owner of a session (e.g. `(s) => s.user?.id`), for `destroyByOwner`, `sessionsOf`
+   * and `destroyOthers`. `undefined` or `null` means no owner. Default: no owners.
+   */
+  owner?: (session: SessionData<Fields>) => string | number | null | undefined;
   /** Custom serializer. Default: JSON. */
   serializer?: Serializer;
   /**
-   * AES-256-GCM encryption of stored sessions. The first key encrypts; every key decrypts, so keys
-   * rotate by putting a new one first. A key is 32 bytes (Buffer/Uint8Array), or a string secret
-   * of at least 16 characters from which a key is derived with scrypt. Default: no encryption.
+   * AES-256-GCM encryption of stored sessions, bound to the session id. The first key encrypts;
+   * every key decrypts, so keys rotate by putting a new one first. A key is 32 bytes
+   * (Buffer/Uint8Array), or a string secret of at least 16 characters from which a key is derived
+   * with scrypt. `acceptUnbound` (default true) still reads records encrypted by sessionkit 0.1,
+   * whose ciphertext was not bound to the id. Default: no encryption.
    */
-  encryption?: { keys: ReadonlyArray<string | Uint8Array> };
-  /** Longest accepted session id, in characters. Default: 255. */
+  encryption?: { keys: ReadonlyArray<string | Uint8Array>; acceptUnbound?: boolean };
+  /** Longest accepted session id (and owner), in characters. Default: 255. */
   maxIdLength?: number;
-  /** Largest stored session, in bytes after serialization and encryption. Default: 1048576 (1 MiB). */
+  /**
+   * Largest stored session, in bytes after serialization and encryption. Default: what the
+   * backend declares it holds (`capabilities.maxPayloadBytes`), else 16777216 (16 MiB).
+   */
   maxSize?: number;
+  /**
+   * Milliseconds a backend call may take before it fails with `ERR_SESSION_TIMEOUT` (a hung
+   * database). `close()` waits at most this long for work under way, then this long for the
+   * backend. Default: 10000.
+   */
+  operationTimeout?: number;
   /** A pino logger (or the same shape). The store logs through one child of it. Default: silent. */
   logger?: Logger;
+  /**
+   * The store's clock, in epoch ms: every expiry, touch, lifetime and tombstone is computed from
+   * it, and backends get their `now` from it. Tests pass a controllable one. Default: `Date.now`.
+   */
+  now?: () => number;
 }

@@ -1,46 +1,38 @@
 import type { SessionBackend } from "./backend.js";
 import { Encryption } from "./encryption.js";
 import { configError } from "./errors.js";
-import type { Ttl } from "./expiry.js";
+import { reject, readOptions, rules } from "./kit/options.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { SessionData, StoreOptions } from "./options.js";
 import { jsonSerializer, type Serializer } from "./serializer.js";
 
+/** Ten years, in seconds: the longest `ttl` and `maxLifetime` (every backend's expiry column holds it). */
+export const MAX_TTL_SECONDS = 10 * 365 * 86_400;
+/** setTimeout's ceiling: a longer delay silently becomes 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+const DEFAULT_MAX_SIZE = 16 * 1024 * 1024;
+
+type OwnerFn = (session: SessionData) => string | number | null | undefined;
+type TtlFn = (session: SessionData) => number;
+
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
-  ttl: Ttl;
+  ttl: number | TtlFn;
   touchAfterMs: number;
+  maxLifetimeMs: number | undefined;
+  tombstoneMs: number;
   gcInterval: number;
   gcBatchSize: number;
-  owner: ((session: SessionData) => string | number | null | undefined) | undefined;
+  gcBatchTime: number;
+  owner: OwnerFn | undefined;
   serializer: Serializer;
   encryption: Encryption | undefined;
   maxIdLength: number;
   maxSize: number;
+  operationTimeout: number;
   logger: Logger;
+  now: () => number;
 }
-
-export const DEFAULTS = {
-  ttl: 86_400,
-  touchAfter: 0,
-  gcInterval: 600_000,
-  gcBatchSize: 1000,
-  maxIdLength: 255,
-  maxSize: 1_048_576,
-} as const;
-
-const KNOWN = new Set([
-  "ttl",
-  "touchAfter",
-  "gcInterval",
-  "gcBatchSize",
-  "owner",
-  "serializer",
-  "encryption",
-  "maxIdLength",
-  "maxSize",
-  "logger",
-]);
 
 /** Every method of the SessionBackend contract. */
 export const BACKEND_METHODS = [
@@ -50,6 +42,7 @@ export const BACKEND_METHODS = [
   "touch",
   "destroy",
   "destroyByOwner",
+  "listByOwner",
   "clear",
   "deleteExpired",
   "count",
@@ -69,71 +62,91 @@ export function assertBackend(backend: unknown): asserts backend is SessionBacke
   }
 }
 
-/** Validates every option (throwing a config error that names it) and fills in defaults. */
-export function resolveOptions(options: StoreOptions | undefined): ResolvedOptions {
-  const o = options ?? {};
-  if (typeof o !== "object") throw configError("options", "must be an object");
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw configError(key, "is not a sessionkit option");
+const seconds = (max: number) => rules.number(undefined, { min: 0, max, exclusiveMin: true });
+
+/** Validates every option against the backend (throwing a config error that names it) and fills in defaults. */
+export function resolveOptions(options: StoreOptions | undefined, backend: SessionBackend): ResolvedOptions {
+  const caps = backend.capabilities ?? {};
+  const o = readOptions("createStore", options, {
+    ttl: rules.any((value): number | TtlFn | undefined =>
+      typeof value === "function" ? (value as TtlFn) : seconds(MAX_TTL_SECONDS)(value),
+    ),
+    touchAfter: rules.number(0, { min: 0, max: MAX_TTL_SECONDS }),
+    maxLifetime: seconds(MAX_TTL_SECONDS),
+    tombstoneTtl: rules.number(3600, { min: 0, max: 7 * 86_400 }),
+    gcInterval: rules.integer(600_000, { min: 0, max: MAX_TIMER_MS }),
+    gcBatchSize: rules.integer(undefined, { min: 1, max: 1_000_000 }),
+    gcBatchTime: rules.number(20, { min: 1, max: 60_000 }),
+    owner: rules.func<OwnerFn>(),
+    serializer: rules.any(serializerOption),
+    encryption: rules.any((value) => (value === undefined ? undefined : encryptionOption(value))),
+    maxIdLength: rules.integer(255, { min: 1, max: 100_000 }),
+    maxSize: rules.integer(undefined, { min: 1 }),
+    operationTimeout: rules.integer(10_000, { min: 1, max: MAX_TIMER_MS }),
+    logger: rules.any(loggerOption),
+    now: rules.func<() => number>(),
+  });
+
+  if (o.owner && caps.owners === false) {
+    // Owners would be dropped silently and "log out everywhere" would never work.
+    throw configError("owner", `is set, but backend ${backend.name} stores no owners (capabilities.owners is false)`);
   }
+  if (o.maxLifetime !== undefined && caps.createdAt !== true) {
+    throw configError(
+      "maxLifetime",
+      `needs a backend that stores creation times, and ${backend.name} does not (capabilities.createdAt)`,
+    );
+  }
+  const preferred = caps.gcBatchSize;
+  if (preferred !== undefined && (!Number.isSafeInteger(preferred) || preferred <= 0)) {
+    throw configError("backend.capabilities.gcBatchSize", `must be a positive integer, got ${preferred}`);
+  }
+  const limit = caps.maxPayloadBytes;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit <= 0)) {
+    throw configError("backend.capabilities.maxPayloadBytes", `must be a positive integer, got ${limit}`);
+  }
+  if (o.maxSize !== undefined && limit !== undefined && o.maxSize > limit) {
+    throw configError("maxSize", `is ${o.maxSize} bytes, more than backend ${backend.name} holds (${limit})`);
+  }
+
   return {
-    ttl: typeof o.ttl === "function" ? o.ttl : positiveNumber("ttl", o.ttl, DEFAULTS.ttl),
-    touchAfterMs: nonNegativeNumber("touchAfter", o.touchAfter, DEFAULTS.touchAfter) * 1000,
-    gcInterval: nonNegativeNumber("gcInterval", o.gcInterval, DEFAULTS.gcInterval),
-    gcBatchSize: positiveInteger("gcBatchSize", o.gcBatchSize, DEFAULTS.gcBatchSize),
-    owner: optionalFunction("owner", o.owner),
-    serializer: serializerOption(o.serializer),
-    encryption: o.encryption === undefined ? undefined : encryptionOption(o.encryption),
-    maxIdLength: positiveInteger("maxIdLength", o.maxIdLength, DEFAULTS.maxIdLength),
-    maxSize: positiveInteger("maxSize", o.maxSize, DEFAULTS.maxSize),
-    logger: loggerOption(o.logger),
+    ttl: o.ttl ?? 86_400,
+    touchAfterMs: o.touchAfter * 1000,
+    maxLifetimeMs: o.maxLifetime === undefined ? undefined : o.maxLifetime * 1000,
+    tombstoneMs: caps.tombstones === true ? o.tombstoneTtl * 1000 : 0,
+    gcInterval: o.gcInterval,
+    gcBatchSize: o.gcBatchSize ?? preferred ?? 1000,
+    gcBatchTime: o.gcBatchTime,
+    owner: o.owner,
+    serializer: o.serializer,
+    encryption: o.encryption,
+    maxIdLength: o.maxIdLength,
+    maxSize: o.maxSize ?? Math.min(limit ?? DEFAULT_MAX_SIZE, DEFAULT_MAX_SIZE),
+    operationTimeout: o.operationTimeout,
+    logger: o.logger,
+    now: o.now ?? Date.now,
   };
-}
-
-function positiveNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw configError(name, `must be a positive number, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function nonNegativeNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw configError(name, `must be a number >= 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-    throw configError(name, `must be a positive integer, got ${describe(value)}`);
-  }
-  return value as number;
-}
-
-function optionalFunction<F>(name: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== "function") {
-    throw configError(name, `must be a function, got ${describe(value)}`);
-  }
-  return value;
 }
 
 function serializerOption(value: unknown): Serializer {
   if (value === undefined) return jsonSerializer;
   const s = value as Partial<Serializer> | null;
   if (!s || typeof s.stringify !== "function" || typeof s.parse !== "function") {
-    throw configError("serializer", "must be an object with stringify(session) and parse(text) functions");
+    reject("must be an object with stringify(session) and parse(text) functions");
   }
   return s as Serializer;
 }
 
 function encryptionOption(value: unknown): Encryption {
-  const keys = (value as { keys?: unknown } | null)?.keys;
+  if (value === null || typeof value !== "object") reject("must be { keys: [...] }");
+  const { keys, acceptUnbound, ...rest } = value as { keys?: unknown; acceptUnbound?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length > 0) throw configError(`encryption.${extra[0]}`, "is not an option of encryption (known: keys, acceptUnbound)");
   if (!Array.isArray(keys)) throw configError("encryption.keys", "must be a non-empty array of keys");
-  return new Encryption(keys);
+  if (acceptUnbound !== undefined && typeof acceptUnbound !== "boolean") {
+    throw configError("encryption.acceptUnbound", "must be true or false");
+  }
+  return new Encryption(keys, { acceptUnbound: acceptUnbound ?? true });
 }
 
 function loggerOption(value: unknown): Logger {
@@ -141,11 +154,7 @@ function loggerOption(value: unknown): Logger {
   const l = value as Partial<Logger> | null;
   const methods = ["child", "trace", "debug", "info", "warn", "error"] as const;
   if (!l || methods.some((m) => typeof l[m] !== "function")) {
-    throw configError("logger", "must be a pino logger (child, trace, debug, info, warn and error methods)");
+    reject("must be a pino logger (child, trace, debug, info, warn and error methods)");
   }
   return l as Logger;
-}
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
