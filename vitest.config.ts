@@ -1,18 +1,16 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+const packages = ["core", "conformance", "knex", "pouchdb", "databank", "redis"];
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so `pnpm test` needs no build first.
-    alias: {
-      "@sessionkit/core": src("core"),
-      "@sessionkit/conformance": src("conformance"),
-      "@sessionkit/knex": src("knex"),
-      "@sessionkit/pouchdb": src("pouchdb"),
-      "@sessionkit/databank": src("databank"),
-    },
+    alias: [
+      { find: /^@sessionkit\/core\/kit$/, replacement: src("core/src/kit/index.ts") },
+      ...packages.map((pkg) => ({ find: new RegExp(`^@sessionkit/${pkg}$`), replacement: src(`${pkg}/src/index.ts`) })),
+    ],
   },
   test: {
     include: ["packages/*/test/**/*.test.ts"],

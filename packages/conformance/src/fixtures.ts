@@ -1,4 +1,4 @@
-import type { SessionRecord } from "@sessionkit/core";
+import type { SessionWrite } from "@sessionkit/core";
 
 let counter = 0;
 
@@ -23,6 +23,7 @@ export const awkwardIds: readonly string[] = [
 
 /** A payload with everything a JSON session may carry: quotes, escapes, astral characters, RTL, newlines. */
 export const unicodePayload = JSON.stringify({
+  cookie: { expires: null },
   text: 'naïve café — 日本語 — עברית — emoji 🍪👩🏽‍💻 — "quoted" \\back\\ \n\r\t',
   surrogatesEscaped: "\ud83d\ude00",
   controlEscaped: "\u0001\u001f",
@@ -31,10 +32,30 @@ export const unicodePayload = JSON.stringify({
 /** A JSON payload of about `bytes` UTF-8 bytes (mixed one- and multi-byte characters). */
 export function largePayload(bytes: number): string {
   const chunk = "0123456789abcdefghijklmnopqrstuvwxyz-é€🍪"; // 36 + 2 + 3 + 4 = 45 bytes
-  const body = chunk.repeat(Math.max(1, Math.floor((bytes - 20) / 45)));
-  return JSON.stringify({ blob: body });
+  const body = chunk.repeat(Math.max(1, Math.floor((bytes - 40) / 45)));
+  return JSON.stringify({ cookie: { expires: null }, blob: body });
 }
 
-export function record(id: string, expiresAt: number, payload = '{"n":1}', owner: string | null = null): SessionRecord {
-  return { id, payload, expiresAt, owner };
+/** A session payload as the core stores it (JSON with a cookie), with some fields of its own. */
+export function payload(fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: "/" }, ...fields });
+}
+
+/**
+ * An upsert of `id` expiring at `expiresAt`, written at `now` (default: an hour before the
+ * expiry, so the record is live when written, as the core always writes it).
+ */
+export function write(
+  id: string,
+  expiresAt: number,
+  options: { payload?: string; owner?: string | null; now?: number; maxLifetimeMs?: number } = {},
+): SessionWrite {
+  return {
+    id,
+    payload: options.payload ?? payload({ n: 1 }),
+    expiresAt,
+    owner: options.owner ?? null,
+    now: options.now ?? expiresAt - 3_600_000,
+    ...(options.maxLifetimeMs === undefined ? {} : { maxLifetimeMs: options.maxLifetimeMs }),
+  };
 }

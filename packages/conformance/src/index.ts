@@ -1,5 +1,5 @@
 export { backendConformance } from "./backend-suite.js";
-export { awkwardIds, largePayload, record, unicodePayload, uniqueId } from "./fixtures.js";
+export { awkwardIds, largePayload, payload, unicodePayload, uniqueId, write } from "./fixtures.js";
 export { Browser } from "./http-client.js";
 export type { ConformanceOptions } from "./options.js";
 export { serviceGate } from "./service-gate.js";

@@ -8,4 +8,21 @@ export interface ConformanceOptions {
   streamRecords?: number;
   /** Whether the backend stores owners; a backend that can't must declare `capabilities.owners: false`. Default: true. */
   owners?: boolean;
+  /**
+   * Whether the backend keeps tombstones (`capabilities.tombstones: true`). A layout without room
+   * for them passes false and the tombstone tests are skipped (its README must say what degrades).
+   * Default: true.
+   */
+  tombstones?: boolean;
+  /**
+   * Whether two backends from the factory share one database (as two processes would), so the
+   * tests of cross-instance behaviour (tombstones, stateless GC) run. Default: true.
+   */
+  shared?: boolean;
+  /**
+   * The database expires records by itself (`capabilities.expiry: "native"`, e.g. Redis): the
+   * tests of `deleteExpired` are skipped; reads must still honour the `now` they are given.
+   * Default: false.
+   */
+  nativeExpiry?: boolean;
 }

@@ -63,14 +63,14 @@ export function storeConformance(
       const browser = new Browser(app.url);
       await browser.request("GET", `/count?maxAge=${ROLLING_MAX_AGE}`);
       const id = browser.sessionId as string;
-      const firstExpiry = (await store.backend.get(id))?.expiresAt as number;
+      const firstExpiry = (await store.backend.get(id, Date.now()))?.expiresAt as number;
       for (let i = 0; i < 4; i++) {
         await sleep(ROLLING_MAX_AGE / 3);
         const peek = await browser.request("GET", "/peek");
         expect(peek.body).toMatchObject({ views: 1, id });
       }
       // More than maxAge has passed since the only write: touches kept it alive.
-      expect((await store.backend.get(id))?.expiresAt).toBeGreaterThan(firstExpiry);
+      expect((await store.backend.get(id, Date.now()))?.expiresAt).toBeGreaterThan(firstExpiry);
       expect(await store.get(id)).toMatchObject({ views: 1 });
     });
 
@@ -137,7 +137,13 @@ export function storeConformance(
     });
 
     it("a stored record that can't be read back is treated as missing", async () => {
-      await store.backend.upsert({ id: "corrupt", payload: "{not json", expiresAt: Date.now() + 60_000, owner: null });
+      await store.backend.upsert({
+        id: "corrupt",
+        payload: "{not json",
+        expiresAt: Date.now() + 60_000,
+        owner: null,
+        now: Date.now(),
+      });
       expect(await store.get("corrupt")).toBeNull();
       expect(await store.all()).toEqual({});
     });
@@ -149,7 +155,7 @@ export function storeConformance(
       await alive.request("GET", "/count");
       await sleep(SHORT_MAX_AGE + 300);
       expect(await store.prune()).toBe(1);
-      expect(await store.backend.get(expired.sessionId as string)).toBeNull();
+      expect(await store.backend.get(expired.sessionId as string, Date.now())).toBeNull();
       expect(await store.get(alive.sessionId as string)).toMatchObject({ views: 1 });
     });
   });

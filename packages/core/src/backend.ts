@@ -159,7 +159,8 @@ export interface SessionBackend {
    * otherwise). An update keeps `createdAt`; a write over a missing record or a passed tombstone
    * creates a new one. Concurrent upserts of one id never fail: last write wins.
    */
-  upsert(write: SessionWrite): Promise<boolean | undefined | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a backend that can't tell may return Promise<void>
+  upsert(write: SessionWrite): Promise<boolean | void>;
   /**
    * Move one live record's expiry (and `lastActiveAt`) without rewriting its payload. A no-op
    * when the record is missing, a tombstone, or expired at `touch.now` (a late touch never

@@ -52,7 +52,8 @@ export class Encryption {
     let bound: boolean;
     if (text.startsWith(BOUND)) bound = true;
     else if (text.startsWith(UNBOUND)) {
-      if (!this.acceptUnbound) throw new Error("session was encrypted in the unbound 0.1 format (acceptUnbound is false)");
+      if (!this.acceptUnbound)
+        throw new Error("session was encrypted in the unbound 0.1 format (acceptUnbound is false)");
       bound = false;
     } else throw new Error("not an encrypted session");
     const raw = Buffer.from(text.slice(BOUND.length), "base64url");

@@ -1,11 +1,4 @@
-import type {
-  OwnerDestroy,
-  SessionBackend,
-  SessionRecord,
-  SessionTouch,
-  SessionWrite,
-  Tombstone,
-} from "./backend.js";
+import type { OwnerDestroy, SessionBackend, SessionRecord, SessionTouch, SessionWrite, Tombstone } from "./backend.js";
 import { readOptions, rules } from "./kit/options.js";
 
 /** Options of `memoryBackend`. */
@@ -182,7 +175,13 @@ function toRecord(id: string, entry: Entry): SessionRecord {
 }
 
 function tombstoneEntry(tombstone: Tombstone): Entry {
-  return { payload: null, expiresAt: tombstone.until, owner: null, createdAt: tombstone.now, lastActiveAt: tombstone.now };
+  return {
+    payload: null,
+    expiresAt: tombstone.until,
+    owner: null,
+    createdAt: tombstone.now,
+    lastActiveAt: tombstone.now,
+  };
 }
 
 function addTo<K>(index: Map<K, Set<string>>, key: K, id: string): void {

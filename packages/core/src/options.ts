@@ -9,7 +9,6 @@ export interface SessionCookie {
   expires?: Date | string | null;
   maxAge?: number | null;
   originalMaxAge?: number | null;
-  [field: string]: unknown;
 }
 
 /**

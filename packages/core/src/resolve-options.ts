@@ -1,7 +1,7 @@
 import type { SessionBackend } from "./backend.js";
 import { Encryption } from "./encryption.js";
 import { configError } from "./errors.js";
-import { reject, readOptions, rules } from "./kit/options.js";
+import { readOptions, reject, rules } from "./kit/options.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { SessionData, StoreOptions } from "./options.js";
 import { jsonSerializer, type Serializer } from "./serializer.js";
@@ -141,7 +141,8 @@ function encryptionOption(value: unknown): Encryption {
   if (value === null || typeof value !== "object") reject("must be { keys: [...] }");
   const { keys, acceptUnbound, ...rest } = value as { keys?: unknown; acceptUnbound?: unknown };
   const extra = Object.keys(rest);
-  if (extra.length > 0) throw configError(`encryption.${extra[0]}`, "is not an option of encryption (known: keys, acceptUnbound)");
+  if (extra.length > 0)
+    throw configError(`encryption.${extra[0]}`, "is not an option of encryption (known: keys, acceptUnbound)");
   if (!Array.isArray(keys)) throw configError("encryption.keys", "must be a non-empty array of keys");
   if (acceptUnbound !== undefined && typeof acceptUnbound !== "boolean") {
     throw configError("encryption.acceptUnbound", "must be true or false");

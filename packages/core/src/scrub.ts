@@ -28,7 +28,9 @@ export function scrubText(text: string, secrets: ReadonlyArray<string | null | u
   // Quoted literals that are not plain names (columns, tables, keys) may be data: elide them.
   out = out.replace(/'([^']*)'|"([^"]*)"|`([^`]*)`/g, (match, a, b, c) => {
     const inner = (a ?? b ?? c) as string;
-    return /^[A-Za-z_][A-Za-z0-9_.$ -]{0,63}$/.test(inner) && !inner.includes(REDACTED) ? match : `${match[0]}…${match[0]}`;
+    return /^[A-Za-z_][A-Za-z0-9_.$ -]{0,63}$/.test(inner) && !inner.includes(REDACTED)
+      ? match
+      : `${match[0]}…${match[0]}`;
   });
   return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
 }

@@ -36,7 +36,8 @@ export abstract class StoreBase extends EventEmitter {
   }
 
   /** Reads a session and makes it an express-session `Session` (express-session's `req.session.reload`). */
-  load(sid: string, callback: (err: unknown, session?: unknown) => void): void {
+  // biome-ignore lint/suspicious/noExplicitAny: express-session's Session type is its own
+  load(sid: string, callback: (err: any, session?: any) => void): void {
     this.get(sid, (err, session) => {
       if (err) return callback(err);
       if (!session) return callback(undefined);

@@ -498,7 +498,11 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
       return error;
     }
     const scrubbed = scrubError(error, secrets);
-    const cause = Object.assign(new Error(scrubbed.message), { name: scrubbed.name }, scrubbed.code === undefined ? {} : { code: scrubbed.code });
+    const cause = Object.assign(
+      new Error(scrubbed.message),
+      { name: scrubbed.name },
+      scrubbed.code === undefined ? {} : { code: scrubbed.code },
+    );
     this.log.error({ op, err: cause }, "session backend failed");
     return new SessionStoreError(
       ErrorCodes.BACKEND,
@@ -544,7 +548,8 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
         {
           op: "read",
           sidHash: idFingerprint(record.id),
-          reason: error instanceof SyntaxError ? "not valid JSON" : error instanceof Error ? error.message : "unreadable",
+          reason:
+            error instanceof SyntaxError ? "not valid JSON" : error instanceof Error ? error.message : "unreadable",
         },
         "stored session could not be read back; treating it as missing",
       );

@@ -16,4 +16,4 @@ export { configError, type ErrorCode, ErrorCodes, isSessionStoreError, SessionSt
 export { KeyedQueue } from "../keyed-queue.js";
 export { fromCallback, unsupported } from "./calls.js";
 export { cookieExpiry, isSessionObject } from "./legacy.js";
-export { describeValue, type OptionRule, readOptions, reject, type ResolvedOptionsOf, rules } from "./options.js";
+export { describeValue, type OptionRule, type ResolvedOptionsOf, readOptions, reject, rules } from "./options.js";

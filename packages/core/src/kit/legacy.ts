@@ -4,7 +4,9 @@
  */
 
 /** Whether `value` has the shape express-session gives a store: a plain object with a `cookie` object. */
-export function isSessionObject(value: unknown): value is { cookie: Record<string, unknown> } & Record<string, unknown> {
+export function isSessionObject(
+  value: unknown,
+): value is { cookie: Record<string, unknown> } & Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const cookie = (value as { cookie?: unknown }).cookie;
   return cookie !== null && typeof cookie === "object" && !Array.isArray(cookie);

@@ -82,7 +82,11 @@ export const rules = {
   /** A finite number in (or, with `exclusiveMin`, above) [min, max]. */
   number<D extends number | undefined>(
     fallback: D,
-    { min = -Infinity, max = Infinity, exclusiveMin = false }: { min?: number; max?: number; exclusiveMin?: boolean } = {},
+    {
+      min = -Infinity,
+      max = Infinity,
+      exclusiveMin = false,
+    }: { min?: number; max?: number; exclusiveMin?: boolean } = {},
   ): OptionRule<number | D> {
     return (value) => {
       if (value === undefined) return fallback;
@@ -128,7 +132,8 @@ export const rules = {
   ): OptionRule<V | D> {
     return (value) => {
       if (value === undefined) return fallback;
-      if (!values.includes(value as V)) reject(`must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}${got(value)}`);
+      if (!values.includes(value as V))
+        reject(`must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}${got(value)}`);
       return value as V;
     };
   },
