@@ -128,6 +128,12 @@ export interface BackendCapabilities {
    */
   readonly gcBatchSize?: number;
   /**
+   * The name of another store whose layout the records are in (e.g. `"connect-session-knex"`),
+   * when that store reads them too: it expects the session's plain JSON as the payload, so the
+   * store refuses `encryption` and a custom `serializer` at construction. Default: none.
+   */
+  readonly legacy?: string;
+  /**
    * Why this backend can't store `id`, or undefined when it can (for example an id a database
    * reserves). The store refuses such an id with `ERR_SESSION_INVALID_ID` before any I/O.
    * The core itself already refuses ids that are not well-formed UTF-16 or contain NUL.

@@ -97,6 +97,17 @@ export function resolveOptions(options: StoreOptions | undefined, backend: Sessi
       `needs a backend that stores creation times, and ${backend.name} does not (capabilities.createdAt)`,
     );
   }
+  if (caps.legacy !== undefined) {
+    // The other store reads the payload as JSON: ciphertext or another format would break it.
+    for (const option of ["encryption", "serializer"] as const) {
+      if (options?.[option] !== undefined) {
+        throw configError(
+          option,
+          `can't be used over ${backend.name}: its records are in ${caps.legacy}'s layout, which ${caps.legacy} reads as plain JSON`,
+        );
+      }
+    }
+  }
   const preferred = caps.gcBatchSize;
   if (preferred !== undefined && (!Number.isSafeInteger(preferred) || preferred <= 0)) {
     throw configError("backend.capabilities.gcBatchSize", `must be a positive integer, got ${preferred}`);
