@@ -1,0 +1,264 @@
+import {
+  type BackendCapabilities,
+  ErrorCodes,
+  type OwnerDestroy,
+  type SessionBackend,
+  type SessionRecord,
+  SessionStoreError,
+  type SessionTouch,
+  type SessionWrite,
+  type Tombstone,
+} from "@sessionkit/core/kit";
+import type { Driver, NodeSender } from "./client.js";
+import { type Script, scripts } from "./scripts.js";
+
+/** The expiry reported for a session key without a TTL (connect-redis's `disableTTL`): the last moment a Date holds. */
+export const NO_EXPIRY = 8.64e15;
+
+const idProblem = (id: string) =>
+  id.includes("{") || id.includes("}")
+    ? "must not contain { or } (the Redis adapter keeps each session's keys in one cluster slot by a {hash tag})"
+    : undefined;
+
+const toVoid = (): void => undefined;
+const toBoolean = (reply: unknown): boolean => Number(reply) === 1;
+const toNumber = (reply: unknown): number => Number(reply);
+const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT");
+/** Redis glob patterns treat these as special; a prefix matches itself only when they are escaped. */
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
+
+type GetReply = [string, number | string, string | null, string | null, string | null] | null;
+
+/** A session record from the get script's reply (see scripts.ts), or null when there is none. */
+function toRecord(id: string, reply: unknown): SessionRecord | null {
+  if (reply === null || reply === undefined) return null;
+  const [payload, at, created, active, owner] = reply as NonNullable<GetReply>;
+  const expiresAt = Number(at);
+  const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
+    id,
+    payload,
+    expiresAt: expiresAt === -1 ? NO_EXPIRY : expiresAt,
+    owner: owner ?? null,
+  };
+  // Absent on a session connect-redis wrote (no metadata yet), or when the metadata is unreadable.
+  const c = Number(created ?? Number.NaN);
+  const a = Number(active ?? Number.NaN);
+  if (Number.isSafeInteger(c)) record.createdAt = c;
+  if (Number.isSafeInteger(a)) record.lastActiveAt = a;
+  return record;
+}
+
+/**
+ * Sessions in Redis: `<prefix><id>` holds the payload and expires at the session's expiry;
+ * `{<prefix><id>}:m` (same slot) its metadata, `{<prefix><id>}:t` its tombstone, and
+ * `{<prefix><owner>}:o` a sorted set of the owner's ids by expiry. See README "Key layout".
+ */
+export class RedisBackend implements SessionBackend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  private readonly pattern: string;
+  private readonly leftovers: string;
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly prefix: string,
+    private readonly scanCount: number,
+    connectRedis: boolean,
+  ) {
+    this.name = `redis:${driver.kind}`;
+    this.capabilities = {
+      owners: true,
+      tombstones: true,
+      createdAt: true,
+      expiry: "native",
+      idProblem,
+      ...(connectRedis ? { legacy: "connect-redis" } : {}),
+    };
+    this.pattern = `${escapeGlob(prefix)}*`;
+    this.leftovers = `{${escapeGlob(prefix)}*}:[mto]`;
+  }
+
+  /** Checks that every master runs Redis 7 or later and loads the scripts there. Idempotent. */
+  async init(): Promise<void> {
+    // An ioredis cluster learns its masters on connecting: a routed command waits for that.
+    if (this.driver.cluster) await this.driver.send(this.prefix, ["PING"]);
+    const masters = await this.driver.masters();
+    await Promise.all(
+      masters.map(async (node) => {
+        const info = String(await node(["INFO", "server"]));
+        const major = Number(/redis_version:(\d+)/.exec(info)?.[1]);
+        if (major < 7) {
+          throw new SessionStoreError(
+            ErrorCodes.UNSUPPORTED,
+            `sessionkit: ${this.name} needs Redis 7 or later (PEXPIRETIME, PXAT, EXPIRE GT), a master runs ${major}`,
+          );
+        }
+        for (const script of Object.values(scripts)) await node(["SCRIPT", "LOAD", script.source]);
+      }),
+    );
+  }
+
+  get(id: string, _now: number): Promise<SessionRecord | null> {
+    const key = this.prefix + id;
+    return this.eval(scripts.get, key, ["EVALSHA", scripts.get.sha, "2", key, `{${key}}:m`], (reply) =>
+      toRecord(id, reply),
+    );
+  }
+
+  upsert(write: SessionWrite): Promise<boolean> {
+    const key = this.prefix + write.id;
+    const { owner, now, expiresAt } = write;
+    const maxLifetime = write.maxLifetimeMs === undefined ? "" : String(write.maxLifetimeMs);
+    const args = ["EVALSHA", scripts.upsert.sha, "3", key, `{${key}}:m`, `{${key}}:t`];
+    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
+    if (ownerKey !== undefined && !this.driver.cluster) {
+      args[2] = "4";
+      args.push(ownerKey);
+    }
+    args.push(write.payload, String(expiresAt), String(now), maxLifetime, write.id);
+    if (owner !== null) args.push(owner);
+    const written = this.eval(scripts.upsert, key, args, toBoolean);
+    if (ownerKey === undefined || !this.driver.cluster) return written;
+    // Another slot: sent alongside, not after. Its score may exceed a capped expiry (harmless).
+    return Promise.all([written, this.index(ownerKey, write.id, expiresAt, now)]).then(([result]) => result);
+  }
+
+  touch(touch: SessionTouch): Promise<void> {
+    const key = this.prefix + touch.id;
+    const { owner, now, expiresAt } = touch;
+    const maxLifetime = touch.maxLifetimeMs === undefined ? "" : String(touch.maxLifetimeMs);
+    const args = ["EVALSHA", scripts.touch.sha, "3", key, `{${key}}:m`, `{${key}}:t`];
+    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
+    if (ownerKey !== undefined && !this.driver.cluster) {
+      args[2] = "4";
+      args.push(ownerKey);
+    }
+    args.push(String(expiresAt), String(now), maxLifetime, touch.id);
+    if (owner !== null) args.push(owner);
+    const touched = this.eval(scripts.touch, key, args, toVoid);
+    if (ownerKey === undefined || !this.driver.cluster) return touched;
+    return Promise.all([touched, this.index(ownerKey, touch.id, expiresAt, now)]).then(toVoid);
+  }
+
+  destroy(id: string, tombstone?: Tombstone): Promise<void> {
+    const key = this.prefix + id;
+    if (!tombstone) return this.driver.send(key, ["DEL", key, `{${key}}:m`]).then(toVoid);
+    const until = String(tombstone.until);
+    const args = ["EVALSHA", scripts.destroy.sha, "3", key, `{${key}}:m`, `{${key}}:t`, until];
+    return this.eval(scripts.destroy, key, args, toVoid);
+  }
+
+  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
+    const ownerKey = this.ownerKey(owner);
+    const ids = ((await this.driver.send(ownerKey, ["ZRANGE", ownerKey, "0", "-1"])) as string[]).filter(
+      (id) => id !== options.except,
+    );
+    if (ids.length === 0) return 0;
+    const until = options.tombstone ? [String(options.tombstone.until)] : [];
+    const ended = await Promise.all(
+      ids.map((id) => {
+        const key = this.prefix + id;
+        const args = ["EVALSHA", scripts.destroyOwned.sha, "3", key, `{${key}}:m`, `{${key}}:t`, owner, ...until];
+        return this.eval(scripts.destroyOwned, key, args, toNumber);
+      }),
+    );
+    // Ended or owned by someone else now: either way no longer this owner's.
+    await this.driver.send(ownerKey, ["ZREM", ownerKey, ...ids]);
+    return ended.reduce((sum, n) => sum + n, 0);
+  }
+
+  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
+    const ownerKey = this.ownerKey(owner);
+    const ids = (await this.driver.send(ownerKey, ["ZRANGE", ownerKey, `(${now}`, "+inf", "BYSCORE"])) as string[];
+    const records = await Promise.all(ids.map((id) => this.get(id, now)));
+    return records.filter((r): r is SessionRecord => r !== null && r.owner === owner && r.expiresAt > now);
+  }
+
+  /** Deletes this prefix's keys (sessions, metadata, tombstones, owner sets) on every master, by SCAN. */
+  async clear(): Promise<void> {
+    for (const node of await this.driver.masters()) {
+      for (const match of [this.pattern, this.leftovers]) {
+        for await (const keys of this.scan(node, match, undefined)) {
+          await Promise.all(keys.map((key) => this.driver.send(key, ["UNLINK", key])));
+        }
+      }
+    }
+  }
+
+  /** Redis expires sessions, metadata and tombstones by itself; owner sets trim themselves on writes. */
+  deleteExpired(_now: number, _limit: number): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  async count(now: number): Promise<number> {
+    let live = 0;
+    for (const node of await this.driver.masters()) {
+      for await (const keys of this.scan(node, this.pattern, "string")) {
+        const expiries = await Promise.all(keys.map((key) => this.driver.send(key, ["PEXPIRETIME", key])));
+        for (const at of expiries) if (Number(at) === -1 || Number(at) > now) live++;
+      }
+    }
+    return live;
+  }
+
+  async *stream(now: number): AsyncIterable<SessionRecord> {
+    const skip = this.prefix.length;
+    for (const node of await this.driver.masters()) {
+      for await (const keys of this.scan(node, this.pattern, "string")) {
+        const records = await Promise.all(keys.map((key) => this.get(key.slice(skip), now)));
+        for (const record of records) if (record !== null && record.expiresAt > now) yield record;
+      }
+    }
+  }
+
+  /** Nothing to release: the client is the caller's. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private ownerKey(owner: string): string {
+    return `{${this.prefix}${owner}}:o`;
+  }
+
+  private index(ownerKey: string, id: string, score: number, now: number): Promise<void> {
+    const args = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, String(score), String(now)];
+    return this.eval(scripts.index, ownerKey, args, toVoid);
+  }
+
+  /**
+   * Runs a script by its SHA1; on NOSCRIPT (a restarted, failed-over or flushed server) sends its
+   * text once, which also caches it there again.
+   */
+  private eval<T>(script: Script, key: string, args: string[], parse: (reply: unknown) => T): Promise<T> {
+    return this.driver.send(key, args).then(parse, (error: unknown) => {
+      if (!isNoScript(error)) throw error;
+      args[0] = "EVAL";
+      args[1] = script.source;
+      return this.driver.send(key, args).then(parse);
+    });
+  }
+
+  /**
+   * One node's keys matching `match` (of `type`, when given), page by page, each once: SCAN may
+   * repeat a key, and keys whose id has a brace are not this adapter's.
+   */
+  private async *scan(node: NodeSender, match: string, type: string | undefined): AsyncIterable<string[]> {
+    const seen = new Set<string>();
+    const typed = type === undefined ? [] : ["TYPE", type];
+    let cursor = "0";
+    do {
+      const [next, keys] = (await node([
+        "SCAN",
+        cursor,
+        "MATCH",
+        match,
+        ...typed,
+        "COUNT",
+        String(this.scanCount),
+      ])) as [string, string[]];
+      cursor = String(next);
+      const fresh = keys.filter((key) => !seen.has(key) && seen.add(key) && (type === undefined || !/[{}]/.test(key)));
+      if (fresh.length > 0) yield fresh;
+    } while (cursor !== "0");
+  }
+}
