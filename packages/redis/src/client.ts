@@ -8,11 +8,7 @@ export interface NodeRedisClient {
 
 /** A node-redis 5 cluster (`createCluster()`), by the part of its public API the adapter uses. */
 export interface NodeRedisCluster {
-  sendCommand(
-    firstKey: string | undefined,
-    isReadonly: boolean | undefined,
-    args: string[],
-  ): Promise<unknown>;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
   readonly masters: ReadonlyArray<object>;
   nodeClient(node: object): NodeRedisClient | Promise<NodeRedisClient>;
   listenerCount(event: "error"): number;

@@ -1,11 +1,11 @@
 import { backendConformance } from "@sessionkit/conformance";
 import { redisAdapter } from "@sessionkit/redis";
 import { afterAll } from "vitest";
-import { clusterGate, startCluster } from "./support/cluster.js";
 import { ioRedisCluster, need, nodeRedisCluster } from "./support/redis.js";
+import { serversGate, startCluster } from "./support/servers.js";
 
 // One cluster for this file: both clients' suites share it, each under its own prefix.
-const skip = await clusterGate();
+const skip = await serversGate();
 const cluster = skip ? undefined : await startCluster();
 const nodeClient = cluster && (await nodeRedisCluster(cluster));
 const ioClient = cluster && (await ioRedisCluster(cluster));

@@ -1,7 +1,7 @@
 import { serviceGate } from "@sessionkit/conformance";
 import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
-import type { TestCluster } from "./cluster.js";
+import type { TestServers } from "./servers.js";
 
 const url = new URL(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379");
 export const REDIS_HOST = url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
@@ -45,7 +45,7 @@ export async function ioRedis(options: { port?: number } = {}) {
 }
 
 /** A connected node-redis cluster client over a test cluster. */
-export async function nodeRedisCluster(cluster: TestCluster) {
+export async function nodeRedisCluster(cluster: TestServers) {
   const client = createCluster({
     rootNodes: cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })),
     defaults: { socket: { reconnectStrategy: () => 100 } },
@@ -56,7 +56,7 @@ export async function nodeRedisCluster(cluster: TestCluster) {
 }
 
 /** A connected ioredis cluster client over a test cluster. */
-export async function ioRedisCluster(cluster: TestCluster) {
+export async function ioRedisCluster(cluster: TestServers) {
   const client = new Cluster(
     cluster.ports.map((port) => ({ host: "127.0.0.1", port })),
     { lazyConnect: true, clusterRetryStrategy: () => 100 },

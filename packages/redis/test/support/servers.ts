@@ -9,12 +9,13 @@ import { serviceGate } from "@sessionkit/conformance";
 
 const run = promisify(execFile);
 
-/** A Redis Cluster of three masters on loopback that a test file started and must stop. */
-export interface TestCluster {
+/** Redis servers on loopback that a test file started itself and must stop. */
+export interface TestServers {
+  /** One port per server (a cluster's masters, or the one standalone server). */
   readonly ports: readonly number[];
-  /** Stops every node it started (by PID) and removes its directory. Idempotent. */
+  /** Stops every server it started (by PID) and removes their directory. Idempotent. */
   stop(): Promise<void>;
-  /** Stops one node (a master going away); `restart` brings it back with its slots. */
+  /** Kills one server (SIGKILL: it goes away without a word); `restart` starts it again, empty. */
   kill(port: number): Promise<void>;
   restart(port: number): Promise<void>;
 }
@@ -68,13 +69,22 @@ function isAlive(pid: number): boolean {
 /**
  * Starts three `redis-server --cluster-enabled yes` masters on free loopback ports, joins them
  * with `redis-cli --cluster create` and waits until every node says `cluster_state:ok`. Needs only
- * redis-server and redis-cli on the PATH. Stop it in afterAll.
+ * redis-server and redis-cli on the PATH (about two seconds). Stop it in afterAll.
  */
-export async function startCluster(): Promise<TestCluster> {
-  const dir = mkdtempSync(join(tmpdir(), "sessionkit-redis-cluster-"));
+export function startCluster(): Promise<TestServers> {
+  return startServers(3, true);
+}
+
+/** Starts one standalone redis-server of the test's own (to restart, flush or kill at will). */
+export function startServer(): Promise<TestServers> {
+  return startServers(1, false);
+}
+
+async function startServers(count: number, cluster: boolean): Promise<TestServers> {
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-redis-"));
   const taken = new Set<number>();
   const ports: number[] = [];
-  for (let i = 0; i < 3; i++) ports.push(await freeNodePort(taken));
+  for (let i = 0; i < count; i++) ports.push(await freeNodePort(taken));
   const pids = new Map<number, number>();
   let stopped = false;
 
@@ -82,31 +92,24 @@ export async function startCluster(): Promise<TestCluster> {
     const nodeDir = join(dir, String(port));
     mkdirSync(nodeDir, { recursive: true });
     const pidfile = join(nodeDir, "pid");
-    await run("redis-server", [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--cluster-enabled",
-      "yes",
-      "--cluster-config-file",
-      join(nodeDir, "nodes.conf"),
-      "--cluster-node-timeout",
-      "2000",
-      "--dir",
-      nodeDir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--daemonize",
-      "yes",
-      "--pidfile",
+    // A restarted cluster node keeps its identity and slots from nodes.conf; its data is gone.
+    const clusterArgs = cluster
+      ? ["--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf")]
+      : [];
+    const options = {
+      port: String(port),
+      bind: "127.0.0.1",
+      dir: nodeDir,
+      save: "",
+      appendonly: "no",
+      daemonize: "yes",
       pidfile,
-      "--logfile",
-      join(nodeDir, "redis.log"),
-    ]);
-    await until(`node ${port} answering`, async () => (await cli(port, "PING")).trim() === "PONG");
+      logfile: join(nodeDir, "redis.log"),
+      ...(cluster ? { "cluster-node-timeout": "2000" } : {}),
+    };
+    const args = Object.entries(options).flatMap(([name, value]) => [`--${name}`, value]);
+    await run("redis-server", [...args, ...clusterArgs]);
+    await until(`server ${port} answering`, async () => (await cli(port, "PING")).trim() === "PONG");
     pids.set(port, Number(readFileSync(pidfile, "utf8").trim()));
   }
 
@@ -119,16 +122,19 @@ export async function startCluster(): Promise<TestCluster> {
     } catch {
       return; // already gone
     }
-    await until(`node ${port} stopped`, async () => !isAlive(pid), 10_000);
+    await until(`server ${port} stopped`, async () => !isAlive(pid), 10_000);
   }
 
-  const allOk = () =>
-    until("cluster_state:ok on every node", async () => {
-      for (const port of ports) if (!(await cli(port, "CLUSTER", "INFO")).includes("cluster_state:ok")) return false;
-      return true;
-    });
+  const ready = () =>
+    cluster
+      ? until("cluster_state:ok on every node", async () => {
+          for (const port of ports)
+            if (!(await cli(port, "CLUSTER", "INFO")).includes("cluster_state:ok")) return false;
+          return true;
+        })
+      : Promise.resolve();
 
-  const cluster: TestCluster = {
+  const servers: TestServers = {
     ports,
     async stop() {
       if (stopped) return;
@@ -139,26 +145,28 @@ export async function startCluster(): Promise<TestCluster> {
     kill: (port) => killNode(port, "SIGKILL"),
     async restart(port) {
       await startNode(port);
-      await allOk();
+      await ready();
     },
   };
   try {
     await Promise.all(ports.map(startNode));
-    const nodes = ports.map((port) => `127.0.0.1:${port}`);
-    await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], {
-      timeout: 30_000,
-    });
-    await allOk();
+    if (cluster) {
+      const nodes = ports.map((port) => `127.0.0.1:${port}`);
+      await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], {
+        timeout: 30_000,
+      });
+    }
+    await ready();
   } catch (error) {
-    await cluster.stop();
+    await servers.stop();
     throw error;
   }
-  return cluster;
+  return servers;
 }
 
 /** Skips loudly (or fails under SESSIONKIT_REQUIRE_SERVICES=1) when redis-server and redis-cli are missing. */
-export function clusterGate(): Promise<string | false> {
-  return serviceGate("redis-server and redis-cli (for a local Redis Cluster)", async () => {
+export function serversGate(): Promise<string | false> {
+  return serviceGate("redis-server and redis-cli (for servers of the tests' own)", async () => {
     await run("redis-server", ["--version"]);
     await run("redis-cli", ["--version"]);
   });

@@ -1,0 +1,178 @@
+import { payload, write } from "@sessionkit/conformance";
+import type { SessionBackend } from "@sessionkit/core";
+import { redisAdapter } from "@sessionkit/redis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dropPrefix, ioRedis, need, nodeRedis, redisGate, testPrefix } from "./support/redis.js";
+
+const skip = await redisGate();
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** The client with every command it sends recorded (the adapter sees the real client's behaviour). */
+function recording<C extends object>(client: C, method: "sendCommand" | "call"): { client: C; sent: string[][] } {
+  const sent: string[][] = [];
+  const proxy = new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (property === method) sent.push((method === "call" ? args : args[0]) as string[]);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, sent };
+}
+
+describe.skipIf(skip)("key layout (node-redis, standalone)", () => {
+  let redis: Awaited<ReturnType<typeof nodeRedis>>;
+  let backend: SessionBackend;
+  const prefix = testPrefix("layout");
+  const T0 = Date.now();
+
+  beforeAll(async () => {
+    redis = await nodeRedis();
+    backend = redisAdapter(redis, { prefix });
+    await backend.init();
+  });
+  beforeEach(() => dropPrefix(redis, prefix));
+  afterAll(async () => {
+    if (redis) await dropPrefix(redis, prefix);
+    await redis?.close();
+  });
+
+  /** Every key of this prefix, sorted (the session keys and the braced keys beside them). */
+  async function keys(): Promise<string[]> {
+    const found: string[] = [];
+    for (const match of [`${prefix}*`, `{${prefix}*`]) {
+      for await (const page of redis.scanIterator({ MATCH: match })) found.push(...page);
+    }
+    return found.sort();
+  }
+
+  it("a session is its payload at <prefix><id>, expiring at its expiry; metadata and owner index beside it", async () => {
+    const expiresAt = T0 + HOUR;
+    await backend.upsert(write("abc", expiresAt, { payload: payload({ n: 1 }), owner: "alice", now: T0 }));
+    const key = `${prefix}abc`;
+    expect(await keys()).toEqual([`${prefix}abc`, `{${prefix}abc}:m`, `{${prefix}alice}:o`].sort());
+    expect(await redis.get(key)).toBe(payload({ n: 1 }));
+    expect(await redis.pExpireTime(key)).toBe(expiresAt);
+    expect(await redis.hGetAll(`{${key}}:m`)).toEqual({ c: String(T0), a: String(T0), o: "alice" });
+    expect(await redis.pExpireTime(`{${key}}:m`)).toBe(expiresAt);
+    expect(await redis.zRangeWithScores(`{${prefix}alice}:o`, 0, -1)).toEqual([{ value: "abc", score: expiresAt }]);
+    expect(await redis.pExpireTime(`{${prefix}alice}:o`)).toBe(expiresAt);
+  });
+
+  it("a session without owner has no owner field and no index", async () => {
+    await backend.upsert(write("solo", T0 + HOUR, { now: T0 }));
+    expect(await keys()).toEqual([`${prefix}solo`, `{${prefix}solo}:m`].sort());
+    expect(await redis.hGetAll(`{${prefix}solo}:m`)).toEqual({ c: String(T0), a: String(T0) });
+  });
+
+  it("a destroy with a tombstone leaves only the tombstone, holding and expiring at its end", async () => {
+    await backend.upsert(write("gone", T0 + HOUR, { now: T0 }));
+    await backend.destroy("gone", { now: T0 + 1, until: T0 + HOUR / 2 });
+    expect(await keys()).toEqual([`{${prefix}gone}:t`]);
+    expect(await redis.get(`{${prefix}gone}:t`)).toBe(String(T0 + HOUR / 2));
+    expect(await redis.pExpireTime(`{${prefix}gone}:t`)).toBe(T0 + HOUR / 2);
+    await backend.destroy("gone");
+    expect(await keys()).toEqual([`{${prefix}gone}:t`]); // a plain destroy leaves a tombstone alone
+  });
+
+  it("a touch moves the expiry of the session, its metadata and its index entry, not the payload", async () => {
+    await backend.upsert(write("t", T0 + HOUR, { owner: "bob", now: T0 }));
+    await backend.touch({ id: "t", expiresAt: T0 + 3 * HOUR, now: T0 + 5, owner: "bob" });
+    expect(await redis.pExpireTime(`${prefix}t`)).toBe(T0 + 3 * HOUR);
+    expect(await redis.pExpireTime(`{${prefix}t}:m`)).toBe(T0 + 3 * HOUR);
+    expect(await redis.hGet(`{${prefix}t}:m`, "a")).toBe(String(T0 + 5));
+    expect(await redis.zScore(`{${prefix}bob}:o`, "t")).toBe(T0 + 3 * HOUR);
+    // Listed at a moment past the first expiry: the index followed the touch.
+    expect((await backend.listByOwner("bob", T0 + 2 * HOUR)).map((r) => r.id)).toEqual(["t"]);
+  });
+
+  it("an owner set lives as long as its longest member, and drops expired members on later writes", async () => {
+    const set = `{${prefix}carol}:o`;
+    await backend.upsert(write("long", T0 + 5 * HOUR, { owner: "carol", now: T0 }));
+    await backend.upsert(write("short", T0 + HOUR, { owner: "carol", now: T0 }));
+    expect(await redis.pExpireTime(set)).toBe(T0 + 5 * HOUR); // not shortened by the later, shorter member
+    await backend.touch({ id: "short", expiresAt: T0 + 9 * HOUR, now: T0 + 1, owner: "carol" });
+    expect(await redis.pExpireTime(set)).toBe(T0 + 9 * HOUR);
+    await backend.touch({ id: "short", expiresAt: T0 + 2 * HOUR, now: T0 + 2, owner: "carol" });
+    expect(await redis.pExpireTime(set)).toBe(T0 + 9 * HOUR); // never shorter than a member once was
+    // A write after "short" expired (time moved on, the key may still be there): it leaves the set.
+    await backend.upsert(write("third", T0 + 6 * HOUR, { owner: "carol", now: T0 + 3 * HOUR }));
+    expect((await redis.zRange(set, 0, -1)).sort()).toEqual(["long", "third"]);
+  });
+
+  it("an update that changes the owner leaves the old index entry, which nothing trusts", async () => {
+    await backend.upsert(write("moved", T0 + HOUR, { owner: "dave", now: T0 }));
+    await backend.upsert(write("moved", T0 + HOUR, { owner: "erin", now: T0 + 1 }));
+    expect(await redis.zRange(`{${prefix}dave}:o`, 0, -1)).toEqual(["moved"]);
+    expect(await backend.listByOwner("dave", T0)).toEqual([]);
+    expect(await backend.destroyByOwner("dave")).toBe(0);
+    expect(await backend.get("moved", T0)).not.toBeNull();
+    // destroyByOwner dropped the stale entry.
+    expect(await redis.exists(`{${prefix}dave}:o`)).toBe(0);
+  });
+
+  it("count, stream and clear see only this prefix's keys, whatever glob characters it has", async () => {
+    const odd = testPrefix("glob*?[x]\\");
+    const other = redisAdapter(redis, { prefix: odd });
+    // Keys an unescaped pattern would take for the odd prefix's: a neighbour's session and tombstone.
+    const lookalike = `${odd.replace("*?[x]\\", "Ax")}x`;
+    await redis.set(lookalike, payload(), { PX: HOUR });
+    await redis.set(`{${lookalike}}:t`, String(T0 + HOUR), { PX: HOUR });
+    try {
+      await backend.upsert(write("mine", T0 + HOUR, { now: T0 }));
+      await other.upsert(write("theirs", T0 + HOUR, { owner: "x", now: T0 }));
+      expect(await other.count(T0)).toBe(1);
+      expect(await backend.count(T0)).toBe(1);
+      await other.clear();
+      expect(await other.count(T0)).toBe(0);
+      expect(await backend.count(T0)).toBe(1);
+      expect(await redis.exists([lookalike, `{${lookalike}}:t`])).toBe(2);
+    } finally {
+      await redis.del([lookalike, `{${lookalike}}:t`]);
+      await dropPrefix(redis, odd);
+    }
+  });
+});
+
+describe.skipIf(skip).each([
+  ["node-redis", async () => recording(await nodeRedis(), "sendCommand")],
+  ["ioredis", async () => recording(await ioRedis(), "call")],
+] as const)("one round trip per hot-path operation (%s, standalone)", (_name, connect) => {
+  let recorded: Awaited<ReturnType<typeof connect>>;
+  let backend: SessionBackend;
+  const prefix = testPrefix(`trips-${_name}`);
+  const T0 = Date.now();
+
+  beforeAll(async () => {
+    recorded = await connect();
+    backend = redisAdapter(recorded.client as never, { prefix });
+    await backend.init();
+  });
+  afterAll(async () => {
+    await backend?.clear();
+    const client = recorded?.client as { quit?: () => Promise<unknown>; close?: () => Promise<unknown> };
+    await (client?.close ?? client?.quit)?.call(recorded.client);
+  });
+
+  /** The commands `operation` sent. */
+  async function sentBy(operation: () => Promise<unknown>): Promise<string[]> {
+    recorded.sent.length = 0;
+    await operation();
+    return recorded.sent.map((args) => String(args[0]));
+  }
+
+  it("get, upsert (with owner), touch and destroy each send one command", async () => {
+    expect(await sentBy(() => backend.upsert(write("hot", T0 + HOUR, { owner: "o", now: T0 })))).toEqual(["EVALSHA"]);
+    expect(await sentBy(() => backend.get("hot", T0))).toEqual(["EVALSHA"]);
+    expect(await sentBy(() => backend.touch({ id: "hot", expiresAt: T0 + 2 * HOUR, now: T0, owner: "o" }))).toEqual([
+      "EVALSHA",
+    ]);
+    expect(await sentBy(() => backend.destroy("hot", { now: T0, until: T0 + HOUR }))).toEqual(["EVALSHA"]);
+    expect(await sentBy(() => backend.destroy("other"))).toEqual(["DEL"]);
+    expect(await sentBy(() => backend.deleteExpired(T0 + 10 * HOUR, 100))).toEqual([]);
+  });
+});
