@@ -2,7 +2,7 @@ import { payload, write } from "@sessionkit/conformance";
 import type { SessionBackend } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { dropPrefix, ioRedis, need, nodeRedis, redisGate, testPrefix } from "./support/redis.js";
+import { dropPrefix, ioRedis, nodeRedis, redisGate, testPrefix } from "./support/redis.js";
 
 const skip = await redisGate();
 const MINUTE = 60_000;
@@ -149,7 +149,7 @@ describe.skipIf(skip).each([
 
   beforeAll(async () => {
     recorded = await connect();
-    backend = redisAdapter(recorded.client as never, { prefix });
+    backend = redisAdapter(recorded.client, { prefix });
     await backend.init();
   });
   afterAll(async () => {
