@@ -47,6 +47,29 @@ export interface Driver {
 }
 
 const isFunction = (value: unknown) => typeof value === "function";
+const SLOTS = 16_384;
+
+/**
+ * The masters, once the cluster confirms they serve every slot: a walk over them (SCAN) then
+ * sees every key. A client drops a master it lost from its list, and a walk without it would
+ * silently miss that master's sessions: here it fails instead.
+ */
+async function covering(masters: NodeSender[]): Promise<NodeSender[]> {
+  if (masters.length === 0) throw new Error("the cluster client knows no master (not connected)");
+  const [ids, ranges] = await Promise.all([
+    Promise.all(masters.map((node) => node(["CLUSTER", "MYID"]))),
+    masters[0]?.(["CLUSTER", "SLOTS"]) as Promise<[number, number, [string, number, string]][]>,
+  ]);
+  const reached = new Set(ids.map(String));
+  let served = 0;
+  for (const [from, to, master] of ranges) {
+    if (!reached.has(String(master[2])))
+      throw new Error(`cluster slots ${from}-${to} are on a master this client does not reach`);
+    served += to - from + 1;
+  }
+  if (served !== SLOTS) throw new Error(`the cluster serves ${served} of ${SLOTS} slots`);
+  return masters;
+}
 
 /** Tells the client's flavour by its shape and wraps it; refuses what can't work. Never changes the client. */
 export function driverFor(client: unknown): Driver {
@@ -67,11 +90,10 @@ export function driverFor(client: unknown): Driver {
       kind: "ioredis cluster",
       cluster: true,
       send: (_key, args) => call(args),
-      async masters() {
-        const nodes = cluster.nodes("master");
-        if (nodes.length === 0) throw new Error("the ioredis cluster knows no master yet (not connected)");
-        return nodes.map((node) => (args: string[]) => node.call(...(args as [string, ...string[]])));
-      },
+      masters: () =>
+        covering(
+          cluster.nodes("master").map((node) => (args: string[]) => node.call(...(args as [string, ...string[]]))),
+        ),
     };
   }
   if (c !== null && typeof c === "object" && isFunction(c.sendCommand) && isFunction(c.listenerCount)) {
@@ -90,8 +112,7 @@ export function driverFor(client: unknown): Driver {
         send: (key, args) => cluster.sendCommand(key, false, args),
         async masters() {
           const clients = await Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)));
-          if (clients.length === 0) throw new Error("the node-redis cluster knows no master (not connected)");
-          return clients.map((node) => (args: string[]) => node.sendCommand(args));
+          return covering(clients.map((node) => (args: string[]) => node.sendCommand(args)));
         },
       };
     }

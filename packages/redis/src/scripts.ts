@@ -10,6 +10,9 @@ import { createHash } from "node:crypto";
  * KEYS[2] metadata hash (`{<prefix><sid>}:m`: c = createdAt, a = lastActiveAt, o = owner)
  * KEYS[3] tombstone (`{<prefix><sid>}:t`: the `until` in ms, expiring at it)
  * KEYS[4] owner set, standalone only (`{<prefix><owner>}:o`: members ids, scores expiries)
+ *
+ * Redis does not roll a script back when a command in it fails: what can fail (the owner set
+ * holding another type) runs before the first write.
  */
 export interface Script {
   readonly name: string;
@@ -40,10 +43,15 @@ local function index(key, member, score, now)
 end
 `;
 
-/** get: {payload, expiry (PEXPIRETIME: -1 none), createdAt, lastActiveAt, owner}, or nil. */
+/**
+ * get: {payload, expiry (PEXPIRETIME: -1 none), createdAt, lastActiveAt, owner}, or nil. Another
+ * type under the session key reads as an empty payload: the store treats it as unreadable
+ * (missing, with a warning), and the next write replaces it.
+ */
 const GET = `
-local payload = redis.call('GET', KEYS[1])
+local payload = redis.pcall('GET', KEYS[1])
 if not payload then return false end
+if type(payload) == 'table' then payload = '' end
 local m = metaOf(KEYS[2], 'c', 'a', 'o')
 return {payload, redis.call('PEXPIRETIME', KEYS[1]), m[1], m[2], m[3]}
 `;
@@ -64,14 +72,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 local expires = tonumber(ARGV[2])
 if ARGV[4] ~= '' then expires = math.min(expires, created + tonumber(ARGV[4])) end
+if KEYS[4] then index(KEYS[4], ARGV[5], expires, now) end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', expires)
 redis.call('DEL', KEYS[2])
-if ARGV[6] then
-  redis.call('HSET', KEYS[2], 'c', created, 'a', ARGV[3], 'o', ARGV[6])
-  if KEYS[4] then index(KEYS[4], ARGV[5], expires, now) end
-else
-  redis.call('HSET', KEYS[2], 'c', created, 'a', ARGV[3])
-end
+redis.call('HSET', KEYS[2], 'c', created, 'a', ARGV[3])
+if ARGV[6] then redis.call('HSET', KEYS[2], 'o', ARGV[6]) end
 redis.call('PEXPIREAT', KEYS[2], expires)
 return 1
 `;
@@ -90,6 +95,7 @@ local m = metaOf(KEYS[2], 'c', 'o')
 local created = tonumber(m[1])
 local expires = tonumber(ARGV[1])
 if ARGV[3] ~= '' then expires = math.min(expires, (created or now) + tonumber(ARGV[3])) end
+if KEYS[4] and ARGV[5] and (not created or m[2] == ARGV[5]) then index(KEYS[4], ARGV[4], expires, now) end
 redis.call('PEXPIREAT', KEYS[1], expires)
 if created then
   redis.call('HSET', KEYS[2], 'a', ARGV[2])
@@ -99,7 +105,6 @@ else
   if ARGV[5] then redis.call('HSET', KEYS[2], 'o', ARGV[5]) end
 end
 redis.call('PEXPIREAT', KEYS[2], expires)
-if KEYS[4] and ARGV[5] and (not created or m[2] == ARGV[5]) then index(KEYS[4], ARGV[4], expires, now) end
 return 1
 `;
 

@@ -2,27 +2,12 @@ import { payload, write } from "@sessionkit/conformance";
 import type { SessionBackend } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { recording } from "./support/recording.js";
 import { dropPrefix, ioRedis, nodeRedis, redisGate, testPrefix } from "./support/redis.js";
 
 const skip = await redisGate();
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-
-/** The client with every command it sends recorded (the adapter sees the real client's behaviour). */
-function recording<C extends object>(client: C, method: "sendCommand" | "call"): { client: C; sent: string[][] } {
-  const sent: string[][] = [];
-  const proxy = new Proxy(client, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (property === method) sent.push((method === "call" ? args : args[0]) as string[]);
-        return value.apply(target, args);
-      };
-    },
-  });
-  return { client: proxy, sent };
-}
 
 describe.skipIf(skip)("key layout (node-redis, standalone)", () => {
   let redis: Awaited<ReturnType<typeof nodeRedis>>;
@@ -139,8 +124,8 @@ describe.skipIf(skip)("key layout (node-redis, standalone)", () => {
 });
 
 describe.skipIf(skip).each([
-  ["node-redis", async () => recording(await nodeRedis(), "sendCommand")],
-  ["ioredis", async () => recording(await ioRedis(), "call")],
+  ["node-redis", async () => recording(await nodeRedis(), "sendCommand", (args) => args[0] as unknown[])],
+  ["ioredis", async () => recording(await ioRedis(), "call", (args) => args)],
 ] as const)("one round trip per hot-path operation (%s, standalone)", (_name, connect) => {
   let recorded: Awaited<ReturnType<typeof connect>>;
   let backend: SessionBackend;
@@ -162,7 +147,7 @@ describe.skipIf(skip).each([
   async function sentBy(operation: () => Promise<unknown>): Promise<string[]> {
     recorded.sent.length = 0;
     await operation();
-    return recorded.sent.map((args) => String(args[0]));
+    return recorded.sent.map((s) => s.command);
   }
 
   it("get, upsert (with owner), touch and destroy each send one command", async () => {

@@ -31,13 +31,14 @@ export async function nodeRedis(options: { port?: number; disableOfflineQueue?: 
 }
 
 /** A connected ioredis client on the test database. */
-export async function ioRedis(options: { port?: number } = {}) {
+export async function ioRedis(options: { port?: number; enableOfflineQueue?: boolean } = {}) {
   const client = new Redis({
     host: REDIS_HOST,
     port: options.port ?? REDIS_PORT,
     db: REDIS_DB,
     lazyConnect: true,
     retryStrategy: () => 100,
+    ...(options.enableOfflineQueue === false ? { enableOfflineQueue: false } : {}),
   });
   client.on("error", collect);
   await client.connect();

@@ -52,17 +52,24 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000): 
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: ${what} not reached within ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`Redis test servers: ${what} not reached within ${ms} ms`);
     await sleep(100);
   }
 }
 
+/** Whether the process runs (a zombie waiting to be reaped by whoever adopted the daemon does not). */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
   } catch {
-    return false;
+    // No such process, or no /proc (not Linux): then ask the kernel.
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
