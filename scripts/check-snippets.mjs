@@ -3,9 +3,10 @@
 // TypeScript (ESM, module nodenext, skipLibCheck false), runs the snippets marked
 // `<!-- snippet: run -->` (they must finish and exit on their own), and requires every package
 // from CommonJS. A block that is not meant to compile says why in a comment right above it:
-// `<!-- snippet: not compiled (reason) -->`.
+// `<!-- snippet: not compiled (reason) -->`. A block that another one imports is written under
+// the file name it gives: `<!-- snippet: file map-adapter.ts -->`.
 //
-// Usage: node scripts/check-snippets.mjs [--keep]   (--keep leaves the project for inspection)
+// Usage: node scripts/check-snippets.mjs [--only=core,knex] [--keep]   (--keep leaves the project for inspection)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,11 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const keep = process.argv.includes("--keep");
+// --only=core,knex checks those packages' READMEs (and not the root README); default: all.
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
 const work = mkdtempSync(join(tmpdir(), "sessionkit-snippets-"));
 const pnpmArgs = process.env.npm_execpath ? [process.env.npm_execpath] : [];
 const pnpm = (args, cwd, stdio = "ignore") =>
@@ -30,13 +36,13 @@ for (const dir of readdirSync(join(root, "packages"))) {
   const pkg = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8"));
   for (const field of ["devDependencies", "dependencies", "peerDependencies"]) {
     for (const [name, range] of Object.entries(pkg[field] ?? {})) {
-      if (!name.startsWith("@sessionkit/") && !range.startsWith("workspace:") && !versions[name]) versions[name] = range;
+      if (!name.startsWith("@sessionkit/") && !range.startsWith("workspace:") && !versions[name])
+        versions[name] = range;
     }
   }
 }
 const rootPkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-versions.typescript = rootPkg.devDependencies.typescript;
-versions["@types/node"] = rootPkg.devDependencies["@types/node"];
+for (const [name, range] of Object.entries(rootPkg.devDependencies)) versions[name] ??= range;
 
 // 1. Pack.
 const tarballs = join(work, "tarballs");
@@ -45,11 +51,17 @@ const packed = {};
 for (const { dir, pkg } of publicPackages) {
   const before = new Set(readdirSync(tarballs));
   pnpm(["pack", "--pack-destination", tarballs], join(root, "packages", dir));
-  packed[pkg.name] = `file:${join(tarballs, readdirSync(tarballs).find((f) => !before.has(f)))}`;
+  packed[pkg.name] = `file:${join(
+    tarballs,
+    readdirSync(tarballs).find((f) => !before.has(f)),
+  )}`;
 }
 
 // 2. Collect the snippets.
-const readmes = ["README.md", ...publicPackages.map(({ dir }) => `packages/${dir}/README.md`)];
+const readmes = [
+  ...(only ? [] : ["README.md"]),
+  ...publicPackages.filter(({ dir }) => !only || only.includes(dir)).map(({ dir }) => `packages/${dir}/README.md`),
+];
 const snippets = [];
 for (const readme of readmes) {
   const text = readFileSync(join(root, readme), "utf8");
@@ -59,7 +71,8 @@ for (const readme of readmes) {
     n++;
     const marker = match[2] ?? "";
     if (marker.startsWith("not compiled")) continue;
-    const name = `${readme.replace(/\/README\.md$|README\.md$/, "").replace(/^packages\//, "") || "root"}-${n}`;
+    const file = marker.startsWith("file ") ? marker.slice(5).trim().replace(/\.ts$/, "") : undefined;
+    const name = file ?? `${readme.replace(/\/README\.md$|README\.md$/, "").replace(/^packages\//, "") || "root"}-${n}`;
     snippets.push({ readme, name, code: match[4], run: marker === "run" });
   }
 }
@@ -72,7 +85,7 @@ const importPattern = /from\s+"([^"]+)"|import\s*\(\s*"([^"]+)"\s*\)|require\(\s
 for (const { code } of snippets) {
   for (const m of code.matchAll(importPattern)) {
     const spec = m[1] ?? m[2] ?? m[3];
-    if (spec.startsWith("node:") || spec.startsWith(".")) continue;
+    if (spec.startsWith("node:") || spec.startsWith(".") || spec.startsWith("@sessionkit/")) continue;
     const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
     if (dependencies[name]) continue;
     if (!versions[name]) throw new Error(`a README snippet imports ${name}, which no workspace package pins`);
@@ -117,7 +130,10 @@ writeFileSync(
 for (const { name, code } of snippets) writeFileSync(join(project, "src", `${name}.ts`), `${code}\nexport {};\n`);
 // CommonJS: every package loads through require() (Node 20.19+ loads ES modules from require).
 const cjs = publicPackages
-  .map(({ pkg }) => `if (Object.keys(require(${JSON.stringify(pkg.name)})).length === 0) throw new Error("${pkg.name} exports nothing");`)
+  .map(
+    ({ pkg }) =>
+      `if (Object.keys(require(${JSON.stringify(pkg.name)})).length === 0) throw new Error("${pkg.name} exports nothing");`,
+  )
   .join("\n");
 writeFileSync(join(project, "require-all.cjs"), `${cjs}\nconsole.log("require() of every package: ok");\n`);
 
