@@ -108,8 +108,9 @@ redis.call('PEXPIREAT', KEYS[2], expires)
 return 1
 `;
 
-/** destroy with a tombstone. ARGV: until. */
+/** destroy with a tombstone, where a session is stored (a missing id stays missing). ARGV: until. */
 const DESTROY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SET', KEYS[3], ARGV[1], 'PXAT', ARGV[1])
 return 1
@@ -123,7 +124,7 @@ const DESTROY_OWNED = `
 if metaOf(KEYS[2], 'o')[1] ~= ARGV[1] then return 0 end
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2])
-if ARGV[2] then redis.call('SET', KEYS[3], ARGV[2], 'PXAT', ARGV[2]) end
+if existed == 1 and ARGV[2] then redis.call('SET', KEYS[3], ARGV[2], 'PXAT', ARGV[2]) end
 return existed
 `;
 

@@ -1,4 +1,4 @@
-import { backendConformance, payload, write } from "@sessionkit/conformance";
+import { backendConformance, payload, storeConformance, write } from "@sessionkit/conformance";
 import { createStore, ErrorCodes, type SessionBackend } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import type { SessionData } from "express-session";
@@ -38,6 +38,8 @@ const HOUR = 3_600_000;
 const options = { skip, nativeExpiry: true } as const;
 backendConformance("redis (node-redis, cluster)", () => redisAdapter(need(nodeClient), { prefix: "nr:" }), options);
 backendConformance("redis (ioredis, cluster)", () => redisAdapter(need(ioClient), { prefix: "io:" }), options);
+storeConformance("redis (node-redis, cluster)", () => redisAdapter(need(nodeClient), { prefix: "store-nr:" }), options);
+storeConformance("redis (ioredis, cluster)", () => redisAdapter(need(ioClient), { prefix: "store-io:" }), options);
 
 /** This prefix's keys on one master. */
 async function keysOn(node: (typeof nodes)[number], prefix: string): Promise<string[]> {

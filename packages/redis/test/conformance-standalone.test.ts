@@ -1,4 +1,4 @@
-import { backendConformance } from "@sessionkit/conformance";
+import { backendConformance, storeConformance } from "@sessionkit/conformance";
 import { redisAdapter } from "@sessionkit/redis";
 import { afterAll } from "vitest";
 import { dropPrefix, ioRedis, need, nodeRedis, redisGate, testPrefix } from "./support/redis.js";
@@ -6,26 +6,21 @@ import { dropPrefix, ioRedis, need, nodeRedis, redisGate, testPrefix } from "./s
 const skip = await redisGate();
 const nodeClient = skip ? undefined : await nodeRedis();
 const ioClient = skip ? undefined : await ioRedis();
-const prefixes: string[] = [];
-const prefix = (label: string) => {
-  prefixes.push(testPrefix(label));
-  return testPrefix(label);
-};
+const prefixes = ["backend-nr", "backend-io", "store-nr", "store-io"].map(testPrefix);
 
 afterAll(async () => {
-  if (nodeClient) for (const p of prefixes) await dropPrefix(nodeClient, p);
+  if (nodeClient) for (const prefix of prefixes) await dropPrefix(nodeClient, prefix);
   await nodeClient?.close();
   await ioClient?.quit();
 });
 
 const options = { skip, nativeExpiry: true } as const;
+const [backendNr, backendIo, storeNr, storeIo] = prefixes;
 backendConformance(
   "redis (node-redis, standalone)",
-  () => redisAdapter(need(nodeClient), { prefix: prefix("conf-nr") }),
+  () => redisAdapter(need(nodeClient), { prefix: backendNr }),
   options,
 );
-backendConformance(
-  "redis (ioredis, standalone)",
-  () => redisAdapter(need(ioClient), { prefix: prefix("conf-io") }),
-  options,
-);
+backendConformance("redis (ioredis, standalone)", () => redisAdapter(need(ioClient), { prefix: backendIo }), options);
+storeConformance("redis (node-redis, standalone)", () => redisAdapter(need(nodeClient), { prefix: storeNr }), options);
+storeConformance("redis (ioredis, standalone)", () => redisAdapter(need(ioClient), { prefix: storeIo }), options);
