@@ -27,30 +27,36 @@ const isNoScript = (error: unknown) => error instanceof Error && error.message.s
 /** Redis glob patterns treat these as special; a prefix matches itself only when they are escaped. */
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
 
-type GetReply = [string, number | string, string | null, string | null, string | null] | null;
-
-/** A session record from the get script's reply (see scripts.ts), or null when there is none. */
+/**
+ * A session record from the get script's reply (see scripts.ts), or null when there is none.
+ * Metadata that is absent (a session connect-redis wrote) or unreadable leaves out the creation
+ * and activity times and the owner.
+ */
 function toRecord(id: string, reply: unknown): SessionRecord | null {
   if (reply === null || reply === undefined) return null;
-  const [payload, at, created, active, owner] = reply as NonNullable<GetReply>;
+  const [payload, at, meta] = reply as [string, number | string, string | null | undefined];
   const expiresAt = Number(at);
   const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
     id,
     payload,
     expiresAt: expiresAt === -1 ? NO_EXPIRY : expiresAt,
-    owner: owner ?? null,
+    owner: null,
   };
-  // Absent on a session connect-redis wrote (no metadata yet), or when the metadata is unreadable.
-  const c = Number(created ?? Number.NaN);
-  const a = Number(active ?? Number.NaN);
-  if (Number.isSafeInteger(c)) record.createdAt = c;
-  if (Number.isSafeInteger(a)) record.lastActiveAt = a;
+  const first = meta ? meta.indexOf(" ") : -1;
+  if (first <= 0 || !meta) return record;
+  const second = meta.indexOf(" ", first + 1);
+  const createdAt = Number(meta.slice(0, first));
+  const lastActiveAt = Number(second < 0 ? meta.slice(first + 1) : meta.slice(first + 1, second));
+  if (!Number.isSafeInteger(createdAt) || !Number.isSafeInteger(lastActiveAt)) return record; // a tombstone, or garbage
+  record.createdAt = createdAt;
+  record.lastActiveAt = lastActiveAt;
+  if (second > 0 && second < meta.length - 1) record.owner = meta.slice(second + 1);
   return record;
 }
 
 /**
  * Sessions in Redis: `<prefix><id>` holds the payload and expires at the session's expiry;
- * `{<prefix><id>}:m` (same slot) its metadata, `{<prefix><id>}:t` its tombstone, and
+ * `{<prefix><id>}:m` (same slot) its metadata, or its tombstone once destroyed; and
  * `{<prefix><owner>}:o` a sorted set of the owner's ids by expiry. See README "Key layout".
  */
 export class RedisBackend implements SessionBackend {
@@ -75,7 +81,7 @@ export class RedisBackend implements SessionBackend {
       ...(connectRedis ? { legacy: "connect-redis" } : {}),
     };
     this.pattern = `${escapeGlob(prefix)}*`;
-    this.leftovers = `{${escapeGlob(prefix)}*}:[mto]`;
+    this.leftovers = `{${escapeGlob(prefix)}*}:[mo]`;
   }
 
   /** Checks that every master runs Redis 7 or later and loads the scripts there. Idempotent. */
@@ -109,10 +115,10 @@ export class RedisBackend implements SessionBackend {
     const key = this.prefix + write.id;
     const { owner, now, expiresAt } = write;
     const maxLifetime = write.maxLifetimeMs === undefined ? "" : String(write.maxLifetimeMs);
-    const args = ["EVALSHA", scripts.upsert.sha, "3", key, `{${key}}:m`, `{${key}}:t`];
+    const args = ["EVALSHA", scripts.upsert.sha, "2", key, `{${key}}:m`];
     const ownerKey = owner === null ? undefined : this.ownerKey(owner);
     if (ownerKey !== undefined && !this.driver.cluster) {
-      args[2] = "4";
+      args[2] = "3";
       args.push(ownerKey);
     }
     args.push(write.payload, String(expiresAt), String(now), maxLifetime, write.id);
@@ -127,10 +133,10 @@ export class RedisBackend implements SessionBackend {
     const key = this.prefix + touch.id;
     const { owner, now, expiresAt } = touch;
     const maxLifetime = touch.maxLifetimeMs === undefined ? "" : String(touch.maxLifetimeMs);
-    const args = ["EVALSHA", scripts.touch.sha, "3", key, `{${key}}:m`, `{${key}}:t`];
+    const args = ["EVALSHA", scripts.touch.sha, "2", key, `{${key}}:m`];
     const ownerKey = owner === null ? undefined : this.ownerKey(owner);
     if (ownerKey !== undefined && !this.driver.cluster) {
-      args[2] = "4";
+      args[2] = "3";
       args.push(ownerKey);
     }
     args.push(String(expiresAt), String(now), maxLifetime, touch.id);
@@ -142,9 +148,10 @@ export class RedisBackend implements SessionBackend {
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
     const key = this.prefix + id;
+    // Without tombstones (the store's tombstoneTtl 0) the metadata goes too, and with it a
+    // tombstone another store over the same prefix may have left.
     if (!tombstone) return this.driver.send(key, ["DEL", key, `{${key}}:m`]).then(toVoid);
-    const until = String(tombstone.until);
-    const args = ["EVALSHA", scripts.destroy.sha, "3", key, `{${key}}:m`, `{${key}}:t`, until];
+    const args = ["EVALSHA", scripts.destroy.sha, "2", key, `{${key}}:m`, String(tombstone.until)];
     return this.eval(scripts.destroy, key, args, toVoid);
   }
 
@@ -158,7 +165,7 @@ export class RedisBackend implements SessionBackend {
     const ended = await Promise.all(
       ids.map((id) => {
         const key = this.prefix + id;
-        const args = ["EVALSHA", scripts.destroyOwned.sha, "3", key, `{${key}}:m`, `{${key}}:t`, owner, ...until];
+        const args = ["EVALSHA", scripts.destroyOwned.sha, "2", key, `{${key}}:m`, owner, ...until];
         return this.eval(scripts.destroyOwned, key, args, toNumber);
       }),
     );

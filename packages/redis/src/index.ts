@@ -8,7 +8,7 @@ export type { IoRedisClient, IoRedisCluster, NodeRedisClient, NodeRedisCluster, 
 export interface RedisAdapterOptions {
   /**
    * Prepended to every key the adapter writes: the session lives at `<prefix><id>` (connect-redis's
-   * layout), its metadata and tombstone at `{<prefix><id>}:m` and `:t`, an owner's index at
+   * layout), its metadata (or tombstone) at `{<prefix><id>}:m`, an owner's index at
    * `{<prefix><owner>}:o`. Apps sharing one Redis database need prefixes of which none starts
    * another. Not empty; no `{` or `}` (they would move keys out of the session's cluster slot).
    * Default: `"sess:"` (as connect-redis).

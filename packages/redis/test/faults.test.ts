@@ -222,9 +222,10 @@ describe.skipIf(skip)("corrupt values under the prefix, written with the real cl
     await store.set("bad-meta", session({ n: 2 }));
     await redis.del(`{${key("bad-meta")}}:m`);
     await redis.set(`{${key("bad-meta")}}:m`, "garbage");
-    await store.set("odd-meta", session({ n: 3 }));
-    await redis.hSet(`{${key("odd-meta")}}:m`, { c: "yesterday", a: "", o: "" });
-    await redis.set(`{${key("bad-tomb")}}:t`, "not a time", { PX: HOUR });
+    await store.set("hash-meta", session({ n: 3 }));
+    await redis.del(`{${key("hash-meta")}}:m`);
+    await redis.hSet(`{${key("hash-meta")}}:m`, { c: "yesterday", a: "", o: "" });
+    await redis.set(`{${key("bad-tomb")}}:m`, "t not a time", { PX: HOUR });
     await redis.set(`{${prefix}hal}:o`, "not a sorted set", { PX: HOUR });
   });
   afterAll(async () => {
@@ -234,7 +235,7 @@ describe.skipIf(skip)("corrupt values under the prefix, written with the real cl
   });
 
   it("every operation on every corrupt id settles: a value, missing, or an error with a code", async () => {
-    for (const id of ["not-json", "a-list", "a-hash", "bad-meta", "odd-meta", "bad-tomb"]) {
+    for (const id of ["not-json", "a-list", "a-hash", "bad-meta", "hash-meta", "bad-tomb"]) {
       await settle(store.get(id));
       await settle(store.touch(id, session()));
       await settle(store.get(id));
@@ -258,9 +259,17 @@ describe.skipIf(skip)("corrupt values under the prefix, written with the real cl
     expect(record).toMatchObject({ owner: null });
     expect(record?.createdAt).toBeUndefined();
     expect(await store.get("bad-meta-2")).toMatchObject({ n: 2 });
+    await store.set("hash-meta-2", session({ n: 3 }));
+    await redis.del(`{${key("hash-meta-2")}}:m`);
+    await redis.hSet(`{${key("hash-meta-2")}}:m`, { c: "yesterday", a: "" });
+    expect((await store.backend.get("hash-meta-2", Date.now()))?.createdAt).toBeUndefined();
     await store.set("odd-meta-2", session({ n: 3 }));
-    await redis.hSet(`{${key("odd-meta-2")}}:m`, { c: "yesterday", a: "" });
-    expect((await store.backend.get("odd-meta-2", Date.now()))?.createdAt).toBeUndefined();
+    await redis.set(`{${key("odd-meta-2")}}:m`, "yesterday 12 someone");
+    const odd = await store.backend.get("odd-meta-2", Date.now());
+    expect(odd?.owner).toBeNull();
+    expect(odd?.createdAt).toBeUndefined();
+    await store.touch("hash-meta-2", session({ n: 3 }));
+    expect((await store.backend.get("hash-meta-2", Date.now()))?.createdAt).toBeTypeOf("number");
     // A write repairs the metadata; a write replaces another type under the key.
     await store.set("bad-meta-2", session({ user: "ida", n: 3 }));
     expect(await store.backend.get("bad-meta-2", Date.now())).toMatchObject({
@@ -272,7 +281,7 @@ describe.skipIf(skip)("corrupt values under the prefix, written with the real cl
   });
 
   it("an unreadable tombstone holds (a logout stays final); an owner set of another type fails that owner only", async () => {
-    await redis.set(`{${key("bad-tomb-2")}}:t`, "not a time", { PX: HOUR });
+    await redis.set(`{${key("bad-tomb-2")}}:m`, "t not a time", { PX: HOUR });
     await store.set("bad-tomb-2", session({ n: 1 }));
     expect(await store.get("bad-tomb-2")).toBeNull();
     expect(await settle(store.set("hal-2", session({ user: "hal" })))).toEqual({ code: ErrorCodes.BACKEND });
