@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createStore, ErrorCodes, type SessionkitStore } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import type { SessionData } from "express-session";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { scripts } from "../src/scripts.js";
 import { dropPrefix, ioRedis, nodeRedis, REDIS_HOST, REDIS_PORT, redisGate, testPrefix } from "./support/redis.js";
 import { serversGate, startServer, type TestServers } from "./support/servers.js";
@@ -147,6 +147,34 @@ describe.skipIf(skip)("the adapter leaves the client's listeners alone", () => {
     await store.close();
     expect(listeners()).toEqual(before);
     await closeClient(client);
+  });
+});
+
+describe.skipIf(skip)("ioredis without an error listener", () => {
+  it("prints its error and goes on: calls fail while Redis is away, the process lives", async () => {
+    const proxy = new TcpProxy(REDIS_HOST, REDIS_PORT);
+    await proxy.start();
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { Redis } = await import("ioredis");
+    const client = new Redis({ host: "127.0.0.1", port: proxy.port, db: 9, retryStrategy: () => 100 });
+    const prefix = testPrefix("no-listener");
+    const store = createStore(redisAdapter(client, { prefix }), { gcInterval: 0, operationTimeout: 300 });
+    try {
+      await store.set("s", session({ n: 1 }));
+      await proxy.stop();
+      expect((await settle(store.get("s"))).code).toMatch(/^ERR_SESSION_(BACKEND|TIMEOUT)$/);
+      await eventually(async () =>
+        printed.mock.calls.some((call) => String(call[0]).includes("[ioredis] Unhandled error event")),
+      );
+      await proxy.start();
+      await eventually(async () => (await store.get("s")) !== null);
+    } finally {
+      printed.mockRestore();
+      await store.clear().catch(() => {});
+      await store.close().catch(() => {});
+      client.disconnect();
+      await proxy.stop();
+    }
   });
 });
 
