@@ -79,7 +79,8 @@ export function redisGate(): Promise<string | false> {
 
 /** Deletes every key of `prefix` on the test database (sessions and the braced keys next to them). */
 export async function dropPrefix(client: Awaited<ReturnType<typeof nodeRedis>>, prefix: string): Promise<void> {
-  for (const match of [`${prefix}*`, `{${prefix}*`]) {
+  const escaped = prefix.replace(/[*?[\]\\]/g, "\\$&");
+  for (const match of [`${escaped}*`, `{${escaped}*`]) {
     for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
       if (keys.length > 0) await client.unlink(keys);
     }

@@ -141,11 +141,33 @@ async function startServers(count: number, cluster: boolean): Promise<TestServer
         })
       : Promise.resolve();
 
+  // A safety net for a file that ends without its afterAll (a hook timeout): vitest then ends
+  // the worker with SIGTERM, and no server of ours may outlive it.
+  const onExit = () => {
+    for (const pid of pids.values()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    onExit();
+    process.off("exit", onExit);
+    process.kill(process.pid, "SIGTERM"); // this listener is gone: the default action ends the process
+  };
+  process.once("exit", onExit);
+  process.once("SIGTERM", onSignal);
+
   const servers: TestServers = {
     ports,
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.off("exit", onExit);
+      process.off("SIGTERM", onSignal);
       await Promise.all([...pids.keys()].map((port) => killNode(port)));
       rmSync(dir, { recursive: true, force: true });
     },
