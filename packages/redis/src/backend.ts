@@ -112,38 +112,17 @@ export class RedisBackend implements SessionBackend {
   }
 
   upsert(write: SessionWrite): Promise<boolean> {
-    const key = this.prefix + write.id;
-    const { owner, now, expiresAt } = write;
-    const maxLifetime = write.maxLifetimeMs === undefined ? "" : String(write.maxLifetimeMs);
-    const args = ["EVALSHA", scripts.upsert.sha, "2", key, `{${key}}:m`];
-    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
-    if (ownerKey !== undefined && !this.driver.cluster) {
-      args[2] = "3";
-      args.push(ownerKey);
-    }
-    args.push(write.payload, String(expiresAt), String(now), maxLifetime, write.id);
-    if (owner !== null) args.push(owner);
-    const written = this.eval(scripts.upsert, key, args, toBoolean);
-    if (ownerKey === undefined || !this.driver.cluster) return written;
-    // Another slot: sent alongside, not after. Its score may exceed a capped expiry (harmless).
-    return Promise.all([written, this.index(ownerKey, write.id, expiresAt, now)]).then(([result]) => result);
+    const { id, expiresAt, now, maxLifetimeMs } = write;
+    const lifetime = maxLifetimeMs === undefined ? "" : String(maxLifetimeMs);
+    const args = [write.payload, String(expiresAt), String(now), lifetime, id];
+    return this.ownedScript(scripts.upsert, id, write.owner, args, expiresAt, now, toBoolean);
   }
 
   touch(touch: SessionTouch): Promise<void> {
-    const key = this.prefix + touch.id;
-    const { owner, now, expiresAt } = touch;
-    const maxLifetime = touch.maxLifetimeMs === undefined ? "" : String(touch.maxLifetimeMs);
-    const args = ["EVALSHA", scripts.touch.sha, "2", key, `{${key}}:m`];
-    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
-    if (ownerKey !== undefined && !this.driver.cluster) {
-      args[2] = "3";
-      args.push(ownerKey);
-    }
-    args.push(String(expiresAt), String(now), maxLifetime, touch.id);
-    if (owner !== null) args.push(owner);
-    const touched = this.eval(scripts.touch, key, args, toVoid);
-    if (ownerKey === undefined || !this.driver.cluster) return touched;
-    return Promise.all([touched, this.index(ownerKey, touch.id, expiresAt, now)]).then(toVoid);
+    const { id, expiresAt, now, maxLifetimeMs } = touch;
+    const lifetime = maxLifetimeMs === undefined ? "" : String(maxLifetimeMs);
+    const args = [String(expiresAt), String(now), lifetime, id];
+    return this.ownedScript(scripts.touch, id, touch.owner, args, expiresAt, now, toVoid);
   }
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
@@ -227,9 +206,33 @@ export class RedisBackend implements SessionBackend {
     return `{${this.prefix}${owner}}:o`;
   }
 
-  private index(ownerKey: string, id: string, score: number, now: number): Promise<void> {
-    const args = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, String(score), String(now)];
-    return this.eval(scripts.index, ownerKey, args, toVoid);
+  /**
+   * Runs upsert or touch on the session's keys, the owner (when there is one) last. Its owner set
+   * is in the same script on a standalone Redis; in a cluster (another slot) the `index` script
+   * updates it alongside, not after: its score may then exceed a capped expiry (harmless).
+   */
+  private ownedScript<T>(
+    script: Script,
+    id: string,
+    owner: string | null,
+    args: string[],
+    expiresAt: number,
+    now: number,
+    parse: (reply: unknown) => T,
+  ): Promise<T> {
+    const key = this.prefix + id;
+    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
+    const inline = ownerKey !== undefined && !this.driver.cluster;
+    const command = inline
+      ? ["EVALSHA", script.sha, "3", key, `{${key}}:m`, ownerKey, ...args, owner as string]
+      : ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args];
+    if (ownerKey === undefined || inline) return this.eval(script, key, command, parse);
+    command.push(owner as string);
+    const index = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, String(expiresAt), String(now)];
+    return Promise.all([
+      this.eval(script, key, command, parse),
+      this.eval(scripts.index, ownerKey, index, toVoid),
+    ]).then(([result]) => result);
   }
 
   /**
@@ -253,16 +256,9 @@ export class RedisBackend implements SessionBackend {
     const seen = new Set<string>();
     const typed = type === undefined ? [] : ["TYPE", type];
     let cursor = "0";
+    const page = ["MATCH", match, ...typed, "COUNT", String(this.scanCount)];
     do {
-      const [next, keys] = (await node([
-        "SCAN",
-        cursor,
-        "MATCH",
-        match,
-        ...typed,
-        "COUNT",
-        String(this.scanCount),
-      ])) as [string, string[]];
+      const [next, keys] = (await node(["SCAN", cursor, ...page])) as [string, string[]];
       cursor = String(next);
       const fresh = keys.filter((key) => !seen.has(key) && seen.add(key) && (type === undefined || !/[{}]/.test(key)));
       if (fresh.length > 0) yield fresh;
