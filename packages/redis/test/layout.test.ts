@@ -95,6 +95,16 @@ describe.skipIf(skip)("key layout (node-redis, standalone)", () => {
     expect((await redis.zRange(set, 0, -1)).sort()).toEqual(["long", "third"]);
   });
 
+  it("an owner with spaces, quotes and astral characters survives the metadata string", async () => {
+    const owner = 'Ann O\'Neil  🍪 "x" 12 34';
+    await backend.upsert(write("spaced", T0 + HOUR, { owner, now: T0 }));
+    await backend.touch({ id: "spaced", expiresAt: T0 + 2 * HOUR, now: T0 + 1, owner });
+    expect(await backend.get("spaced", T0)).toMatchObject({ owner, createdAt: T0, lastActiveAt: T0 + 1 });
+    expect((await backend.listByOwner(owner, T0)).map((r) => r.id)).toEqual(["spaced"]);
+    expect(await backend.destroyByOwner(owner, { tombstone: { now: T0 + 2, until: T0 + HOUR } })).toBe(1);
+    expect(await backend.get("spaced", T0)).toBeNull();
+  });
+
   it("an update that changes the owner leaves the old index entry, which nothing trusts", async () => {
     await backend.upsert(write("moved", T0 + HOUR, { owner: "dave", now: T0 }));
     await backend.upsert(write("moved", T0 + HOUR, { owner: "erin", now: T0 + 1 }));
