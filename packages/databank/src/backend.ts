@@ -89,14 +89,11 @@ export class DatabankBackend implements SessionBackend {
   }
 
   get(id: string, now: number): Promise<SessionRecord | null> {
-    const bank = this.ready();
-    return call((cb) => bank.read(this.o.type, id, cb), isMissing).then((value) => {
-      if (value === NONE) return null;
-      const found = decodeSession(value, id, now, this.o.legacyTtl);
-      if (!found) return this.unreadable(id);
-      this.remember(id, this.knownOf(found));
-      return found.record;
-    });
+    return call(
+      (cb) => this.ready().read(this.o.type, id, cb),
+      isMissing,
+      (value) => (value === NONE ? null : this.found(id, decodeSession(value, id, now, this.o.legacyTtl))),
+    );
   }
 
   /**
@@ -105,34 +102,45 @@ export class DatabankBackend implements SessionBackend {
    * key). Otherwise the tombstone is read first and the record `create`d.
    */
   upsert(write: SessionWrite): Promise<boolean> {
-    return this.queue.run(write.id, () => this.write(write));
+    return this.queue.run(write.id, () => this.write(write, this.known.get(write.id), 0));
   }
 
-  private async write(w: SessionWrite): Promise<boolean> {
-    const bank = this.ready();
-    let known = this.known.get(w.id);
-    for (let attempt = 0; attempt < 4; attempt++) {
-      if (known) {
-        const meta = this.meta(w, known.createdAt ?? w.now, w.owner);
-        const value = encodeSession(this.o.layout, w.id, w.payload, meta);
-        if ((await call((cb) => bank.update(this.o.type, w.id, value, cb), isMissing)) !== NONE) {
-          return this.indexed(w.id, meta, known).then(() => true);
-        }
-      } else {
-        const until = tombstoneUntil(await call((cb) => bank.read(this.tombs, w.id, cb), isMissing));
+  private write(w: SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
+    if (attempt > 3) return Promise.reject(new Error("databank: the record kept changing during an upsert"));
+    if (known) {
+      const meta = this.meta(w, known.createdAt ?? w.now, w.owner);
+      return call(
+        (cb) => this.ready().update(this.o.type, w.id, encodeSession(this.o.layout, w.id, w.payload, meta), cb),
+        isMissing,
+        (updated) => (updated === NONE ? this.reread(w, attempt) : this.indexed(w.id, meta, known)),
+      );
+    }
+    return call(
+      (cb) => this.ready().read(this.tombs, w.id, cb),
+      isMissing,
+      (tombstone): boolean | Promise<boolean> => {
+        const until = tombstoneUntil(tombstone);
         if (until !== undefined && until > w.now) return false;
         const meta = this.meta(w, w.now, w.owner);
-        const value = encodeSession(this.o.layout, w.id, w.payload, meta);
-        if ((await call((cb) => bank.create(this.o.type, w.id, value, cb), isTaken)) !== NONE) {
-          return this.indexed(w.id, meta, undefined).then(() => true);
-        }
-      }
-      // The record changed under us (destroyed, collected, or created elsewhere): read what is there.
-      const value = await call((cb) => bank.read(this.o.type, w.id, cb), isMissing);
-      const found = value === NONE ? undefined : decodeSession(value, w.id, w.now, this.o.legacyTtl);
-      known = value === NONE ? undefined : found ? this.knownOf(found) : UNINDEXED;
-    }
-    throw new Error("databank: the record kept changing during an upsert");
+        return call(
+          (cb) => this.ready().create(this.o.type, w.id, encodeSession(this.o.layout, w.id, w.payload, meta), cb),
+          isTaken,
+          (created) => (created === NONE ? this.reread(w, attempt) : this.indexed(w.id, meta, undefined)),
+        );
+      },
+    );
+  }
+
+  /** The record changed under a write (destroyed, collected, or created elsewhere): learn what is there, write again. */
+  private reread(w: SessionWrite, attempt: number): Promise<boolean> {
+    return call(
+      (cb) => this.ready().read(this.o.type, w.id, cb),
+      isMissing,
+      (value) => {
+        const found = value === NONE ? undefined : decodeSession(value, w.id, w.now, this.o.legacyTtl);
+        return this.write(w, value === NONE ? undefined : found ? this.knownOf(found) : UNINDEXED, attempt + 1);
+      },
+    );
   }
 
   /**
@@ -141,28 +149,38 @@ export class DatabankBackend implements SessionBackend {
    * a touch never revives a destroyed or collected session.
    */
   touch(t: SessionTouch): Promise<void> {
-    return this.queue.run(t.id, async () => {
-      const bank = this.ready();
-      const value = await call((cb) => bank.read(this.o.type, t.id, cb), isMissing);
-      const found = value === NONE ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
-      if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
-      const { record } = found;
-      const meta = this.meta(t, record.createdAt ?? t.now, record.owner);
-      const next = encodeSession(this.o.layout, t.id, record.payload, meta);
-      if ((await call((cb) => bank.update(this.o.type, t.id, next, cb), isMissing)) === NONE) return;
-      await this.indexed(t.id, meta, this.knownOf(found));
-    });
+    return this.queue.run(t.id, () =>
+      call(
+        (cb) => this.ready().read(this.o.type, t.id, cb),
+        isMissing,
+        (value): undefined | Promise<unknown> => {
+          const found = value === NONE ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
+          if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
+          const { record } = found;
+          const meta = this.meta(t, record.createdAt ?? t.now, record.owner);
+          const next = encodeSession(this.o.layout, t.id, record.payload, meta);
+          return call(
+            (cb) => this.ready().update(this.o.type, t.id, next, cb),
+            isMissing,
+            (updated) => (updated === NONE ? undefined : this.indexed(t.id, meta, this.knownOf(found))),
+          );
+        },
+      ),
+    ) as Promise<unknown> as Promise<void>;
   }
 
   /** With a tombstone: the tombstone is written, then the record deleted (issued in that order). */
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
-    return this.queue.run(id, async () => {
-      const bank = this.ready();
+    return this.queue.run(id, () => {
       this.known.delete(id);
       const stone = tombstone && { sid: id, until: tombstone.until, at: tombstone.now };
-      const saved = stone && call((cb) => bank.save(this.tombs, id, stone, cb));
-      const deleted = call((cb) => bank.del(this.o.type, id, cb), isMissing);
-      await Promise.all([saved, deleted]);
+      const saved = stone && call((cb) => this.ready().save(this.tombs, id, stone, cb));
+      const deleted = call(
+        (cb) => this.ready().del(this.o.type, id, cb),
+        isMissing,
+        () => undefined,
+      );
+      return saved ? Promise.all([saved, deleted]).then(() => undefined) : deleted;
     });
   }
 
@@ -379,14 +397,40 @@ export class DatabankBackend implements SessionBackend {
    * or an expiry moved to an earlier bucket (GC carries entries forward); the owner's log gets one
    * when the owner changed.
    */
-  private async indexed(id: string, meta: Meta, before: Known | undefined): Promise<void> {
-    const { logs } = this.parts();
+  private indexed(id: string, meta: Meta, before: Known | undefined): true | Promise<true> {
     const bucket = this.bucketOf(meta.exp);
-    const writes: Promise<void>[] = [];
-    if (!(bucket >= (before?.bucket ?? Number.NaN))) writes.push(logs.append(bucketLog(bucket), [id]));
-    if (meta.owner !== null && meta.owner !== before?.owner) writes.push(logs.append(ownerLog(meta.owner), [id]));
-    if (writes.length > 0) await Promise.all(writes);
-    this.remember(id, { createdAt: meta.created, bucket, owner: meta.owner });
+    const newBucket = !(bucket >= (before?.bucket ?? Number.NaN));
+    const newOwner = meta.owner !== null && meta.owner !== before?.owner;
+    const same = before?.bucket === bucket && before.owner === meta.owner && before.createdAt === meta.created;
+    const known: Known = same ? (before as Known) : { createdAt: meta.created, bucket, owner: meta.owner };
+    if (!newBucket && !newOwner) {
+      this.remember(id, known);
+      return true;
+    }
+    const { logs } = this.parts();
+    const bucketWrite = newBucket ? logs.append(bucketLog(bucket), [id]) : undefined;
+    const ownerWrite = newOwner ? logs.append(ownerLog(meta.owner as string), [id]) : undefined;
+    return Promise.all([bucketWrite, ownerWrite]).then(() => {
+      this.remember(id, known);
+      return true as const;
+    });
+  }
+
+  /** A record read back, or null (with a warning) for a value that is not a session. */
+  private found(id: string, found: Found | undefined): SessionRecord | null {
+    if (!found) return this.unreadable(id);
+    const known = this.known.get(id);
+    const bucket = found.indexedExp === undefined ? Number.NaN : this.bucketOf(found.indexedExp);
+    // Refreshed only when it changed: a get stays one lookup.
+    if (
+      !known ||
+      known.createdAt !== found.record.createdAt ||
+      known.bucket !== bucket ||
+      known.owner !== found.record.owner
+    ) {
+      this.remember(id, this.knownOf(found));
+    }
+    return found.record;
   }
 
   private remember(id: string, known: Known): void {

@@ -18,23 +18,30 @@ export const isMissing = named("NoSuchThingError");
 export const isTaken = named("AlreadyExistsError");
 
 /**
- * One databank call: resolves with its value, or with `NONE` when it failed with an error
- * `expected` accepts; rejects with anything else as an Error. Settles once, whatever the driver
- * does (a second callback is ignored, a synchronous throw rejects). One promise per call: this is
- * the request path.
+ * One databank call: resolves with `then(value)` (or the value), where the value is `NONE` when
+ * the call failed with an error `expected` accepts; rejects with any other error as an Error, or
+ * with what `then` throws. `then` runs inside the driver's callback: one promise per call on the
+ * request path. Settles once, whatever the driver does (a second callback is ignored, a
+ * synchronous throw rejects).
  */
-export function call<T>(
+export function call<T, R = T | typeof NONE>(
   start: (callback: BankCallback<T>) => void,
   expected?: (error: unknown) => boolean,
-): Promise<T | typeof NONE> {
+  then?: (value: T | typeof NONE) => R | PromiseLike<R>,
+): Promise<R> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const done: BankCallback<T> = (error, value) => {
       if (settled) return;
       settled = true;
-      if (error === null || error === undefined) resolve(value as T);
-      else if (expected?.(error)) resolve(NONE);
-      else reject(driverError(error));
+      const failed = error !== null && error !== undefined;
+      if (failed && !expected?.(error)) return reject(driverError(error));
+      const answer = failed ? NONE : (value as T);
+      try {
+        resolve(then ? then(answer) : (answer as R));
+      } catch (failure) {
+        reject(failure);
+      }
     };
     try {
       start(done);

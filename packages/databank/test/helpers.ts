@@ -34,5 +34,8 @@ export async function scanAll(bank: DatabankLike, type: string): Promise<unknown
 /** A logger that keeps its warnings. */
 export function warnings() {
   const lines: Array<{ obj: Record<string, unknown>; msg: string | undefined }> = [];
-  return { lines, logger: { warn: (obj: object, msg?: string) => lines.push({ obj: obj as Record<string, unknown>, msg }) } };
+  return {
+    lines,
+    logger: { warn: (obj: object, msg?: string) => lines.push({ obj: obj as Record<string, unknown>, msg }) },
+  };
 }

@@ -11,14 +11,22 @@ afterAll(async () => {
   await bankCall((cb) => bank.disconnect(cb));
 });
 
-backendConformance("databank memory, compact layout", async () => databankAdapter(await shared, { type: "conf_compact" }));
+backendConformance("databank memory, compact layout", async () =>
+  databankAdapter(await shared, { type: "conf_compact" }),
+);
 backendConformance("databank memory, connect-databank layout", async () =>
   databankAdapter(await shared, { type: "conf_legacy", connectDatabank: true }),
 );
-backendConformance("databank memory ({ driver: 'memory' }: a bank of its own)", () => databankAdapter({ driver: "memory" }), {
-  shared: false,
-});
-storeConformance("databank memory, compact layout", async () => databankAdapter(await shared, { type: "store_compact" }));
+backendConformance(
+  "databank memory ({ driver: 'memory' }: a bank of its own)",
+  () => databankAdapter({ driver: "memory" }),
+  {
+    shared: false,
+  },
+);
+storeConformance("databank memory, compact layout", async () =>
+  databankAdapter(await shared, { type: "store_compact" }),
+);
 storeConformance("databank memory, connect-databank layout", async () =>
   databankAdapter(await shared, { type: "store_legacy", connectDatabank: true }),
 );
