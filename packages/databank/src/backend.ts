@@ -35,8 +35,9 @@ interface Known {
   owner: string | null | undefined;
 }
 const KNOWN_MAX = 16_384;
-/** Buckets probed per read when GC walks from `lo` to now. */
+/** Buckets probed per read when GC walks from `lo` to now, and per call at most (~23 days of 60 s buckets). */
 const PROBE = 512;
+const WALK = 64 * PROBE;
 /** An owner log is compacted when a listing finds at least this many stale entries (and more stale than live). */
 const STALE_MIN = 32;
 
@@ -253,19 +254,21 @@ export class DatabankBackend implements SessionBackend {
     const lo = await call((cb) => bank.read(this.index, LO, cb), isMissing);
     if (lo === NONE || !Number.isSafeInteger(Number(lo))) return deleted;
     const current = this.bucketOf(now);
-    let firstLeft: number | undefined;
-    for (let from = Number(lo); from <= current && deleted < limit; from += PROBE) {
-      const buckets = range(from, Math.min(current, from + PROBE - 1));
+    const end = Math.min(current, Number(lo) + WALK - 1);
+    let next = Number(lo); // the first bucket not done with: where the next call starts
+    let stuck = false;
+    for (let from = next; from <= end && deleted < limit; from += PROBE) {
+      const buckets = range(from, Math.min(end, from + PROBE - 1));
       const counts = await this.parts().logs.readAll(buckets.map(bucketLog));
       for (const bucket of buckets) {
-        const n = countOf(counts?.[bucketLog(bucket)]);
-        const left =
-          deleted >= limit ||
-          (n > 0 && !(await this.collectBucket(bucket, n, now, limit - deleted, (k) => (deleted += k))));
-        if (left || bucket === current) firstLeft ??= bucket;
+        if (deleted >= limit) break;
+        const n = countOf(counts[bucketLog(bucket)]);
+        const done = n === 0 || (await this.collectBucket(bucket, n, now, limit - deleted, (k) => (deleted += k)));
+        if (!stuck && done && bucket < current) next = bucket + 1;
+        else stuck = true;
       }
     }
-    if (firstLeft !== undefined && firstLeft > Number(lo)) await call((cb) => bank.save(this.index, LO, firstLeft, cb));
+    if (next > Number(lo)) await call((cb) => bank.save(this.index, LO, next, cb));
     return deleted;
   }
 

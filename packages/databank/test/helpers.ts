@@ -9,6 +9,11 @@ export function bankCall<T = unknown>(start: (cb: (error: unknown, value?: T) =>
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))));
 }
 
+/** databank-redis's driver class, loaded the way `Databank.get("redis")` loads it. */
+export function databankRedisClass(): unknown {
+  return createRequire(require.resolve("databank"))("databank-redis");
+}
+
 /** A connected bank of databank's memory driver. */
 export async function memoryBank(): Promise<DatabankLike> {
   const bank = Databank.get("memory", {});
