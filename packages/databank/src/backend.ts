@@ -100,7 +100,8 @@ export class DatabankBackend implements SessionBackend {
   /**
    * One `update` when this process knows the record (from a get or a write): it keeps createdAt
    * and can't bring back a destroyed session, whose record is gone (`update` fails on a missing
-   * key). Otherwise the tombstone is read first and the record `create`d.
+   * key). Otherwise the tombstone is read, the record `create`d and, in the same breath, the
+   * tombstone read again: a destroy that landed in between is seen, and the record deleted again.
    */
   upsert(write: SessionWrite): Promise<boolean> {
     return this.queue.run(write.id, () => this.write(write, this.known.get(write.id), 0));
@@ -116,19 +117,30 @@ export class DatabankBackend implements SessionBackend {
         (updated) => (updated === NONE ? this.reread(w, attempt) : this.indexed(w.id, meta, known)),
       );
     }
-    return call(
-      (cb) => this.ready().read(this.tombs, w.id, cb),
-      isMissing,
-      (tombstone): boolean | Promise<boolean> => {
-        const until = tombstoneUntil(tombstone);
-        if (until !== undefined && until > w.now) return false;
-        const meta = this.meta(w, w.now, w.owner);
+    return this.tombstoned(w.id, w.now).then((refused) => {
+      if (refused) return false;
+      const meta = this.meta(w, w.now, w.owner);
+      const value = encodeSession(this.o.layout, w.id, w.payload, meta);
+      const created = call((cb) => this.ready().create(this.o.type, w.id, value, cb), isTaken);
+      const recheck = this.tombstoned(w.id, w.now); // issued right behind the create
+      return Promise.all([created, recheck]).then(([made, late]): boolean | Promise<boolean> => {
+        if (made === NONE) return this.reread(w, attempt);
+        if (!late) return this.indexed(w.id, meta, undefined);
         return call(
-          (cb) => this.ready().create(this.o.type, w.id, encodeSession(this.o.layout, w.id, w.payload, meta), cb),
-          isTaken,
-          (created) => (created === NONE ? this.reread(w, attempt) : this.indexed(w.id, meta, undefined)),
+          (cb) => this.ready().del(this.o.type, w.id, cb),
+          isMissing,
+          () => false,
         );
-      },
+      });
+    });
+  }
+
+  /** Whether a tombstone of `id` is live at `now` (read with readAll: a miss costs no error object). */
+  private tombstoned(id: string, now: number): Promise<boolean> {
+    return call<Record<string, unknown>, boolean>(
+      (cb) => this.ready().readAll(this.tombs, [id], cb),
+      isMissing,
+      (values) => (tombstoneUntil(values === NONE ? undefined : values?.[id]) ?? -Infinity) > now,
     );
   }
 
