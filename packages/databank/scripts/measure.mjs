@@ -1,12 +1,13 @@
-// In-process measurement of the request path on databank's memory driver: CPU time per
-// operation (process.cpuUsage, so other jobs on the machine weigh less than in wall time), 8
-// operations in flight, the contenders rotated round by round, the median round reported.
+// In-process measurement of the request path on databank's memory driver, against bare databank
+// calls on a record of the same size (a ~300-byte session as JSON beside its expiry).
 //
-//   node packages/databank/scripts/measure.mjs            (after `tsc -b packages/databank`)
-//   SESSIONKIT_ROOT=/path/to/other/checkout node .../measure.mjs   (the same against another build)
+//   node packages/databank/scripts/measure.mjs       (after `tsc -b packages/core packages/databank`)
+//   SESSIONKIT_ROOT=/path/to/another/checkout node packages/databank/scripts/measure.mjs
 //
-// "raw" is a bare databank call on a record of the size the adapter stores (a ~300-byte
-// session as JSON beside its expiry): read, save (update of an existing key) and del.
+// CPU time per operation (process.cpuUsage: other jobs on the machine weigh less than in wall
+// time), 8 operations in flight. Each round measures every pair (ours, then the bare call, then
+// ours again, averaged, so drift within a round cancels) and the ratio is taken per round; the
+// median round is reported. Ratio = bare CPU / ours: 1.00 is as cheap as the bare call.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
@@ -16,8 +17,8 @@ const { Databank } = require("databank");
 const { createStore } = await import(pathToFileURL(`${root}/packages/core/dist/index.js`).href);
 const { databankAdapter } = await import(pathToFileURL(`${root}/packages/databank/dist/index.js`).href);
 
-const OPS = Number(process.env.OPS ?? 20_000);
-const ROUNDS = Number(process.env.ROUNDS ?? 9);
+const OPS = Number(process.env.OPS ?? 5000);
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const CONCURRENCY = 8;
 const HOUR = 3_600_000;
 const call = (start) =>
@@ -25,115 +26,102 @@ const call = (start) =>
     start((error, value) => (error && error.name !== "NoSuchThingError" ? reject(error) : resolve(value))),
   );
 
-const session = () => ({
+const session = {
   cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR).toISOString(), httpOnly: true, path: "/" },
   user: { id: 12345, name: "Alice Example", email: "alice@example.com", roles: ["admin", "editor"] },
   cart: [1, 2, 3, 4, 5],
   csrf: "a8f7d6e5c4b3a2918f7e6d5c4b3a2910",
   views: 42,
-});
-const payload = JSON.stringify(session());
-const rawRecord = (id) => ({
+};
+const payload = JSON.stringify(session);
+const record = (id) => ({
   sid: id,
   cookie: { expires: new Date(Date.now() + HOUR).toISOString() },
-  payload,
   _sessionkit: { exp: Date.now() + HOUR, created: 1, active: 2, owner: null },
+  payload,
 });
 
 const bank = Databank.get("memory", {});
 await call((cb) => bank.connect({}, cb));
 
-/** Runs `ops` calls of `fn(i)` with CONCURRENCY in flight; resolves with CPU µs per call. */
-async function cpuPerOp(fn, ops) {
+async function cpuPerOp(fn) {
   let next = 0;
   const worker = async () => {
-    while (next < ops) await fn(next++);
+    while (next < OPS) await fn(next++);
   };
   const before = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / ops;
+  return (used.user + used.system) / OPS;
 }
 
-function contender(name, type) {
-  const ids = Array.from({ length: OPS }, (_, i) => `${name}-${i}`);
-  return { name, type, ids };
+const level = process.env.LEVEL ?? "adapter"; // "adapter": the backend's calls; "store": createStore's
+const v2 = databankAdapter.length >= 1 && typeof databankAdapter(bank).listByOwner === "function";
+let round = 0;
+const fresh = (label) => Array.from({ length: OPS }, (_, i) => `${label}-${round}-${i}`);
+
+/** Ours, per operation, over its own type. */
+function ours() {
+  if (level === "store") {
+    const store = createStore(databankAdapter(bank, { type: "m_store" }), { gcInterval: 0 });
+    return {
+      setNew: (id) => store.set(id, session),
+      set: (id) => store.set(id, session),
+      get: (id) => store.get(id),
+      touch: (id) => store.touch(id, session),
+      destroy: (id) => store.destroy(id),
+      reset: async () => {
+        await store.prune?.();
+        await store.clear();
+      },
+    };
+  }
+  if (!v2) throw new Error("LEVEL=adapter needs the v2 adapter; use LEVEL=store");
+  const adapter = databankAdapter(bank, { type: "m_adapter" });
+  const now = Date.now();
+  const write = (id) => ({ id, payload, expiresAt: now + HOUR, owner: null, now });
+  return {
+    init: () => adapter.init(),
+    setNew: (id) => adapter.upsert(write(id)),
+    set: (id) => adapter.upsert(write(id)),
+    get: (id) => adapter.get(id, now),
+    touch: (id) => adapter.touch({ id, expiresAt: now + 2 * HOUR, now, owner: null }),
+    destroy: (id) => adapter.destroy(id, { now, until: now + HOUR }),
+    reset: () => adapter.clear(),
+  };
 }
-
-// Each contender gets its own type and ids; every round writes them, reads them, touches them
-// and destroys them, then writes them again so the next round updates existing records.
-const raw = contender("raw", "m_raw");
-const storeC = contender("store", "m_store");
-const store = createStore(databankAdapter(bank, { type: storeC.type }), { gcInterval: 0 });
-const backend = store.backend;
-const adapterC = contender("adapter", "m_adapter");
-const adapter = databankAdapter(bank, { type: adapterC.type });
-await adapter.init();
-const v2 = adapter.upsert.length === 1 && typeof adapter.listByOwner === "function";
-
-const results = new Map();
-const record = (key, value) => results.set(key, [...(results.get(key) ?? []), value]);
-const s = session();
-const write = (id, now) => ({ id, payload, expiresAt: now + HOUR, owner: null, now });
-
-const rounds = {
-  raw: async () => {
-    const { ids, type } = raw;
-    record("raw save (new)", await cpuPerOp((i) => call((cb) => bank.save(type, ids[i], rawRecord(ids[i]), cb)), OPS));
-    record("raw save", await cpuPerOp((i) => call((cb) => bank.save(type, ids[i], rawRecord(ids[i]), cb)), OPS));
-    record("raw read", await cpuPerOp((i) => call((cb) => bank.read(type, ids[i], cb)), OPS));
-    record("raw del", await cpuPerOp((i) => call((cb) => bank.del(type, ids[i], cb)), OPS));
-  },
-  store: async () => {
-    const { ids } = storeC;
-    const fresh = ids.map((id) => `${id}-${Math.random().toString(36).slice(2)}`);
-    record("store set (new)", await cpuPerOp((i) => store.set(fresh[i], s), OPS));
-    record("store set", await cpuPerOp((i) => store.set(fresh[i], s), OPS));
-    record("store get", await cpuPerOp((i) => store.get(fresh[i]), OPS));
-    record("store touch", await cpuPerOp((i) => store.touch(fresh[i], s), OPS));
-    record("store destroy", await cpuPerOp((i) => store.destroy(fresh[i]), OPS));
-  },
-  adapter: async () => {
-    if (!v2) return;
-    const fresh = adapterC.ids.map((id) => `${id}-${Math.random().toString(36).slice(2)}`);
-    const now = Date.now();
-    record("adapter upsert (new)", await cpuPerOp((i) => adapter.upsert(write(fresh[i], now)), OPS));
-    record("adapter upsert", await cpuPerOp((i) => adapter.upsert(write(fresh[i], now + 1)), OPS));
-    record("adapter get", await cpuPerOp((i) => adapter.get(fresh[i], now), OPS));
-    record(
-      "adapter touch",
-      await cpuPerOp((i) => adapter.touch({ id: fresh[i], expiresAt: now + 2 * HOUR, now, owner: null }), OPS),
-    );
-    record("adapter destroy", await cpuPerOp((i) => adapter.destroy(fresh[i], { now, until: now + HOUR }), OPS));
-  },
+const raw = {
+  setNew: (id) => call((cb) => bank.save("m_raw", id, record(id), cb)),
+  set: (id) => call((cb) => bank.save("m_raw", id, record(id), cb)),
+  get: (id) => call((cb) => bank.read("m_raw", id, cb)),
+  touch: (id) => call((cb) => bank.save("m_raw", id, record(id), cb)),
+  destroy: (id) => call((cb) => bank.del("m_raw", id, cb)),
 };
+const it = ours();
+await it.init?.();
 
-const order = Object.keys(rounds);
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < order.length; k++) await rounds[order[(k + round) % order.length]]();
-  // GC between rounds, so tombstones and expired entries don't pile up across rounds.
-  await backend?.deleteExpired?.(Date.now() + 10 * HOUR, 1_000_000).catch(() => {});
-  await adapter.deleteExpired(Date.now() + 10 * HOUR, 1_000_000).catch(() => {});
-  await adapter.clear?.();
-  await store.clear();
+const ratios = new Map();
+const costs = new Map();
+const keep = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
+for (round = 0; round < ROUNDS; round++) {
+  const ids = { ours: fresh("o"), raw: fresh("r") };
+  for (const op of ["setNew", "set", "get", "touch", "destroy"]) {
+    const a = await cpuPerOp((i) => it[op](ids.ours[i]));
+    const b = await cpuPerOp((i) => raw[op](ids.raw[i]));
+    keep(ratios, op, b / a);
+    keep(costs, op, [a, b]);
+  }
+  await it.reset();
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const m = Object.fromEntries([...results].map(([key, values]) => [key, median(values)]));
-console.log(
-  `memory driver, ${OPS} ops x ${ROUNDS} rounds, ${CONCURRENCY} in flight; CPU µs per operation (median round)`,
-);
-for (const [key, value] of Object.entries(m)) console.log(`${key.padEnd(22)} ${value.toFixed(2)}`);
-const ratio = (a, b) => (m[a] && m[b] ? (m[b] / m[a]).toFixed(2) : "-");
-console.log("\nratio = raw CPU / ours (1.00 = as cheap as the bare call)");
-for (const side of ["store", "adapter"]) {
-  if (!m[`${side} get`]) continue;
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+const names = { setNew: "set, new id", set: "set", get: "get", touch: "touch", destroy: "destroy" };
+const bare = { setNew: "save", set: "save", get: "read", touch: "save", destroy: "del" };
+console.log(`${level} level, memory driver: ${OPS} ops x ${ROUNDS} rounds, ${CONCURRENCY} in flight`);
+console.log("op            ours µs  bare µs  ratio (bare/ours, median of rounds)");
+for (const [op, values] of ratios) {
+  const [a, b] = [median(costs.get(op).map((c) => c[0])), median(costs.get(op).map((c) => c[1]))];
   console.log(
-    `${side.padEnd(8)} get ${ratio(`${side} get`, "raw read")}  set ${ratio(`${side} ${side === "store" ? "set" : "upsert"}`, "raw save")}` +
-      `  set(new) ${ratio(`${side} ${side === "store" ? "set" : "upsert"} (new)`, "raw save (new)")}` +
-      `  touch ${ratio(`${side} touch`, "raw save")}  destroy ${ratio(`${side} destroy`, "raw del")}`,
+    `${names[op].padEnd(12)} ${a.toFixed(2).padStart(7)}  ${b.toFixed(2).padStart(7)}  ${median(values).toFixed(2)} vs ${bare[op]}`,
   );
 }
-await store.close();
-await adapter.close();
 await call((cb) => bank.disconnect(cb));

@@ -9,7 +9,7 @@ import {
   type SessionWrite,
   type Tombstone,
 } from "@sessionkit/core/kit";
-import { call, isMissing, isTaken, NONE } from "./errors.js";
+import { call, driverError, isMissing, isTaken, NONE } from "./errors.js";
 import type { DatabankLike, Resolved } from "./index.js";
 import { countOf, Logs, range } from "./logs.js";
 import {
@@ -89,12 +89,27 @@ export class DatabankBackend implements SessionBackend {
     return this.opening;
   }
 
+  /** One databank read, decoded in its callback (the hot path: one promise, no other call). */
   get(id: string, now: number): Promise<SessionRecord | null> {
-    return call(
-      (cb) => this.ready().read(this.o.type, id, cb),
-      isMissing,
-      (value) => (value === NONE ? null : this.found(id, decodeSession(value, id, now, this.o.legacyTtl))),
-    );
+    return new Promise((resolve, reject) => {
+      const answer = (error: unknown, value: unknown) => {
+        if (error !== null && error !== undefined) {
+          if (isMissing(error)) resolve(null);
+          else reject(driverError(error));
+        } else {
+          try {
+            resolve(this.found(id, decodeSession(value, id, now, this.o.legacyTtl)));
+          } catch (failure) {
+            reject(failure);
+          }
+        }
+      };
+      try {
+        this.ready().read(this.o.type, id, answer);
+      } catch (error) {
+        reject(error instanceof Error ? error : driverError(error));
+      }
+    });
   }
 
   /**
@@ -449,8 +464,9 @@ export class DatabankBackend implements SessionBackend {
   }
 
   private remember(id: string, known: Known): void {
-    this.known.delete(id); // re-inserted last: the oldest is forgotten first
+    if (this.known.get(id) === known) return;
     this.known.set(id, known);
+    // The first remembered goes first: a session it forgets costs one read on its next write.
     if (this.known.size > KNOWN_MAX) this.known.delete(this.known.keys().next().value as string);
   }
 

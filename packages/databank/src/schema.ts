@@ -13,7 +13,7 @@ import {
  * its first write):
  *
  * - `<type>`: one record per session, keyed by id. Either sessionkit's compact layout
- *   `{ sid, cookie: { expires }, _sessionkit: Meta, payload }` or, with `connectDatabank`, the
+ *   `{ sid, cookie: { expires: <epoch ms> }, _sessionkit: Meta, payload }` or, with `connectDatabank`, the
  *   session object itself as connect-databank stores it plus `_sessionkit: Meta`. Both carry a
  *   `cookie.expires` so that connect-databank, after a rollback, reads them without crashing.
  * - `<type>_tombstones`: `{ sid, until, at }` per destroyed id; the session's record is deleted.
@@ -46,7 +46,8 @@ export type Layout = "compact" | "connect-databank";
 /** The value stored for one session. */
 export function encodeSession(layout: Layout, id: string, payload: string, meta: Meta): object {
   const session = layout === "connect-databank" ? toSessionObject(id, payload, meta, meta.exp) : undefined;
-  return session ?? { sid: id, cookie: { expires: new Date(meta.exp).toISOString() }, [META]: meta, payload };
+  // connect-databank compares a cookie.expires that is not a string as it is: a number will do.
+  return session ?? { sid: id, cookie: { expires: meta.exp }, _sessionkit: meta, payload };
 }
 
 /**
@@ -67,13 +68,17 @@ export function decodeSession(
   if (Object.hasOwn(bag, META)) {
     const meta = bag[META] as Meta;
     if (!isMeta(meta)) return undefined;
+    const cookie = bag.cookie as Record<string, unknown> | null | undefined;
+    // The later of our expiry and the cookie's: connect-databank moves cookie.expires when it
+    // keeps a session alive (after a rollback), and going forward again must not log it out. In
+    // the compact layout the cookie is sessionkit's own `{ expires }` until connect-databank
+    // saves the record again (as a whole session: then it has `originalMaxAge`).
+    const moved = typeof cookie === "object" && cookie !== null && "originalMaxAge" in cookie;
+    const expiresAt = Math.min(Math.max(meta.exp, (moved && legacyExpiry(bag)) || -Infinity), meta.cap ?? Infinity);
     let payload: string;
     if (typeof bag.payload === "string") payload = bag.payload;
-    else if (typeof bag.cookie === "object" && bag.cookie !== null) payload = sessionPayload(bag, key);
+    else if (moved) payload = sessionPayload(bag, key);
     else return undefined;
-    // The later of our expiry and the cookie's: connect-databank moves cookie.expires when it
-    // keeps a session alive (after a rollback), and going forward again must not log it out.
-    const expiresAt = Math.min(Math.max(meta.exp, legacyExpiry(bag) ?? -Infinity), meta.cap ?? Infinity);
     const record = {
       id: key,
       payload,
