@@ -1,54 +1,34 @@
-import {
-  type BackendCapabilities,
-  idFingerprint,
-  KeyedQueue,
-  type OwnerDestroy,
-  type SessionBackend,
-  type SessionRecord,
-  type SessionTouch,
-  type SessionWrite,
-  type Tombstone,
-} from "@sessionkit/core/kit";
-import { call, driverError, isMissing, isTaken, NONE } from "./errors.js";
+import type * as kit from "@sessionkit/core/kit";
+import { idFingerprint, KeyedQueue } from "@sessionkit/core/kit";
+import { Bank, driverError, isMissing } from "./errors.js";
 import type { DatabankLike, Resolved } from "./index.js";
-import { countOf, Logs, range } from "./logs.js";
-import {
-  bucketLog,
-  chunkKey,
-  decodeSession,
-  encodeSession,
-  type Found,
-  floorKey,
-  isPrototypeName,
-  LO,
-  type Meta,
-  ownerLog,
-  tombstoneUntil,
-} from "./schema.js";
+import { bucketLog, countOf, LO, Logs } from "./logs.js";
+import { decodeSession, encodeSession, type Found, isPrototypeName, type Meta, tombstoneUntil } from "./schema.js";
 
 /** What this process last knew of a stored session: spares the read an update would need. */
 interface Known {
-  createdAt: number | undefined;
-  /** Bucket of the expiry the index lists it under (NaN: not indexed). */
+  createdAt?: number;
+  /** Bucket of the expiry the index lists it by (NaN: no index does). */
   bucket: number;
-  /** Owner whose log lists it (undefined: none known). */
-  owner: string | null | undefined;
+  /** The owner whose log lists it (undefined: none known). */
+  owner?: string | null;
 }
+const UNINDEXED: Known = { bucket: Number.NaN };
 const KNOWN_MAX = 16_384;
-/** Buckets probed per read when GC walks from `lo` to now, and per call at most (~23 days of 60 s buckets). */
+/** GC probes this many buckets per read, and walks at most WALK (~23 days of 60 s buckets) per call. */
 const PROBE = 512;
 const WALK = 64 * PROBE;
-/** An owner log is compacted when a listing finds at least this many stale entries (and more stale than live). */
+/** An owner's log is rewritten when a listing finds at least this many stale entries, and more stale than live. */
 const STALE_MIN = 32;
 
 class IdQueue extends KeyedQueue {
   idle = (id: string): boolean => !this.busy(id);
 }
 
-export class DatabankBackend implements SessionBackend {
+export class DatabankBackend implements kit.SessionBackend {
   readonly name: string;
-  readonly capabilities: BackendCapabilities;
-  private bank: DatabankLike | undefined;
+  readonly capabilities: kit.BackendCapabilities;
+  private bank: Bank | undefined;
   private logs: Logs | undefined;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -58,29 +38,23 @@ export class DatabankBackend implements SessionBackend {
   private readonly index: string;
 
   constructor(
-    private readonly source: { bank: DatabankLike } | { open: () => Promise<DatabankLike>; name: string },
+    private readonly source: { bank: DatabankLike } | { open(): Promise<DatabankLike>; name: string },
     private readonly o: Resolved,
   ) {
     this.name = "bank" in source ? "databank" : `databank:${source.name}`;
     this.tombs = `${o.type}_tombstones`;
     this.index = `${o.type}_index`;
-    this.capabilities = {
-      owners: true,
-      tombstones: true,
-      createdAt: true,
-      idProblem: (id) =>
-        isPrototypeName(id)
-          ? "names an Object.prototype member, which databank's memory driver can't store"
-          : undefined,
-      ...(o.connectDatabank ? { legacy: "connect-databank" } : {}),
-    };
+    const idProblem = (id: string) =>
+      isPrototypeName(id) ? "names an Object.prototype member, which databank's memory driver can't store" : undefined;
+    this.capabilities = { owners: true, tombstones: true, createdAt: true, idProblem };
+    if (o.connectDatabank) this.capabilities = { ...this.capabilities, legacy: "connect-databank" };
   }
 
   init(): Promise<void> {
     if (this.closing) return Promise.reject(new Error("databank: init() after close()"));
     this.opening ??= (async () => {
-      const bank = "bank" in this.source ? this.source.bank : await this.source.open();
-      this.logs = new Logs(bank, this.index, (log) => this.lowerLo(log));
+      const bank = new Bank("bank" in this.source ? this.source.bank : await this.source.open());
+      this.logs = new Logs(bank, this.index);
       this.bank = bank;
     })().catch((error: unknown) => {
       this.opening = undefined; // the next call tries again
@@ -89,146 +63,103 @@ export class DatabankBackend implements SessionBackend {
     return this.opening;
   }
 
-  /** One databank read, decoded in its callback (the hot path: one promise, no other call). */
-  get(id: string, now: number): Promise<SessionRecord | null> {
+  /** One databank read, decoded in the driver's callback: one promise. */
+  get(id: string, now: number): Promise<kit.SessionRecord | null> {
     return new Promise((resolve, reject) => {
-      const answer = (error: unknown, value: unknown) => {
-        if (error !== null && error !== undefined) {
-          if (isMissing(error)) resolve(null);
-          else reject(driverError(error));
-        } else {
+      try {
+        this.parts().bank.db.read(this.o.type, id, (error, value) => {
+          if (error !== null && error !== undefined)
+            return isMissing(error) ? resolve(null) : reject(driverError(error));
           try {
             resolve(this.found(id, decodeSession(value, id, now, this.o.legacyTtl)));
           } catch (failure) {
             reject(failure);
           }
-        }
-      };
-      try {
-        this.ready().read(this.o.type, id, answer);
+        });
       } catch (error) {
-        reject(error instanceof Error ? error : driverError(error));
+        reject(driverError(error));
       }
     });
   }
 
   /**
-   * One `update` when this process knows the record (from a get or a write): it keeps createdAt
-   * and can't bring back a destroyed session, whose record is gone (`update` fails on a missing
-   * key). Otherwise the tombstone is read, the record `create`d and, in the same breath, the
-   * tombstone read again: a destroy that landed in between is seen, and the record deleted again.
+   * One `update` when this process knows the record (from a get or a write): it keeps createdAt,
+   * and can't bring back a destroyed session, whose record is gone (databank's `update` fails on
+   * a missing key). Otherwise the tombstone is read and the record `create`d.
    */
-  upsert(write: SessionWrite): Promise<boolean> {
-    return this.queue.run(write.id, () => this.write(write, this.known.get(write.id), 0));
+  upsert(write: kit.SessionWrite): Promise<boolean> {
+    return this.queue.run(write.id, () => this.write(write));
   }
 
-  private write(w: SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
-    if (attempt > 3) return Promise.reject(new Error("databank: the record kept changing during an upsert"));
-    if (known) {
-      const meta = this.meta(w, known.createdAt ?? w.now, w.owner);
-      return call(
-        (cb) => this.ready().update(this.o.type, w.id, encodeSession(this.o.layout, w.id, w.payload, meta), cb),
-        isMissing,
-        (updated) => (updated === NONE ? this.reread(w, attempt) : this.indexed(w.id, meta, known)),
-      );
+  private async write(w: kit.SessionWrite): Promise<boolean> {
+    const { bank } = this.parts();
+    let known = this.known.get(w.id);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (known) {
+        const meta = this.meta(w, known.createdAt ?? w.now, w.owner);
+        if (await bank.update(this.o.type, w.id, this.encode(w.id, w.payload, meta)))
+          return this.indexed(w.id, meta, known);
+      } else {
+        if (await this.tombstoned(w.id, w.now)) return false;
+        const meta = this.meta(w, w.now, w.owner);
+        // The tombstone is read again right behind the create: a destroy landing in between is seen and undone.
+        const created = bank.create(this.o.type, w.id, this.encode(w.id, w.payload, meta));
+        const [made, late] = await Promise.all([created, this.tombstoned(w.id, w.now)]);
+        if (made && late) return bank.del(this.o.type, w.id).then(() => false);
+        if (made) return this.indexed(w.id, meta, undefined);
+      }
+      // The record changed under us (destroyed, collected, created elsewhere): learn what is there.
+      const value = await bank.read(this.o.type, w.id);
+      known = value === undefined ? undefined : this.knownOf(decodeSession(value, w.id, w.now, this.o.legacyTtl));
     }
-    return this.tombstoned(w.id, w.now).then((refused) => {
-      if (refused) return false;
-      const meta = this.meta(w, w.now, w.owner);
-      const value = encodeSession(this.o.layout, w.id, w.payload, meta);
-      const created = call((cb) => this.ready().create(this.o.type, w.id, value, cb), isTaken);
-      const recheck = this.tombstoned(w.id, w.now); // issued right behind the create
-      return Promise.all([created, recheck]).then(([made, late]): boolean | Promise<boolean> => {
-        if (made === NONE) return this.reread(w, attempt);
-        if (!late) return this.indexed(w.id, meta, undefined);
-        return call(
-          (cb) => this.ready().del(this.o.type, w.id, cb),
-          isMissing,
-          () => false,
-        );
-      });
-    });
-  }
-
-  /** Whether a tombstone of `id` is live at `now` (read with readAll: a miss costs no error object). */
-  private tombstoned(id: string, now: number): Promise<boolean> {
-    return call<Record<string, unknown>, boolean>(
-      (cb) => this.ready().readAll(this.tombs, [id], cb),
-      isMissing,
-      (values) => (tombstoneUntil(values === NONE ? undefined : values?.[id]) ?? -Infinity) > now,
-    );
-  }
-
-  /** The record changed under a write (destroyed, collected, or created elsewhere): learn what is there, write again. */
-  private reread(w: SessionWrite, attempt: number): Promise<boolean> {
-    return call(
-      (cb) => this.ready().read(this.o.type, w.id, cb),
-      isMissing,
-      (value) => {
-        const found = value === NONE ? undefined : decodeSession(value, w.id, w.now, this.o.legacyTtl);
-        return this.write(w, value === NONE ? undefined : found ? this.knownOf(found) : UNINDEXED, attempt + 1);
-      },
-    );
+    throw new Error("databank: the record kept changing during an upsert");
   }
 
   /**
-   * Databank has no partial update: the record is read and written back with the new expiry,
-   * in this process's queue for the id. `update` fails if the record was deleted in between, so
-   * a touch never revives a destroyed or collected session.
+   * No partial update in databank: read, then written back with the new expiry, in this
+   * process's order for the id. `update` fails if the record was deleted in between: a touch
+   * never revives a destroyed or collected session.
    */
-  touch(t: SessionTouch): Promise<void> {
-    return this.queue.run(t.id, () =>
-      call(
-        (cb) => this.ready().read(this.o.type, t.id, cb),
-        isMissing,
-        (value): undefined | Promise<unknown> => {
-          const found = value === NONE ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
-          if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
-          const { record } = found;
-          const meta = this.meta(t, record.createdAt ?? t.now, record.owner);
-          const next = encodeSession(this.o.layout, t.id, record.payload, meta);
-          return call(
-            (cb) => this.ready().update(this.o.type, t.id, next, cb),
-            isMissing,
-            (updated) => (updated === NONE ? undefined : this.indexed(t.id, meta, this.knownOf(found))),
-          );
-        },
-      ),
-    ) as Promise<unknown> as Promise<void>;
-  }
-
-  /** With a tombstone: the tombstone is written, then the record deleted (issued in that order). */
-  destroy(id: string, tombstone?: Tombstone): Promise<void> {
-    return this.queue.run(id, () => {
-      this.known.delete(id);
-      const stone = tombstone && { sid: id, until: tombstone.until, at: tombstone.now };
-      const saved = stone && call((cb) => this.ready().save(this.tombs, id, stone, cb));
-      const deleted = call(
-        (cb) => this.ready().del(this.o.type, id, cb),
-        isMissing,
-        () => undefined,
-      );
-      return saved ? Promise.all([saved, deleted]).then(() => undefined) : deleted;
+  touch(t: kit.SessionTouch): Promise<void> {
+    return this.queue.run(t.id, async () => {
+      const { bank } = this.parts();
+      const value = await bank.read(this.o.type, t.id);
+      const found = value === undefined ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
+      if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
+      const meta = this.meta(t, found.record.createdAt ?? t.now, found.record.owner);
+      if (await bank.update(this.o.type, t.id, this.encode(t.id, found.record.payload, meta))) {
+        await this.indexed(t.id, meta, this.knownOf(found));
+      }
     });
   }
 
-  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
-    const log = await this.ownerEntries(owner);
-    const records = await this.records(log.ids, 0);
-    const mine = [...records.values()].filter((r) => r.owner === owner).map((r) => r.id);
+  /** The tombstone is issued before the record's delete: a write whose update fails on the gone record finds it. */
+  destroy(id: string, tombstone?: kit.Tombstone): Promise<void> {
+    return this.queue.run(id, async () => {
+      const { bank } = this.parts();
+      this.known.delete(id);
+      const saved = tombstone && bank.save(this.tombs, id, { sid: id, until: tombstone.until, at: tombstone.now });
+      await Promise.all([saved, bank.del(this.o.type, id)]);
+    });
+  }
+
+  async destroyByOwner(owner: string, options: kit.OwnerDestroy = {}): Promise<number> {
+    const { logs } = this.parts();
+    const log = await logs.owned(owner);
+    const mine = [...(await this.records(log.ids, 0)).values()].filter((r) => r.owner === owner).map((r) => r.id);
     const ended = mine.filter((id) => id !== options.except);
     await Promise.all(ended.map((id) => this.destroy(id, options.tombstone)));
-    await this.rewriteOwner(log, mine.length > ended.length ? [options.except as string] : []);
+    await logs.rewrite(log, ended.length < mine.length ? [options.except as string] : []);
     return ended.length;
   }
 
-  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
-    const log = await this.ownerEntries(owner);
-    const records = await this.records(log.ids, now);
-    const live = [...records.values()].filter((r) => r.owner === owner && r.expiresAt > now);
+  async listByOwner(owner: string, now: number): Promise<kit.SessionRecord[]> {
+    const { logs } = this.parts();
+    const log = await logs.owned(owner);
+    const live = [...(await this.records(log.ids, now)).values()].filter((r) => r.owner === owner && r.expiresAt > now);
     const stale = log.ids.length - live.length;
     if (stale >= STALE_MIN && stale > live.length)
-      await this.rewriteOwner(
+      await logs.rewrite(
         log,
         live.map((r) => r.id),
       );
@@ -236,182 +167,156 @@ export class DatabankBackend implements SessionBackend {
   }
 
   async clear(): Promise<void> {
-    const bank = this.ready();
+    const { bank } = this.parts();
     this.known.clear();
-    const keyed = async (type: string, keyOf: (value: unknown) => unknown) => {
+    const logs = new Set<string>([LO]); // index values name themselves: "<log>#<n>" or "<log>#f"
+    /** Deletes every value of `type` that `key` names; resolves with how many it could not name. */
+    const named = async (type: string, key: (value: Record<string, unknown>) => unknown) => {
       const keys: string[] = [];
       let unnamed = 0;
-      await this.scan(type, (value) => {
-        const key = keyOf(value);
-        if (typeof key === "string") keys.push(key);
+      await bank.scan(type, (value) => {
+        const k = value && typeof value === "object" ? key(value as Record<string, unknown>) : undefined;
+        if (typeof k === "string") keys.push(k);
         else unnamed++;
       });
-      await Promise.all(keys.map((key) => call((cb) => bank.del(type, key, cb), isMissing)));
+      await Promise.all(keys.map((k) => bank.del(type, k)));
       return unnamed;
     };
-    const sid = (value: unknown) => (value as { sid?: unknown } | null)?.sid;
-    const unnamed = await keyed(this.o.type, sid);
-    await keyed(this.tombs, sid);
-    // Index values name themselves (`k`: "<log>#<n>" or "<log>#f"), and so their log's counter.
-    const logs = new Set<string>([LO]);
-    await keyed(this.index, (value) => {
-      const key = (value as { k?: unknown } | null)?.k;
-      if (typeof key === "string") logs.add(key.slice(0, key.lastIndexOf("#")));
-      return key;
-    });
-    await Promise.all([...logs].map((key) => call((cb) => bank.del(this.index, key, cb), isMissing)));
-    if (unnamed > 0)
-      this.o.logger.warn({ op: "clear", unnamed }, "values without a sid were left under the session type");
+    const left = await named(this.o.type, (v) => v.sid);
+    await named(this.tombs, (v) => v.sid);
+    await named(this.index, (v) => typeof v.k === "string" && logs.add(v.k.slice(0, v.k.lastIndexOf("#"))) && v.k);
+    await Promise.all([...logs].map((log) => bank.del(this.index, log)));
+    if (left > 0)
+      this.o.logger.warn({ op: "clear", unnamed: left }, "values without a sid were left under the session type");
   }
 
   /**
-   * Passed tombstones (found by scanning the tombstone type, which holds only recent logouts),
-   * then expired records found through the expiry index: the buckets from `lo` to now. Stateless:
-   * everything it needs is stored.
+   * Passed tombstones (a scan of the tombstone type: recent logouts only), then expired records
+   * through the expiry index, bucket by bucket from `lo` to now. Stateless: all it needs is stored.
    */
   async deleteExpired(now: number, limit: number): Promise<number> {
-    const bank = this.ready();
+    const { bank } = this.parts();
     const passed: string[] = [];
-    await this.scan(this.tombs, (value) => {
-      const until = tombstoneUntil(value);
-      const id = (value as { sid?: unknown }).sid;
-      if (until !== undefined && until <= now && typeof id === "string" && passed.length < limit) passed.push(id);
+    await bank.scan(this.tombs, (value) => {
+      const id = (value as { sid?: unknown } | null)?.sid;
+      if ((tombstoneUntil(value) ?? Infinity) <= now && typeof id === "string" && passed.length < limit)
+        passed.push(id);
     });
     let deleted = await this.remove(this.tombs, passed);
-    const lo = await call((cb) => bank.read(this.index, LO, cb), isMissing);
-    if (lo === NONE || !Number.isSafeInteger(Number(lo))) return deleted;
+    const lo = Number(await bank.read(this.index, LO));
+    if (!Number.isSafeInteger(lo)) return deleted;
     const current = this.bucketOf(now);
-    const end = Math.min(current, Number(lo) + WALK - 1);
-    let next = Number(lo); // the first bucket not done with: where the next call starts
-    let stuck = false;
-    for (let from = next; from <= end && deleted < limit; from += PROBE) {
-      const buckets = range(from, Math.min(end, from + PROBE - 1));
-      const counts = await this.parts().logs.readAll(buckets.map(bucketLog));
+    const end = Math.min(current, lo + WALK - 1);
+    let next = lo; // the first bucket not done with: where the next call starts
+    for (let from = lo; from <= end && deleted < limit; from += PROBE) {
+      const buckets = Array.from({ length: Math.min(end, from + PROBE - 1) - from + 1 }, (_, i) => from + i);
+      const counts = await bank.readAll(this.index, buckets.map(bucketLog));
       for (const bucket of buckets) {
         if (deleted >= limit) break;
         const n = countOf(counts[bucketLog(bucket)]);
         const done = n === 0 || (await this.collectBucket(bucket, n, now, limit - deleted, (k) => (deleted += k)));
-        if (!stuck && done && bucket < current) next = bucket + 1;
-        else stuck = true;
+        if (done && bucket < current && next === bucket) next = bucket + 1;
       }
     }
-    if (next > Number(lo)) await call((cb) => bank.save(this.index, LO, next, cb));
+    if (next > lo) await bank.save(this.index, LO, next);
     return deleted;
   }
 
   /**
-   * One due bucket: deletes what has expired (at most `budget`), carries entries of records that
-   * live on into the bucket of their expiry (a touch that extends a session writes no entry), and
-   * deletes the chunks it is done with. Ids this process is writing are left for the next run.
-   * Resolves true when the bucket is done with (all of it handled, and it lies in the past).
+   * One due bucket: deletes what has expired (at most `budget`), carries entries of records
+   * that live on to the bucket of their expiry (a touch that extends a session writes no entry),
+   * and deletes the chunks it is done with. Ids this process is writing wait for the next run.
+   * True when the bucket is done with: all handled, and in the past.
    */
   private async collectBucket(bucket: number, n: number, now: number, budget: number, count: (k: number) => void) {
-    const { bank, logs } = this.parts();
+    const { logs } = this.parts();
     const log = bucketLog(bucket);
     const past = bucket < this.bucketOf(now);
     let done = past;
-    const chunks = [...(await logs.read(log, 1, n))].filter((c): c is [number, string[]] => c[1] !== null);
-    for (let i = 0; i < chunks.length; ) {
+    for (const [number, ids] of await logs.read(log, 1, n)) {
+      if (ids === null) continue; // deleted, or not a chunk
       if (budget <= 0) return false;
-      // Chunks of up to ~1000 ids at a time: one read of their records.
-      const group: [number, string[]][] = [];
-      for (let size = 0; i < chunks.length && (size === 0 || size + (chunks[i]?.[1].length ?? 0) <= 1000); i++) {
-        group.push(chunks[i] as [number, string[]]);
-        size += chunks[i]?.[1].length ?? 0;
+      const records = await this.records(ids, now);
+      const expired: string[] = [];
+      const carried = new Map<number, string[]>();
+      let keep = !past;
+      for (const id of ids) {
+        const record = records.get(id);
+        if (!record) continue; // gone, or not a session: its entry is dropped
+        // A connect-databank browser-session record expires at the end of the bucket it was indexed in.
+        const expiresAt = record.expiresAt === Infinity ? (bucket + 1) * this.o.bucketMs : record.expiresAt;
+        if (!this.queue.idle(id) || (expiresAt <= now && expired.length >= budget)) keep = true;
+        else if (expiresAt <= now) expired.push(id);
+        else if (past) push(carried, this.bucketOf(expiresAt), id);
       }
-      const records = await this.records([...new Set(group.flatMap(([, ids]) => ids))], now);
-      for (const [number, ids] of group) {
-        const expired: string[] = [];
-        const carried = new Map<number, string[]>();
-        let keep = !past || budget <= 0;
-        for (const id of ids) {
-          const found = records.get(id);
-          if (!found) continue; // gone, or not a session: the entry is dropped
-          // A connect-databank browser-session record expires at the end of the bucket it was indexed in.
-          const expiresAt = found.expiresAt === Infinity ? (bucket + 1) * this.o.bucketMs : found.expiresAt;
-          if (!this.queue.idle(id) || (expiresAt <= now && expired.length >= budget)) keep = true;
-          else if (expiresAt <= now) expired.push(id);
-          else if (past) carried.set(this.bucketOf(expiresAt), [...(carried.get(this.bucketOf(expiresAt)) ?? []), id]);
-        }
-        const k = await this.remove(this.o.type, expired);
-        count(k);
-        budget -= k;
-        if (keep) done = false;
-        else {
-          await Promise.all([...carried].map(([to, moved]) => logs.append(bucketLog(to), moved)));
-          await call((cb) => bank.del(this.index, chunkKey(log, number), cb), isMissing);
-        }
+      const k = await this.remove(this.o.type, expired);
+      count(k);
+      budget -= k;
+      if (keep) done = false;
+      else {
+        await Promise.all([...carried].map(([to, moved]) => logs.append(bucketLog(to), moved)));
+        await logs.drop(log, number);
       }
     }
-    if (done) await call((cb) => bank.del(this.index, log, cb), isMissing);
+    if (done) await logs.drop(log);
     return done;
   }
 
   async count(now: number): Promise<number> {
     let live = 0;
-    await this.each(now, (record) => {
-      live++;
-      return record;
-    });
+    await this.scanSessions(now, (found) => found.record.expiresAt > now && live++);
     return live;
   }
 
-  async *stream(now: number): AsyncIterable<SessionRecord> {
-    // Databank's scan pushes every value and can't be paused: the live records are gathered first.
-    const records: SessionRecord[] = [];
-    await this.each(now, (record) => records.push(record));
+  async *stream(now: number): AsyncIterable<kit.SessionRecord> {
+    const records: kit.SessionRecord[] = []; // databank's scan can't be paused: gathered first
+    await this.scanSessions(now, (found) => found.record.expiresAt > now && records.push(found.record));
     yield* records;
   }
 
   /**
-   * Lists every session record of the type in the expiry and owner indexes: once after moving
-   * from connect-databank (whose records no index lists until sessionkit writes them), or to
-   * repair the indexes. Scans the whole type. A connect-databank record whose cookie has no
-   * expiry is collected `legacyTtl` after this call (unless sessionkit writes it before).
+   * Lists every session record of the type in the expiry and owner indexes, scanning the whole
+   * type: once after moving from connect-databank (no index lists its records until sessionkit
+   * writes them), or to repair the indexes. A connect-databank record whose cookie has no expiry
+   * is then collected `legacyTtl` after `now` (unless sessionkit writes it before).
    */
   async reindex(now: number): Promise<{ indexed: number; unreadable: number }> {
     const { logs } = this.parts();
-    const entries = new Map<string, string[]>();
-    const add = (log: string, id: string) => entries.set(log, [...(entries.get(log) ?? []), id]);
-    let indexed = 0;
-    const unreadable = await this.scanSessions(now, (found) => {
-      indexed++;
-      add(bucketLog(this.bucketOf(found.indexedExp ?? found.record.expiresAt)), found.record.id);
-      if (found.record.owner !== null) add(ownerLog(found.record.owner), found.record.id);
+    const buckets = new Map<number, string[]>();
+    const owned: kit.SessionRecord[] = [];
+    const unreadable = await this.scanSessions(now, ({ record, indexedExp }) => {
+      push(buckets, this.bucketOf(indexedExp ?? record.expiresAt), record.id);
+      if (record.owner !== null) owned.push(record);
     });
-    for (const [log, ids] of entries) {
-      for (let i = 0; i < ids.length; i += 1000) await logs.write(log, ids.slice(i, i + 1000));
+    for (const [bucket, ids] of buckets) {
+      for (let i = 0; i < ids.length; i += 1000) await logs.append(bucketLog(bucket), ids.slice(i, i + 1000));
     }
-    return { indexed, unreadable };
+    for (const { id, owner } of owned) await logs.appendOwned(owner as string, [id]);
+    return { indexed: [...buckets.values()].reduce((n, ids) => n + ids.length, 0), unreadable };
   }
 
+  /** Disconnects only a bank this adapter created, never the user's. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.opening?.catch(() => {});
       const bank = this.bank;
       this.bank = undefined;
-      // Only a bank this adapter created is disconnected; never the user's.
-      if (bank && !("bank" in this.source)) await call((cb) => bank.disconnect(cb));
+      if (bank && !("bank" in this.source)) await new Promise<void>((resolve) => bank.db.disconnect(() => resolve()));
     })();
     return this.closing;
   }
 
-  private ready(): DatabankLike {
-    if (this.bank) return this.bank;
-    throw new Error(this.closing ? "databank: closed" : "databank: init() has not completed");
-  }
-
-  private parts(): { bank: DatabankLike; logs: Logs } {
-    return { bank: this.ready(), logs: this.logs as Logs };
-  }
-
-  private knownOf(found: Found): Known {
-    if (found.indexedExp === undefined) return UNINDEXED;
-    return { createdAt: found.record.createdAt, bucket: this.bucketOf(found.indexedExp), owner: found.record.owner };
+  private parts(): { bank: Bank; logs: Logs } {
+    if (!this.bank) throw new Error(this.closing ? "databank: closed" : "databank: init() has not completed");
+    return { bank: this.bank, logs: this.logs as Logs };
   }
 
   private bucketOf(at: number): number {
     return Math.floor(at / this.o.bucketMs);
+  }
+
+  private encode(id: string, payload: string, meta: Meta): object {
+    return encodeSession(this.o.connectDatabank, id, payload, meta);
   }
 
   private meta(w: { expiresAt: number; now: number; maxLifetimeMs?: number }, createdAt: number, owner: string | null) {
@@ -421,155 +326,88 @@ export class DatabankBackend implements SessionBackend {
     return meta;
   }
 
-  /**
-   * Adds index entries a write needs and remembers the record. The expiry index holds every
-   * record in a bucket no later than its expiry's, so an entry is written only for a new record
-   * or an expiry moved to an earlier bucket (GC carries entries forward); the owner's log gets one
-   * when the owner changed.
-   */
-  private indexed(id: string, meta: Meta, before: Known | undefined): true | Promise<true> {
-    const bucket = this.bucketOf(meta.exp);
-    const newBucket = !(bucket >= (before?.bucket ?? Number.NaN));
-    const newOwner = meta.owner !== null && meta.owner !== before?.owner;
-    const same = before?.bucket === bucket && before.owner === meta.owner && before.createdAt === meta.created;
-    const known: Known = same ? (before as Known) : { createdAt: meta.created, bucket, owner: meta.owner };
-    if (!newBucket && !newOwner) {
-      this.remember(id, known);
-      return true;
-    }
-    const { logs } = this.parts();
-    const bucketWrite = newBucket ? logs.append(bucketLog(bucket), [id]) : undefined;
-    const ownerWrite = newOwner ? logs.append(ownerLog(meta.owner as string), [id]) : undefined;
-    return Promise.all([bucketWrite, ownerWrite]).then(() => {
-      this.remember(id, known);
-      return true as const;
-    });
+  /** Whether a tombstone of `id` is live at `now` (a readAll: a miss costs the driver no error object). */
+  private async tombstoned(id: string, now: number): Promise<boolean> {
+    return (tombstoneUntil((await this.parts().bank.readAll(this.tombs, [id]))[id]) ?? -Infinity) > now;
   }
 
-  /** A record read back, or null (with a warning) for a value that is not a session. */
-  private found(id: string, found: Found | undefined): SessionRecord | null {
-    if (!found) return this.unreadable(id);
-    const known = this.known.get(id);
-    const bucket = found.indexedExp === undefined ? Number.NaN : this.bucketOf(found.indexedExp);
-    // Refreshed only when it changed: a get stays one lookup.
-    if (
-      !known ||
-      known.createdAt !== found.record.createdAt ||
-      known.bucket !== bucket ||
-      known.owner !== found.record.owner
-    ) {
-      this.remember(id, this.knownOf(found));
+  /**
+   * The index entries a write needs, then remembers the record. The expiry index lists every
+   * record in a bucket no later than its expiry's (GC carries entries forward), so only a new
+   * record or an expiry moved to an earlier bucket gets an entry; an owner's log, a new owner.
+   */
+  private async indexed(id: string, meta: Meta, before: Known | undefined): Promise<true> {
+    const bucket = this.bucketOf(meta.exp);
+    const writes: Promise<void>[] = [];
+    if (!(bucket >= (before?.bucket ?? Number.NaN))) writes.push(this.parts().logs.append(bucketLog(bucket), [id]));
+    if (meta.owner !== null && meta.owner !== before?.owner)
+      writes.push(this.parts().logs.appendOwned(meta.owner, [id]));
+    if (writes.length > 0) await Promise.all(writes);
+    this.remember(id, { createdAt: meta.created, bucket, owner: meta.owner });
+    return true;
+  }
+
+  private knownOf(found: Found | undefined): Known {
+    if (found?.indexedExp === undefined) return UNINDEXED;
+    return { createdAt: found.record.createdAt, bucket: this.bucketOf(found.indexedExp), owner: found.record.owner };
+  }
+
+  /** A record read back (remembered), or null with a warning for a value that is not a session. */
+  private found(id: string, found: Found | undefined): kit.SessionRecord | null {
+    if (!found) {
+      this.o.logger.warn(
+        { op: "get", sidHash: idFingerprint(id) },
+        "the stored value is not a session; read as missing",
+      );
+      return null;
     }
+    this.remember(id, this.knownOf(found));
     return found.record;
   }
 
   private remember(id: string, known: Known): void {
-    if (this.known.get(id) === known) return;
+    const had = this.known.get(id);
+    if (had && had.bucket === known.bucket && had.owner === known.owner && had.createdAt === known.createdAt) return;
     this.known.set(id, known);
-    // The first remembered goes first: a session it forgets costs one read on its next write.
+    // The first remembered is forgotten first: a session it forgets costs one read on its next write.
     if (this.known.size > KNOWN_MAX) this.known.delete(this.known.keys().next().value as string);
   }
 
-  /** Lowers `lo` to a bucket just written to, when it is below: GC starts there. */
-  private async lowerLo(log: string): Promise<void> {
-    if (!log.startsWith("x:")) return;
-    const bank = this.ready();
-    const bucket = Number(log.slice(2));
-    const lo = await call((cb) => bank.read(this.index, LO, cb), isMissing);
-    if (lo === NONE && (await call((cb) => bank.create(this.index, LO, bucket, cb), isTaken)) === NONE) {
-      return this.lowerLo(log); // created by another writer meanwhile
-    }
-    if (lo !== NONE && !(Number(lo) <= bucket)) await call((cb) => bank.save(this.index, LO, bucket, cb));
-  }
-
-  private async ownerEntries(owner: string) {
-    const { logs } = this.parts();
-    const log = ownerLog(owner);
-    const head = await logs.readAll([log, floorKey(log)]);
-    const floor = Math.max(1, countOf((head[floorKey(log)] as { f?: unknown } | null)?.f));
-    const chunks = await logs.read(log, floor, countOf(head[log]));
-    const read = [...chunks].filter(([, ids]) => ids !== null).map(([n]) => n);
-    // The floor never passes a missing chunk: it may be one an append is still writing.
-    const next = [...chunks].find(([, ids]) => ids === null)?.[0] ?? floor + chunks.size;
-    return { log, floor, next, read, ids: [...new Set([...chunks.values()].flatMap((ids) => ids ?? []))] };
-  }
-
-  /**
-   * Replaces the chunks read by one holding `keep` and moves the floor up to the first missing
-   * chunk. Chunks it can't pass yet are emptied instead of deleted, so the next floor passes them.
-   */
-  private async rewriteOwner(entries: Awaited<ReturnType<DatabankBackend["ownerEntries"]>>, keep: string[]) {
-    const { bank, logs } = this.parts();
-    const { log, next } = entries;
-    if (keep.length > 0) await logs.write(log, keep);
-    await Promise.all(
-      entries.read.map((n) =>
-        n < next
-          ? call((cb) => bank.del(this.index, chunkKey(log, n), cb), isMissing)
-          : call((cb) => bank.save(this.index, chunkKey(log, n), { k: chunkKey(log, n), ids: [] }, cb)),
-      ),
-    );
-    const key = floorKey(log);
-    if (next > entries.floor) await call((cb) => bank.save(this.index, key, { k: key, f: next }, cb));
-  }
-
-  /** The session records of `ids` (a browser-session legacy record gets expiry Infinity), keyed by id. */
-  private async records(ids: string[], now: number): Promise<Map<string, SessionRecord>> {
-    const bank = this.ready();
-    const out = new Map<string, SessionRecord>();
+  /** The session records among `ids`, by id; a browser-session one of connect-databank's has expiry Infinity. */
+  private async records(ids: string[], now: number): Promise<Map<string, kit.SessionRecord>> {
+    const records = new Map<string, kit.SessionRecord>();
     for (let i = 0; i < ids.length; i += 1000) {
-      const slice = ids.slice(i, i + 1000);
-      const values = await call<Record<string, unknown>>((cb) => bank.readAll(this.o.type, slice, cb));
-      for (const id of slice) {
-        const value = values === NONE ? undefined : values?.[id];
-        const found =
-          value === null || value === undefined ? undefined : decodeSession(value, id, now, this.o.legacyTtl);
-        if (found) out.set(id, found.guessed ? { ...found.record, expiresAt: Infinity } : found.record);
+      const values = await this.parts().bank.readAll(this.o.type, ids.slice(i, i + 1000));
+      for (const [id, value] of Object.entries(values)) {
+        const found = value === null ? undefined : decodeSession(value, id, now, this.o.legacyTtl);
+        if (found) records.set(id, found.guessed ? { ...found.record, expiresAt: Infinity } : found.record);
       }
     }
-    return out;
+    return records;
   }
 
   /** Deletes `ids` from `type` at once; resolves with how many were there. */
   private async remove(type: string, ids: string[]): Promise<number> {
-    const bank = this.ready();
-    const done = await Promise.all(ids.map((id) => call((cb) => bank.del(type, id, cb), isMissing)));
-    return done.filter((d) => d !== NONE).length;
+    const { bank } = this.parts();
+    return (await Promise.all(ids.map((id) => bank.del(type, id)))).filter(Boolean).length;
   }
 
-  private async each(now: number, use: (record: SessionRecord) => unknown): Promise<void> {
-    await this.scanSessions(now, (found) => {
-      if (found.record.expiresAt > now) use(found.record);
-    });
-  }
-
-  /** Scans the session type; resolves with how many values were not sessions (logged). */
-  private async scanSessions(now: number, use: (found: Found) => void): Promise<number> {
+  /** Scans the session type; resolves with how many values were not sessions (and logs it). */
+  private async scanSessions(now: number, use: (found: Found) => unknown): Promise<number> {
     let unreadable = 0;
-    await this.scan(this.o.type, (value) => {
+    await this.parts().bank.scan(this.o.type, (value) => {
       const found = decodeSession(value, undefined, now, this.o.legacyTtl);
       if (found) use(found);
       else unreadable++;
     });
-    if (unreadable > 0) {
+    if (unreadable > 0)
       this.o.logger.warn({ op: "scan", unreadable }, "values under the session type are not sessions; skipped");
-    }
     return unreadable;
-  }
-
-  private async scan(type: string, onValue: (value: unknown) => void): Promise<void> {
-    const bank = this.ready();
-    await call((cb) => bank.scan(type, onValue, cb), isMissing); // some drivers report an empty type as missing
-  }
-
-  private unreadable(id: string): null {
-    this.o.logger.warn(
-      { op: "get", sidHash: idFingerprint(id) },
-      "the stored value is not a session; treating it as missing",
-    );
-    return null;
   }
 }
 
-/** A value that exists but is not indexed (connect-databank's, or not a session): a write replaces and indexes it. */
-const UNINDEXED: Known = { createdAt: undefined, bucket: Number.NaN, owner: undefined };
+function push<K>(map: Map<K, string[]>, key: K, id: string): void {
+  const ids = map.get(key);
+  if (ids) ids.push(id);
+  else map.set(key, [id]);
+}

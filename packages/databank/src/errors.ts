@@ -1,47 +1,39 @@
-/**
- * Databank calls as promises, and databank's errors as answers or as proper Errors. Errors are
- * recognised by name, not class: every driver brings its own copy of databank's error classes.
- */
+import type { DatabankLike } from "./index.js";
 
 /** Databank's completion callback. */
 export type BankCallback<T = unknown> = (error: unknown, value?: T) => void;
 
-/** What `call` resolves with when the driver answered with the error it was told to expect. */
-export const NONE: unique symbol = Symbol("none");
-
-const named = (name: string) => (error: unknown) =>
-  typeof error === "object" && error !== null && (error as { name?: unknown }).name === name;
-
-/** NoSuchThingError: the key is missing. */
+// Databank's errors are told apart by name: every driver brings its own copy of their classes.
+const named = (name: string) => (error: unknown) => (error as { name?: unknown } | null)?.name === name;
 export const isMissing = named("NoSuchThingError");
-/** AlreadyExistsError: `create` found the key taken. */
-export const isTaken = named("AlreadyExistsError");
+const isTaken = named("AlreadyExistsError");
 
 /**
- * One databank call: resolves with `then(value)` (or the value), where the value is `NONE` when
- * the call failed with an error `expected` accepts; rejects with any other error as an Error, or
- * with what `then` throws. `then` runs inside the driver's callback: one promise per call on the
- * request path. Settles once, whatever the driver does (a second callback is ignored, a
- * synchronous throw rejects).
+ * A driver failure as an Error with a readable message: a `DatabankError` built around another
+ * Error (as drivers wrap their client's errors) gets that Error's message, not "[object Object]".
  */
-export function call<T, R = T | typeof NONE>(
-  start: (callback: BankCallback<T>) => void,
-  expected?: (error: unknown) => boolean,
-  then?: (value: T | typeof NONE) => R | PromiseLike<R>,
-): Promise<R> {
+export function driverError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  const inner = (error as { message?: unknown } | null)?.message;
+  const text = inner instanceof Error ? inner.message : typeof inner === "string" ? inner : String(error);
+  const name = (error as { name?: unknown } | null)?.name;
+  return Object.assign(new Error(`databank: ${text}`, { cause: error }), { name: String(name ?? "Error") });
+}
+
+/**
+ * One databank call as a promise, settled once whatever the driver does (a second callback is
+ * ignored, a synchronous throw rejects): the value, or `fallback` when the driver answered with
+ * the error `expected` accepts; any other error rejects as an Error.
+ */
+function call<T>(start: (cb: BankCallback) => void, expected?: (error: unknown) => boolean, fallback?: T): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done: BankCallback<T> = (error, value) => {
+    const done: BankCallback = (error, value) => {
       if (settled) return;
       settled = true;
-      const failed = error !== null && error !== undefined;
-      if (failed && !expected?.(error)) return reject(driverError(error));
-      const answer = failed ? NONE : (value as T);
-      try {
-        resolve(then ? then(answer) : (answer as R));
-      } catch (failure) {
-        reject(failure);
-      }
+      if (error === null || error === undefined) resolve(value as T);
+      else if (expected?.(error)) resolve(fallback as T);
+      else reject(driverError(error));
     };
     try {
       start(done);
@@ -51,16 +43,26 @@ export function call<T, R = T | typeof NONE>(
   });
 }
 
-/**
- * A driver failure as an Error with a readable message: databank's own errors keep their name,
- * and a `DatabankError` built around another Error (as drivers wrap their client's errors) gets
- * that Error's message instead of "[object Object]".
- */
-export function driverError(error: unknown): Error {
-  if (error instanceof Error && typeof error.message === "string") return error;
-  const inner = (error as { message?: unknown } | null)?.message;
-  const text = inner instanceof Error ? inner.message : typeof inner === "string" ? inner : String(error);
-  return Object.assign(new Error(`databank: ${text}`, { cause: error }), {
-    name: (error as { name?: unknown } | null)?.name === undefined ? "Error" : String((error as Error).name),
-  });
+/** The calls the adapter makes, as promises; a missing key and a taken one are answers, not failures. */
+export class Bank {
+  constructor(readonly db: DatabankLike) {}
+  read = (type: string, id: string) => call<unknown>((cb) => this.db.read(type, id, cb), isMissing, undefined);
+  readAll = (type: string, ids: string[]): Promise<Record<string, unknown>> =>
+    ids.length === 0
+      ? Promise.resolve({})
+      : call<Record<string, unknown> | null>((cb) => this.db.readAll(type, ids, cb)).then((v) => v ?? {});
+  /** false: the key is taken. */
+  create = (type: string, id: string, value: unknown) =>
+    call((cb) => this.db.create(type, id, value, cb), isTaken, false).then((v) => v !== false);
+  /** false: the key is missing (databank's update never creates). */
+  update = (type: string, id: string, value: unknown) =>
+    call((cb) => this.db.update(type, id, value, cb), isMissing, false).then((v) => v !== false);
+  save = (type: string, id: string, value: unknown) => call<void>((cb) => this.db.save(type, id, value, cb));
+  /** false: the key was missing. */
+  del = (type: string, id: string) =>
+    call((cb) => this.db.del(type, id, cb), isMissing, false).then((v) => v !== false);
+  incr = (type: string, id: string) => call<number>((cb) => this.db.incr(type, id, cb)).then(Number);
+  /** Some drivers report an empty type as missing. */
+  scan = (type: string, onValue: (value: unknown) => void) =>
+    call<void>((cb) => this.db.scan(type, onValue, cb), isMissing);
 }

@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import { configError, type Logger, readOptions, reject, rules } from "@sessionkit/core/kit";
 import { DatabankBackend } from "./backend.js";
-import { type BankCallback, call } from "./errors.js";
-import { isPrototypeName, type Layout } from "./schema.js";
+import { type BankCallback, driverError } from "./errors.js";
+import { isPrototypeName } from "./schema.js";
 
 export type { DatabankBackend } from "./backend.js";
 export type { BankCallback } from "./errors.js";
@@ -21,16 +21,10 @@ export interface DatabankLike {
   incr(type: string, id: string, callback: BankCallback<number>): void;
 }
 
-/** A databank driver class, as `databank-<name>` exports it. */
-export type DatabankDriver = new (params: object) => DatabankLike;
-
 /** Let the adapter create, connect (in `init()`) and disconnect (in `close()`) a bank itself. */
 export interface DatabankSpec {
-  /**
-   * A driver: its name as `Databank.get` takes it (`"memory"`, or `"mongodb"` for the package
-   * `databank-mongodb`: a plain package name, lower case) or the driver class itself.
-   */
-  driver: string | DatabankDriver;
+  /** A driver class, or its name as `Databank.get` takes it: `"memory"`, or `"x"` for the package `databank-x`. */
+  driver: string | (new (params: object) => DatabankLike);
   /** The driver's parameters. Default: `{}`. */
   params?: object;
 }
@@ -38,45 +32,31 @@ export interface DatabankSpec {
 /** Options of `databankAdapter`. */
 export interface DatabankAdapterOptions {
   /**
-   * The databank type sessions are stored under, keyed by id: connect-databank's is `"session"`.
-   * Tombstones go to `<type>_tombstones` and the indexes to `<type>_index`. Letters, digits,
-   * `_`, `-` and `.`. Default: `"session"`.
+   * The databank type sessions are stored under, keyed by id (connect-databank's: `"session"`);
+   * tombstones go to `<type>_tombstones`, the indexes to `<type>_index`. Letters, digits, `_`, `-`
+   * and `.`. Default: `"session"`.
    */
   type?: string;
   /**
-   * Write every record in connect-databank 1.0.3's layout (the session object itself, with
-   * `sid` and `cookie.expires`, beside sessionkit's fields), so the app can go back to
-   * connect-databank without losing a session. Meant for while a migration is under way: it
-   * costs a JSON parse per write and a serialization per read, and needs the store's default
-   * serializer without encryption (the store refuses both at construction). Default: `false`
-   * (sessionkit's compact layout, which connect-databank reads without crashing but as empty
-   * sessions).
+   * Write records in connect-databank 1.0.3's layout (the session object itself, with `sid` and
+   * `cookie.expires`, beside sessionkit's fields), so the app can go back to connect-databank
+   * without losing a session: for while a migration is under way. It costs a JSON parse per write
+   * and a serialization per read, and the store then refuses encryption and a custom serializer.
+   * Default: `false` (sessionkit's compact layout, which connect-databank reads, without crashing,
+   * as empty sessions).
    */
   connectDatabank?: boolean;
-  /**
-   * How long (ms) a connect-databank session whose cookie has no expiry (a browser-session
-   * cookie) lives: counted from each read, and from `reindex()` for GC. Default: 86400000 (a day).
-   */
+  /** How long (ms) a connect-databank session whose cookie has no expiry lives: from each read, and from `reindex()` for GC. Default: 86400000. */
   legacyTtl?: number;
   /** Width (ms) of the expiry index's time buckets. Default: 60000. */
   bucketMs?: number;
-  /** Where warnings about stored values that are not sessions go (a pino logger or the like). Default: none. */
+  /** Where warnings about stored values that are not sessions go (a pino logger, or anything with `warn`). Default: none. */
   logger?: Pick<Logger, "warn">;
 }
 
-/** Options after validation. */
-export interface Resolved {
-  type: string;
-  layout: Layout;
-  connectDatabank: boolean;
-  legacyTtl: number;
-  bucketMs: number;
-  logger: Pick<Logger, "warn">;
-}
+export type Resolved = ReturnType<typeof resolve>;
 
 const require = createRequire(import.meta.url);
-const DRIVER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
-const METHODS = ["read", "create", "update", "save", "del", "readAll", "scan", "incr"] as const;
 const REDIS_REFUSED =
   "databank-redis 0.19 is refused: its Redis client is private and has no 'error' listener once connected, so a Redis outage ends the process, and a stored value that is not JSON throws inside its reply callback; nothing public lets an adapter guard against either. For Redis, use @sessionkit/redis (native expiry, cluster, modern clients)";
 
@@ -86,13 +66,16 @@ const REDIS_REFUSED =
  *
  * @param source A connected bank (never disconnected by the adapter), or `{ driver, params }`
  *   for the adapter to create, connect in `init()` and disconnect in `close()`.
- * @throws SessionStoreError `ERR_SESSION_CONFIG` for a bad source or option, and for a
- *   databank-redis bank or driver (see `REDIS_REFUSED`).
+ * @throws SessionStoreError `ERR_SESSION_CONFIG` for a bad source or option, and for databank-redis.
  */
 export function databankAdapter(
   source: DatabankLike | DatabankSpec,
   options?: DatabankAdapterOptions,
 ): DatabankBackend {
+  return new DatabankBackend(bankSource(source), resolve(options));
+}
+
+function resolve(options: DatabankAdapterOptions | undefined) {
   const o = readOptions("databankAdapter", options, {
     type: rules.string("session", {
       pattern: /^[A-Za-z0-9_.-]{1,100}$/,
@@ -101,71 +84,61 @@ export function databankAdapter(
     connectDatabank: rules.boolean(false),
     legacyTtl: rules.integer(86_400_000, { min: 1 }),
     bucketMs: rules.integer(60_000, { min: 1 }),
-    logger: rules.any((value) =>
-      value === undefined || typeof (value as Logger | null)?.warn === "function"
-        ? ((value ?? { warn: () => {} }) as Pick<Logger, "warn">)
-        : reject("must be a logger with a warn method"),
+    logger: rules.any((v) =>
+      v === undefined || typeof (v as Logger).warn === "function"
+        ? (v ?? { warn() {} })
+        : reject("must have a warn method"),
     ),
   });
   if (isPrototypeName(o.type))
     throw configError("type", `of databankAdapter must not name an Object.prototype member, got "${o.type}"`);
-  const resolved: Resolved = { ...o, layout: o.connectDatabank ? "connect-databank" : "compact" };
-  return new DatabankBackend(bankSource(source), resolved);
+  return o as typeof o & { logger: Pick<Logger, "warn"> };
 }
 
 function bankSource(source: unknown): ConstructorParameters<typeof DatabankBackend>[0] {
   if (typeof (source as DatabankLike | null)?.read === "function") {
-    const missing = METHODS.filter((m) => typeof (source as Record<string, unknown>)[m] !== "function");
+    const methods = ["create", "update", "save", "del", "readAll", "scan", "incr"] as const;
+    const missing = methods.filter((m) => typeof (source as Record<string, unknown>)[m] !== "function");
     if (missing.length > 0) throw configError("bank", `of databankAdapter lacks databank's ${missing.join(", ")}`);
     if (isDatabankRedis(source))
       throw configError("bank", `of databankAdapter is a databank-redis bank: ${REDIS_REFUSED}`);
     return { bank: source as DatabankLike };
   }
-  const spec = readOptions("databankAdapter's first argument (a connected bank or { driver, params })", source, {
-    driver: rules.any((value): string | DatabankDriver => {
-      if (typeof value === "function") return value as DatabankDriver;
-      if (typeof value !== "string" || !DRIVER_NAME.test(value)) {
-        return reject(
-          `must be a driver class or a plain package name after "databank-" (lower case, no "/"), got ${JSON.stringify(value) ?? "undefined"}`,
-        );
-      }
-      return value;
-    }),
-    params: rules.any((value) =>
-      value === undefined || (typeof value === "object" && value !== null)
-        ? ((value ?? {}) as object)
-        : reject("must be an object"),
+  const { driver, params } = readOptions("databankAdapter's first argument (a bank or { driver, params })", source, {
+    driver: rules.any((v) =>
+      typeof v === "function" || (typeof v === "string" && /^[a-z0-9][a-z0-9._-]*$/.test(v))
+        ? (v as DatabankSpec["driver"])
+        : reject(
+            `must be a driver class or a plain package name after "databank-", got ${JSON.stringify(v) ?? "undefined"}`,
+          ),
+    ),
+    params: rules.any((v) =>
+      v === undefined || (typeof v === "object" && v !== null) ? (v ?? {}) : reject("must be an object"),
     ),
   });
-  const { driver, params } = spec;
   if (driver === "redis" || isDatabankRedis(driver))
     throw configError("driver", `of databankAdapter: ${REDIS_REFUSED}`);
-  const name = typeof driver === "string" ? driver : driver.name || "driver";
   const open = async (): Promise<DatabankLike> => {
-    let bank: DatabankLike;
-    if (typeof driver === "string") {
-      // databank is CommonJS without types: loaded with require, typed by what is used.
-      const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
-      bank = Databank.get(driver, params);
-    } else bank = new driver(params);
-    await call((cb) => bank.connect({}, cb));
+    // databank is CommonJS without types: loaded with require, typed by what is used.
+    const { Databank } = require("databank") as { Databank: { get(name: string, params: object): DatabankLike } };
+    const bank = typeof driver === "string" ? Databank.get(driver, params) : new driver(params);
+    await new Promise<void>((done, fail) => bank.connect({}, (error) => (error ? fail(driverError(error)) : done())));
     return bank;
   };
-  return { open, name };
+  return { open, name: typeof driver === "string" ? driver : driver.name || "driver" };
 }
 
 /**
- * Whether `candidate` is databank-redis's driver class or one of its banks, as loaded through
- * the databank this package resolves (where `Databank.get("redis")` loads it from). Read from
- * the module cache only: when databank-redis was never loaded there, no bank of it exists.
+ * Whether `candidate` is databank-redis's driver class or one of its banks, as loaded through the
+ * databank this package resolves (where `Databank.get("redis")` loads it from). Looked up in the
+ * module cache only: where databank-redis was never loaded, no bank of it exists.
  */
 function isDatabankRedis(candidate: unknown): boolean {
-  let loaded: unknown;
   try {
     const fromDatabank = createRequire(require.resolve("databank"));
-    loaded = fromDatabank.cache[fromDatabank.resolve("databank-redis")]?.exports;
+    const loaded = fromDatabank.cache[fromDatabank.resolve("databank-redis")]?.exports;
+    return typeof loaded === "function" && (candidate === loaded || candidate instanceof loaded);
   } catch {
-    return false; // not installed next to databank
+    return false; // not installed beside databank
   }
-  return typeof loaded === "function" && (candidate === loaded || candidate instanceof loaded);
 }

@@ -1,4 +1,5 @@
 import { cookieExpiry, isSessionObject } from "@sessionkit/core/kit";
+import type { Found, Meta } from "./schema.js";
 
 /**
  * connect-databank 1.0.3's layout, read and written in place. It stores the express-session
@@ -8,63 +9,58 @@ import { cookieExpiry, isSessionObject } from "@sessionkit/core/kit";
  * without a `cookie` object makes it throw (and, in its `get`, end the process).
  */
 
-/** The field under which sessionkit keeps its own view of a record inside the session object. */
+/** The field under which sessionkit keeps its own view of a record. */
 export const META = "_sessionkit";
 
 type Bag = Record<string, unknown>;
 
 /**
- * Whether `value` is a record connect-databank wrote: an express-session object as JSON
- * (a `cookie` object whose `originalMaxAge` is a number or null and whose `expires` is null or a
- * date), with connect-databank's `sid`, and no sessionkit field. Anything else under the session
- * type is not a session.
+ * A record without sessionkit's field: connect-databank's (an express-session object as JSON,
+ * whose `cookie.originalMaxAge` is a number or null and `cookie.expires` null or a date, with
+ * connect-databank's `sid`) or one of this adapter's 0.1 layout (`{ sessionkit: 1, sid,
+ * payload, expiresAt, owner }`). Anything else is not a session. No index lists these records.
  */
-export function isConnectDatabankRecord(value: unknown): value is Bag & { sid: string; cookie: Bag } {
-  if (!isSessionObject(value) || typeof value.sid !== "string" || Object.hasOwn(value, META)) return false;
-  const { originalMaxAge, expires } = value.cookie;
-  if (!(originalMaxAge === null || typeof originalMaxAge === "number")) return false;
-  return expires === null || (typeof expires === "string" && Number.isFinite(Date.parse(expires)));
-}
-
-/** A record of sessionkit's databank adapter 0.1 (`{ sessionkit: 1, sid, payload, expiresAt, owner }`). */
-export function isVersion1Record(
-  value: unknown,
-): value is { sid: string; payload: string; expiresAt: number; owner: string | null } {
-  const v = value as Bag | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    v.sessionkit === 1 &&
-    typeof v.sid === "string" &&
-    typeof v.payload === "string" &&
-    Number.isFinite(v.expiresAt) &&
-    (v.owner === null || typeof v.owner === "string")
-  );
+export function legacyRecord(bag: Bag, id: string, now: number, legacyTtl: number): Found | undefined {
+  if (bag.sessionkit === 1) {
+    const { payload, expiresAt, owner } = bag;
+    if (typeof payload !== "string" || !Number.isFinite(expiresAt) || !(owner === null || typeof owner === "string")) {
+      return undefined;
+    }
+    return { record: { id, payload, expiresAt: expiresAt as number, owner }, indexedExp: undefined, guessed: false };
+  }
+  if (!isSessionObject(bag) || typeof bag.sid !== "string") return undefined;
+  const { originalMaxAge, expires } = bag.cookie;
+  if (!(originalMaxAge === null || typeof originalMaxAge === "number")) return undefined;
+  if (!(expires === null || (typeof expires === "string" && Number.isFinite(Date.parse(expires))))) return undefined;
+  const at = cookieExpiry(bag);
+  const record = { id, payload: sessionPayload(bag, id), expiresAt: at ?? now + legacyTtl, owner: null };
+  return { record, indexedExp: undefined, guessed: at === undefined };
 }
 
 /**
- * The payload of a connect-databank record, or of one sessionkit wrote in connect-databank's
- * layout: the session object as JSON, without sessionkit's field and without the `sid` that was
- * only added to name the record. `value` is the driver's fresh copy: it is changed in place.
+ * The expiry of a record's own cookie, as connect-databank sees it: for a record in
+ * connect-databank's layout always; for a compact one (`compact`) only once connect-databank has
+ * saved it (after a rollback: the whole session then, with `originalMaxAge`).
  */
-export function sessionPayload(value: Bag, id: string): string {
-  delete value[META];
-  if (value.sid === id) delete value.sid;
-  return JSON.stringify(value);
+export function cookieView(bag: Bag, compact: boolean): number | undefined {
+  if (!isSessionObject(bag) || (compact && !("originalMaxAge" in bag.cookie))) return undefined;
+  return cookieExpiry(bag);
 }
 
-/** The cookie's own expiry of a record in connect-databank's layout (undefined for a browser-session cookie). */
-export const legacyExpiry = (value: unknown): number | undefined => cookieExpiry(value);
+/** The session object as JSON, without sessionkit's field and the `sid` that only names the record. Changes `bag`. */
+export function sessionPayload(bag: Bag, id: string): string {
+  delete bag[META];
+  if (bag.sid === id) delete bag.sid;
+  return JSON.stringify(bag);
+}
 
 /**
- * A session in connect-databank's layout, carrying sessionkit's view of it in `META`: the
- * session object as the store serialized it, named by `sid`, with `cookie.expires` moved to the
- * stored expiry when the cookie has one, so connect-databank (after a rollback) expires it when
- * sessionkit would. A browser-session cookie (`expires: null`) stays one: connect-databank keeps
- * it, and express-session keeps sending it as a session cookie. Undefined when the payload is
- * not a session object as JSON (then it is stored as it is, in sessionkit's compact layout).
+ * A session in connect-databank's layout with sessionkit's view in `META`. `cookie.expires`
+ * follows the stored expiry when the cookie has one, so connect-databank (after a rollback)
+ * expires the session when sessionkit would; a browser-session cookie (`null`) stays one.
+ * Undefined when the payload is not a session object as JSON (it is then stored compact).
  */
-export function toSessionObject(id: string, payload: string, meta: object, expiresAt: number): Bag | undefined {
+export function toSessionObject(id: string, payload: string, meta: Meta): Bag | undefined {
   let session: unknown;
   try {
     session = JSON.parse(payload);
@@ -72,7 +68,7 @@ export function toSessionObject(id: string, payload: string, meta: object, expir
     return undefined;
   }
   if (!isSessionObject(session)) return undefined;
-  if (typeof session.cookie.expires === "string") session.cookie.expires = new Date(expiresAt).toISOString();
+  if (typeof session.cookie.expires === "string") session.cookie.expires = new Date(meta.exp).toISOString();
   if (!Object.hasOwn(session, "sid")) session.sid = id;
   session[META] = meta;
   return session;

@@ -1,105 +1,94 @@
-import { call, isTaken, NONE } from "./errors.js";
-import type { DatabankLike } from "./index.js";
-import { chunkKey } from "./schema.js";
+import type { Bank } from "./errors.js";
+
+/** Keys of the index type. The owner's length prefix keeps every owner's keys apart, whatever it contains. */
+export const LO = "lo";
+export const bucketLog = (bucket: number) => `x:${bucket}`;
+const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
+const chunkKey = (log: string, n: number) => `${log}#${n}`;
+const floorKey = (log: string) => `${log}#f`;
+
+/** A stored counter as a count (0 when missing or damaged). */
+export const countOf = (value: unknown): number =>
+  Number.isSafeInteger(Number(value)) ? Math.max(0, Number(value)) : 0;
 
 /**
- * Append-only logs of ids over databank, which has no transactions: an append takes a number
- * from an atomic counter (`incr`) and `create`s an immutable chunk `<log>#<n>`, so two appends
- * (from any process) never overwrite each other. Readers delete the chunks they are done with.
+ * The indexes: append-only logs of ids, over a store without transactions. An append takes a
+ * number from an atomic counter (`incr`) and `create`s an immutable chunk `<log>#<n>` =
+ * `{ k, ids }`, so no two appends (from any process) overwrite each other; readers delete the
+ * chunks they are done with. An append settles once its chunk is stored: nothing is pending at
+ * close, and nothing is lost if the process dies.
  *
- * Appends to one log are group-committed without a timer: while one is being written, later ones
- * wait and go out together as the next chunk. A caller's promise settles once its ids are stored,
- * so nothing is pending when the store closes and nothing is lost if the process dies.
+ * - The expiry index: a log per time bucket (`x:<bucket>`), and `lo`, the lowest bucket that may
+ *   hold entries, where GC starts.
+ * - An owner index: a log per owner (`o:<length>:<owner>`), whose floor `<log>#f` = `{ k, f }`
+ *   marks the chunks already rewritten.
  */
 export class Logs {
-  /** Per log, the append being written and the ids waiting for the next one. */
-  private readonly writing = new Map<string, Promise<void>>();
-  private readonly waiting = new Map<string, { ids: string[]; done: Promise<void> }>();
-
   constructor(
-    private readonly bank: DatabankLike,
+    private readonly bank: Bank,
     private readonly type: string,
-    /** Runs after each chunk is stored (the expiry index lowers its `lo` here). */
-    private readonly stored: (log: string) => Promise<void>,
   ) {}
 
-  append(log: string, ids: readonly string[]): Promise<void> {
-    const queued = this.waiting.get(log);
-    if (queued) {
-      queued.ids.push(...ids);
-      return queued.done;
-    }
-    const busy = this.writing.get(log);
-    if (!busy) return this.start(log, [...ids]);
-    const batch = { ids: [...ids], done: Promise.resolve() };
-    batch.done = busy.then(
-      () => this.next(log, batch.ids),
-      () => this.next(log, batch.ids),
-    );
-    this.waiting.set(log, batch);
-    return batch.done;
-  }
-
-  private next(log: string, ids: string[]): Promise<void> {
-    this.waiting.delete(log);
-    return this.start(log, ids);
-  }
-
-  private start(log: string, ids: string[]): Promise<void> {
-    const run = this.write(log, ids);
-    this.writing.set(log, run);
-    const free = () => {
-      if (this.writing.get(log) === run) this.writing.delete(log);
-    };
-    run.then(free, free);
-    return run;
-  }
-
-  /** Stores `ids` as one new chunk of `log`, at once (no grouping). */
-  async write(log: string, ids: readonly string[]): Promise<void> {
+  async append(log: string, ids: readonly string[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const n = Number(await call<number>((cb) => this.bank.incr(this.type, log, cb)));
+      const n = await this.bank.incr(this.type, log);
       if (!Number.isSafeInteger(n) || n < 1) throw new Error(`databank: index counter ${log} is not a count`);
-      const key = chunkKey(log, n);
-      const made = await call((cb) => this.bank.create(this.type, key, { k: key, ids }, cb), isTaken);
-      // Taken: only a driver whose incr is not atomic hands out a number twice. Take the next one.
-      if (made !== NONE) break;
+      // Taken: only a driver whose incr is not atomic hands a number out twice. Take the next.
+      if (await this.bank.create(this.type, chunkKey(log, n), { k: chunkKey(log, n), ids })) break;
       if (attempt >= 8) throw new Error(`databank: no free chunk number in index log ${log}`);
     }
-    await this.stored(log);
+    if (log.startsWith("x:")) await this.lowerLo(Number(log.slice(2)));
   }
 
-  /** Reads chunks `from..to` of `log`: per chunk number, its ids (null for a missing or unreadable chunk). */
+  appendOwned = (owner: string, ids: readonly string[]) => this.append(ownerLog(owner), ids);
+
+  /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
   async read(log: string, from: number, to: number): Promise<Map<number, string[] | null>> {
-    const out = new Map<number, string[] | null>();
-    for (let start = from; start <= to; start += 1000) {
-      const numbers = range(start, Math.min(to, start + 999));
-      const values = await this.readAll(numbers.map((n) => chunkKey(log, n)));
-      for (const n of numbers) out.set(n, idsOf(values[chunkKey(log, n)]));
+    const numbers = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+    const chunks = new Map<number, string[] | null>();
+    for (let i = 0; i < numbers.length; i += 1000) {
+      const slice = numbers.slice(i, i + 1000);
+      const values = await this.bank.readAll(
+        this.type,
+        slice.map((n) => chunkKey(log, n)),
+      );
+      for (const n of slice) {
+        const ids = (values[chunkKey(log, n)] as { ids?: unknown } | null)?.ids;
+        chunks.set(n, Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null);
+      }
     }
-    return out;
+    return chunks;
   }
 
-  /** Values of `keys` in the index type (null for missing ones). */
-  async readAll(keys: string[]): Promise<Record<string, unknown>> {
-    if (keys.length === 0) return {};
-    const values = await call<Record<string, unknown>>((cb) => this.bank.readAll(this.type, keys, cb));
-    return values === NONE || values === null || typeof values !== "object" ? {} : values;
+  /** Deletes chunk `n` of `log` (or, without `n`, its counter). */
+  drop = (log: string, n?: number) => this.bank.del(this.type, n === undefined ? log : chunkKey(log, n));
+
+  /** An owner's log from its floor: its ids, the chunks read, and the floor they allow. */
+  async owned(owner: string) {
+    const log = ownerLog(owner);
+    const head = await this.bank.readAll(this.type, [log, floorKey(log)]);
+    const floor = Math.max(1, countOf((head[floorKey(log)] as { f?: unknown } | null)?.f));
+    const chunks = [...(await this.read(log, floor, countOf(head[log])))];
+    // The floor never passes a missing chunk: an append may still be writing it.
+    const next = chunks.find(([, ids]) => ids === null)?.[0] ?? floor + chunks.length;
+    const read = chunks.filter(([, ids]) => ids !== null).map(([n]) => n);
+    return { log, floor, next, read, ids: [...new Set(chunks.flatMap(([, ids]) => ids ?? []))] };
   }
-}
 
-/** A chunk's ids, or null when the value is not a chunk. */
-function idsOf(value: unknown): string[] | null {
-  const ids = (value as { ids?: unknown } | null)?.ids;
-  return Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null;
-}
+  /** Replaces the chunks of an owner's log that `owned` read by one holding `keep`, and moves the floor. */
+  async rewrite(entries: Awaited<ReturnType<Logs["owned"]>>, keep: string[]): Promise<void> {
+    const { log, next } = entries;
+    if (keep.length > 0) await this.append(log, keep);
+    // Chunks above the floor's stop are emptied, not deleted, so that a later floor passes them.
+    const empty = (n: number) => this.bank.save(this.type, chunkKey(log, n), { k: chunkKey(log, n), ids: [] });
+    await Promise.all(entries.read.map((n) => (n < next ? this.drop(log, n) : empty(n))));
+    if (next > entries.floor) await this.bank.save(this.type, floorKey(log), { k: floorKey(log), f: next });
+  }
 
-/** A stored counter as a count (0 for missing or damaged). */
-export function countOf(value: unknown): number {
-  const n = Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : 0;
-}
-
-export function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  /** Lowers `lo` to a bucket just written to, when it is below: GC starts there. */
+  private async lowerLo(bucket: number): Promise<void> {
+    const lo = await this.bank.read(this.type, LO);
+    if (lo === undefined && !(await this.bank.create(this.type, LO, bucket))) return this.lowerLo(bucket);
+    if (lo !== undefined && !(Number(lo) <= bucket)) await this.bank.save(this.type, LO, bucket);
+  }
 }
