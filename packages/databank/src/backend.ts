@@ -1,6 +1,6 @@
 import type * as kit from "@sessionkit/core/kit";
 import { idFingerprint, KeyedQueue } from "@sessionkit/core/kit";
-import { Bank, driverError, isMissing } from "./errors.js";
+import { Bank, call, isMissing } from "./errors.js";
 import type { DatabankLike, Resolved } from "./index.js";
 import { bucketLog, countOf, LO, Logs } from "./logs.js";
 import { decodeSession, encodeSession, type Found, isPrototypeName, type Meta, tombstoneUntil } from "./schema.js";
@@ -14,6 +14,7 @@ interface Known {
   owner?: string | null;
 }
 const UNINDEXED: Known = { bucket: Number.NaN };
+const MISSING = Symbol("missing");
 const KNOWN_MAX = 16_384;
 /** GC probes this many buckets per read, and walks at most WALK (~23 days of 60 s buckets) per call. */
 const PROBE = 512;
@@ -65,21 +66,12 @@ export class DatabankBackend implements kit.SessionBackend {
 
   /** One databank read, decoded in the driver's callback: one promise. */
   get(id: string, now: number): Promise<kit.SessionRecord | null> {
-    return new Promise((resolve, reject) => {
-      try {
-        this.parts().bank.db.read(this.o.type, id, (error, value) => {
-          if (error !== null && error !== undefined)
-            return isMissing(error) ? resolve(null) : reject(driverError(error));
-          try {
-            resolve(this.found(id, decodeSession(value, id, now, this.o.legacyTtl)));
-          } catch (failure) {
-            reject(failure);
-          }
-        });
-      } catch (error) {
-        reject(driverError(error));
-      }
-    });
+    return call<unknown, kit.SessionRecord | null>(
+      (cb) => this.parts().bank.db.read(this.o.type, id, cb),
+      isMissing,
+      MISSING,
+      (value) => (value === MISSING ? null : this.found(id, decodeSession(value, id, now, this.o.legacyTtl))),
+    );
   }
 
   /**
@@ -88,13 +80,31 @@ export class DatabankBackend implements kit.SessionBackend {
    * a missing key). Otherwise the tombstone is read and the record `create`d.
    */
   upsert(write: kit.SessionWrite): Promise<boolean> {
-    return this.queue.run(write.id, () => this.write(write));
+    return this.queue.run(write.id, () => {
+      const known = this.known.get(write.id);
+      if (!known) return this.write(write, undefined);
+      // The request path: one update, settled in the driver's callback (one promise).
+      const meta = this.meta(write, known.createdAt ?? write.now, write.owner);
+      const value = this.encode(write.id, write.payload, meta);
+      return call(
+        (cb) => this.parts().bank.db.update(this.o.type, write.id, value, cb),
+        isMissing,
+        MISSING,
+        (updated) => (updated === MISSING ? this.write(write, undefined, true) : this.indexed(write.id, meta, known)),
+      );
+    });
   }
 
-  private async write(w: kit.SessionWrite): Promise<boolean> {
+  /** The other paths; `changed`: an update just found the record gone, so the first step is a read. */
+  private async write(w: kit.SessionWrite, known: Known | undefined, changed = false): Promise<boolean> {
     const { bank } = this.parts();
-    let known = this.known.get(w.id);
     for (let attempt = 0; attempt < 4; attempt++) {
+      if (changed) {
+        // The record changed under us (destroyed, collected, created elsewhere): learn what is there.
+        const value = await bank.read(this.o.type, w.id);
+        known = value === undefined ? undefined : this.knownOf(decodeSession(value, w.id, w.now, this.o.legacyTtl));
+      }
+      changed = true;
       if (known) {
         const meta = this.meta(w, known.createdAt ?? w.now, w.owner);
         if (await bank.update(this.o.type, w.id, this.encode(w.id, w.payload, meta)))
@@ -108,9 +118,6 @@ export class DatabankBackend implements kit.SessionBackend {
         if (made && late) return bank.del(this.o.type, w.id).then(() => false);
         if (made) return this.indexed(w.id, meta, undefined);
       }
-      // The record changed under us (destroyed, collected, created elsewhere): learn what is there.
-      const value = await bank.read(this.o.type, w.id);
-      known = value === undefined ? undefined : this.knownOf(decodeSession(value, w.id, w.now, this.o.legacyTtl));
     }
     throw new Error("databank: the record kept changing during an upsert");
   }
@@ -121,16 +128,27 @@ export class DatabankBackend implements kit.SessionBackend {
    * never revives a destroyed or collected session.
    */
   touch(t: kit.SessionTouch): Promise<void> {
-    return this.queue.run(t.id, async () => {
-      const { bank } = this.parts();
-      const value = await bank.read(this.o.type, t.id);
-      const found = value === undefined ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
-      if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
-      const meta = this.meta(t, found.record.createdAt ?? t.now, found.record.owner);
-      if (await bank.update(this.o.type, t.id, this.encode(t.id, found.record.payload, meta))) {
-        await this.indexed(t.id, meta, this.knownOf(found));
-      }
-    });
+    const db = () => this.parts().bank.db;
+    const touched = this.queue.run(t.id, () =>
+      call(
+        (cb) => db().read(this.o.type, t.id, cb),
+        isMissing,
+        MISSING,
+        (value): unknown => {
+          const found = value === MISSING ? undefined : decodeSession(value, t.id, t.now, this.o.legacyTtl);
+          if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
+          const meta = this.meta(t, found.record.createdAt ?? t.now, found.record.owner);
+          const next = this.encode(t.id, found.record.payload, meta);
+          return call(
+            (cb) => db().update(this.o.type, t.id, next, cb),
+            isMissing,
+            MISSING,
+            (updated) => (updated === MISSING ? undefined : this.indexed(t.id, meta, this.knownOf(found))),
+          );
+        },
+      ),
+    );
+    return touched as Promise<unknown> as Promise<void>;
   }
 
   /** The tombstone is issued before the record's delete: a write whose update fails on the gone record finds it. */
@@ -336,15 +354,15 @@ export class DatabankBackend implements kit.SessionBackend {
    * record in a bucket no later than its expiry's (GC carries entries forward), so only a new
    * record or an expiry moved to an earlier bucket gets an entry; an owner's log, a new owner.
    */
-  private async indexed(id: string, meta: Meta, before: Known | undefined): Promise<true> {
+  private indexed(id: string, meta: Meta, before: Known | undefined): true | Promise<true> {
     const bucket = this.bucketOf(meta.exp);
+    const { logs } = this.parts();
     const writes: Promise<void>[] = [];
-    if (!(bucket >= (before?.bucket ?? Number.NaN))) writes.push(this.parts().logs.append(bucketLog(bucket), [id]));
-    if (meta.owner !== null && meta.owner !== before?.owner)
-      writes.push(this.parts().logs.appendOwned(meta.owner, [id]));
-    if (writes.length > 0) await Promise.all(writes);
-    this.remember(id, { createdAt: meta.created, bucket, owner: meta.owner });
-    return true;
+    if (!(bucket >= (before?.bucket ?? Number.NaN))) writes.push(logs.append(bucketLog(bucket), [id]));
+    if (meta.owner !== null && meta.owner !== before?.owner) writes.push(logs.appendOwned(meta.owner, [id]));
+    const known = { createdAt: meta.created, bucket, owner: meta.owner };
+    if (writes.length === 0) return this.remember(id, known);
+    return Promise.all(writes).then(() => this.remember(id, known));
   }
 
   private knownOf(found: Found | undefined): Known {
@@ -365,12 +383,14 @@ export class DatabankBackend implements kit.SessionBackend {
     return found.record;
   }
 
-  private remember(id: string, known: Known): void {
+  private remember(id: string, known: Known): true {
     const had = this.known.get(id);
-    if (had && had.bucket === known.bucket && had.owner === known.owner && had.createdAt === known.createdAt) return;
+    if (had && had.bucket === known.bucket && had.owner === known.owner && had.createdAt === known.createdAt)
+      return true;
     this.known.set(id, known);
     // The first remembered is forgotten first: a session it forgets costs one read on its next write.
     if (this.known.size > KNOWN_MAX) this.known.delete(this.known.keys().next().value as string);
+    return true;
   }
 
   /** The session records among `ids`, by id; a browser-session one of connect-databank's has expiry Infinity. */

@@ -22,18 +22,29 @@ export function driverError(error: unknown): Error {
 
 /**
  * One databank call as a promise, settled once whatever the driver does (a second callback is
- * ignored, a synchronous throw rejects): the value, or `fallback` when the driver answered with
- * the error `expected` accepts; any other error rejects as an Error.
+ * ignored, a synchronous throw rejects): `then` of the value, or of `fallback` when the driver
+ * answered with the error `expected` accepts; any other error rejects as an Error. `then` runs in
+ * the driver's callback: a chain of calls costs one promise per call.
  */
-function call<T>(start: (cb: BankCallback) => void, expected?: (error: unknown) => boolean, fallback?: T): Promise<T> {
+export function call<T, R = T>(
+  start: (cb: BankCallback) => void,
+  expected?: (error: unknown) => boolean,
+  fallback?: T,
+  then?: (value: T) => R | PromiseLike<R>,
+): Promise<R> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const done: BankCallback = (error, value) => {
       if (settled) return;
       settled = true;
-      if (error === null || error === undefined) resolve(value as T);
-      else if (expected?.(error)) resolve(fallback as T);
-      else reject(driverError(error));
+      const failed = error !== null && error !== undefined;
+      if (failed && !expected?.(error)) return reject(driverError(error));
+      try {
+        const answer = (failed ? fallback : value) as T;
+        resolve(then ? then(answer) : (answer as unknown as R));
+      } catch (failure) {
+        reject(failure);
+      }
     };
     try {
       start(done);
