@@ -1,0 +1,157 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { type DatabankLike, databankAdapter } from "../src/index.js";
+import { bankCall, memoryBank, scanAll } from "./helpers.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const T0 = Date.UTC(2030, 0, 1);
+const payload = JSON.stringify({ cookie: { originalMaxAge: null, expires: null } });
+const write = (id: string, expiresAt: number, now = T0, owner: string | null = null) => ({
+  id,
+  payload,
+  expiresAt,
+  owner,
+  now,
+});
+
+const banks: DatabankLike[] = [];
+afterAll(async () => {
+  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb));
+});
+
+/** A real memory bank, behind a wrapper that counts what each call asks for, per type. */
+async function countingBank() {
+  const bank = await memoryBank();
+  banks.push(bank);
+  const counts = new Map<string, number>();
+  const count = (what: string, n = 1) => counts.set(what, (counts.get(what) ?? 0) + n);
+  const counted = Object.create(bank) as DatabankLike;
+  counted.read = (type, id, cb) => {
+    count(`read ${type}`);
+    bank.read(type, id, cb);
+  };
+  counted.readAll = (type, ids, cb) => {
+    count(`read ${type}`, ids.length);
+    bank.readAll(type, ids, cb);
+  };
+  counted.scan = (type, onValue, cb) => {
+    count(`scan ${type}`);
+    bank.scan(type, onValue, cb);
+  };
+  counted.incr = (type, id, cb) => {
+    count(`incr ${type}`);
+    bank.incr(type, id, cb);
+  };
+  // An update the test holds back until it lets it go: a write still under way.
+  const held = new Map<string, Promise<void>>();
+  counted.update = (type, id, value, cb) => {
+    const gate = held.get(id);
+    if (gate) gate.then(() => bank.update(type, id, value, cb));
+    else bank.update(type, id, value, cb);
+  };
+  const backend = databankAdapter(counted, { type: "gc" });
+  await backend.init();
+  const reset = () => counts.clear();
+  return { bank, backend, counts, reset, held, of: (what: string) => counts.get(what) ?? 0 };
+}
+
+describe("GC cost follows the expired sessions, not the total", () => {
+  it("reads the records of due buckets only, and never scans the sessions", async () => {
+    const { backend, of, reset } = await countingBank();
+    for (let i = 0; i < 2000; i++) await backend.upsert(write(`live-${i}`, T0 + HOUR));
+    for (let i = 0; i < 100; i++) await backend.upsert(write(`old-${i}`, T0 + MINUTE + i));
+    reset();
+    expect(await backend.deleteExpired(T0 + 3 * MINUTE, 1000)).toBe(100);
+    expect(of("read gc")).toBeLessThanOrEqual(100);
+    expect(of("scan gc")).toBe(0);
+    expect(await backend.count(T0)).toBe(2000);
+  });
+
+  it("a touch that extends an expiry writes no index entry; one that shortens it writes one", async () => {
+    const { backend, of, reset } = await countingBank();
+    await backend.upsert(write("s", T0 + HOUR));
+    reset();
+    for (let i = 1; i <= 10; i++)
+      await backend.touch({ id: "s", expiresAt: T0 + HOUR + i * MINUTE, now: T0 + i, owner: null });
+    expect(of("incr gc_index")).toBe(0);
+    await backend.touch({ id: "s", expiresAt: T0 + 5 * MINUTE, now: T0 + 20, owner: null });
+    expect(of("incr gc_index")).toBe(1);
+    // Collected at the shortened expiry; the entries of the longer ones find nothing later.
+    expect(await backend.deleteExpired(T0 + 6 * MINUTE, 100)).toBe(1);
+    expect(await backend.deleteExpired(T0 + 2 * HOUR, 100)).toBe(0);
+  });
+
+  it("an entry a GC run carries forward is found at the session's new expiry", async () => {
+    const { backend } = await countingBank();
+    await backend.upsert(write("kept", T0 + MINUTE));
+    await backend.touch({ id: "kept", expiresAt: T0 + HOUR, now: T0 + 1, owner: null });
+    expect(await backend.deleteExpired(T0 + 10 * MINUTE, 100)).toBe(0); // carried to the hour's bucket
+    expect(await backend.deleteExpired(T0 + 30 * MINUTE, 100)).toBe(0);
+    expect(await backend.deleteExpired(T0 + HOUR, 100)).toBe(1);
+  });
+
+  it("a write behind another GC's clock is still collected: writers lower GC's starting bucket", async () => {
+    const { backend } = await countingBank();
+    await backend.upsert(write("first", T0 + 2 * MINUTE));
+    expect(await backend.deleteExpired(T0 + 2 * HOUR, 100)).toBe(1); // GC has moved on to T0 + 2h
+    await backend.upsert(write("late", T0 + MINUTE)); // written at T0, expiring before that
+    expect(await backend.deleteExpired(T0 + 2 * HOUR, 100)).toBe(1);
+  });
+
+  it("after a long pause GC walks a bounded stretch of buckets per call and resumes there", async () => {
+    const { backend, of, reset } = await countingBank();
+    await backend.upsert(write("a", T0 + MINUTE));
+    await backend.upsert(write("b", T0 + 60 * 86_400_000)); // two months on
+    const later = T0 + 61 * 86_400_000;
+    expect(await backend.deleteExpired(later, 100)).toBe(1);
+    reset();
+    // The next call starts where the last one stopped (about 23 days of buckets on).
+    expect(await backend.deleteExpired(later, 100)).toBe(0);
+    expect(of("read gc_index")).toBeLessThan(40_000);
+    let total = 0;
+    for (let i = 0; i < 5; i++) total += await backend.deleteExpired(later, 100);
+    expect(total).toBe(1);
+  });
+
+  it("never deletes a session this process is writing: it is left for the next run", async () => {
+    const { backend, held } = await countingBank();
+    await backend.upsert(write("busy", T0 + MINUTE));
+    let release = () => {};
+    held.set("busy", new Promise<void>((resolve) => (release = resolve)));
+    // A request that loaded the session just before it expired saves it just after.
+    const saving = backend.upsert(write("busy", T0 + HOUR, T0 + MINUTE - 1));
+    expect(await backend.deleteExpired(T0 + 2 * MINUTE, 100)).toBe(0);
+    release();
+    expect(await saving).toBe(true);
+    expect(await backend.deleteExpired(T0 + 2 * MINUTE, 100)).toBe(0);
+    expect((await backend.get("busy", T0 + 2 * MINUTE))?.expiresAt).toBe(T0 + HOUR);
+  });
+});
+
+describe("owner logs", () => {
+  it("a listing rewrites a log gone stale, so the next one reads less", async () => {
+    const { backend, of, reset } = await countingBank();
+    for (let i = 0; i < 40; i++) await backend.upsert(write(`old-${i}`, T0 + MINUTE, T0, "olga"));
+    await backend.upsert(write("live", T0 + HOUR, T0, "olga"));
+    expect(await backend.deleteExpired(T0 + 2 * MINUTE, 100)).toBe(40);
+    reset();
+    expect((await backend.listByOwner("olga", T0 + 2 * MINUTE)).map((r) => r.id)).toEqual(["live"]);
+    const first = of("read gc_index");
+    reset();
+    expect((await backend.listByOwner("olga", T0 + 2 * MINUTE)).map((r) => r.id)).toEqual(["live"]);
+    expect(of("read gc_index")).toBeLessThan(first / 4);
+    expect(of("read gc")).toBe(1);
+  });
+
+  it("destroyByOwner empties the owner's log, but for the session it keeps", async () => {
+    const { bank, backend } = await countingBank();
+    for (let i = 0; i < 5; i++) await backend.upsert(write(`s-${i}`, T0 + HOUR, T0, "pia"));
+    expect(await backend.destroyByOwner("pia", { except: "s-2", tombstone: { now: T0, until: T0 + HOUR } })).toBe(4);
+    const chunks = (await scanAll(bank, "gc_index")).filter((v) => String((v as { k?: string }).k).startsWith("o:"));
+    expect(chunks).toEqual([
+      { k: "o:3:pia#6", ids: ["s-2"] },
+      { k: "o:3:pia#f", f: 6 },
+    ]);
+    expect((await backend.listByOwner("pia", T0)).map((r) => r.id)).toEqual(["s-2"]);
+  });
+});
