@@ -151,13 +151,21 @@ export class DatabankBackend implements kit.SessionBackend {
     return touched as Promise<unknown> as Promise<void>;
   }
 
-  /** The tombstone is issued before the record's delete: a write whose update fails on the gone record finds it. */
+  /**
+   * With a tombstone, a stored record (live or expired) is replaced by one; a missing id is left
+   * missing. The tombstone's create is issued before the record's delete: a write whose update
+   * then fails on the gone record finds it.
+   */
   destroy(id: string, tombstone?: kit.Tombstone): Promise<void> {
     return this.queue.run(id, async () => {
       const { bank } = this.parts();
       this.known.delete(id);
-      const saved = tombstone && bank.save(this.tombs, id, { sid: id, until: tombstone.until, at: tombstone.now });
-      await Promise.all([saved, bank.del(this.o.type, id)]);
+      if (!tombstone) return void (await bank.del(this.o.type, id));
+      const stone = { sid: id, until: tombstone.until, at: tombstone.now };
+      const [made, existed] = await Promise.all([bank.create(this.tombs, id, stone), bank.del(this.o.type, id)]);
+      if (made && !existed)
+        await bank.del(this.tombs, id); // nothing was stored: nothing is left
+      else if (!made && existed) await bank.save(this.tombs, id, stone); // an older tombstone, renewed
     });
   }
 
