@@ -368,8 +368,9 @@ export class DatabankBackend implements kit.SessionBackend {
     const writes: Promise<void>[] = [];
     if (!(bucket >= (before?.bucket ?? Number.NaN))) writes.push(logs.append(bucketLog(bucket), [id]));
     if (meta.owner !== null && meta.owner !== before?.owner) writes.push(logs.appendOwned(meta.owner, [id]));
-    const known = { createdAt: meta.created, bucket, owner: meta.owner };
-    if (writes.length === 0) return this.remember(id, known);
+    const same = before?.bucket === bucket && before.owner === meta.owner && before.createdAt === meta.created;
+    const known = same ? (before as Known) : { createdAt: meta.created, bucket, owner: meta.owner };
+    if (writes.length === 0) return same || this.remember(id, known);
     return Promise.all(writes).then(() => this.remember(id, known));
   }
 
@@ -387,7 +388,12 @@ export class DatabankBackend implements kit.SessionBackend {
       );
       return null;
     }
-    this.remember(id, this.knownOf(found));
+    const had = this.known.get(id);
+    const { createdAt, owner } = found.record;
+    const bucket = found.indexedExp === undefined ? Number.NaN : this.bucketOf(found.indexedExp);
+    if (!had || had.bucket !== bucket || had.owner !== owner || had.createdAt !== createdAt) {
+      this.remember(id, this.knownOf(found));
+    }
     return found.record;
   }
 
