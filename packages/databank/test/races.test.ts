@@ -24,17 +24,19 @@ afterAll(async () => {
   for (const bank of banks) await bankCall((cb) => bank.disconnect(cb));
 });
 
-async function instances(count: number) {
+/** Three adapters over one fresh memory bank. */
+async function instances() {
   const bank = await memoryBank();
   banks.push(bank);
-  const adapters = Array.from({ length: count }, () => databankAdapter(bank, { type: "race" }));
-  for (const adapter of adapters) await adapter.init();
-  return adapters;
+  const [a, b, c] = [0, 1, 2].map(() => databankAdapter(bank, { type: "race" })) as [Adapter, Adapter, Adapter];
+  for (const adapter of [a, b, c]) await adapter.init();
+  return [a, b, c] as const;
 }
+type Adapter = ReturnType<typeof databankAdapter>;
 
 const ids = (label: string) => Array.from({ length: N }, (_, i) => `${label}-${i}`);
 
-async function alive(adapter: ReturnType<typeof databankAdapter>, list: string[]): Promise<number> {
+async function alive(adapter: Adapter, list: string[]): Promise<number> {
   let count = 0;
   for (const id of list) if (await adapter.get(id, T0 + 2)) count++;
   return count;
@@ -42,7 +44,7 @@ async function alive(adapter: ReturnType<typeof databankAdapter>, list: string[]
 
 describe("a logout racing late requests on another instance", () => {
   it("a late write from an instance that had read the session never revives it, in either order", async () => {
-    const [a, b] = await instances(2);
+    const [a, b] = await instances();
     const [destroyFirst, writeFirst] = [ids("d"), ids("w")];
     for (const id of [...destroyFirst, ...writeFirst]) await a.upsert(write(id, "v1")); // a knows them all
     await Promise.all([
@@ -54,7 +56,7 @@ describe("a logout racing late requests on another instance", () => {
   });
 
   it("a late touch never revives it, in either order", async () => {
-    const [a, b] = await instances(2);
+    const [a, b] = await instances();
     const [destroyFirst, touchFirst] = [ids("d"), ids("t")];
     for (const id of [...destroyFirst, ...touchFirst]) await a.upsert(write(id, "v1"));
     const touch = (id: string) => a.touch({ id, expiresAt: T0 + 2 * HOUR, now: T0 + 2, owner: null });
@@ -66,7 +68,7 @@ describe("a logout racing late requests on another instance", () => {
   });
 
   it("a first write from an instance that never saw the session doesn't revive it either: it re-reads the tombstone", async () => {
-    const [a, b, c] = await instances(3);
+    const [a, b, c] = await instances();
     const [destroyFirst, writeFirst] = [ids("d"), ids("w")];
     for (const id of [...destroyFirst, ...writeFirst]) await a.upsert(write(id, "v1"));
     // In "writeFirst", c reads no tombstone before the destroy lands and creates the record after
@@ -82,7 +84,7 @@ describe("a logout racing late requests on another instance", () => {
 
 describe("a touch racing a write on another instance", () => {
   it("residual: a write landing between the touch's read and its write loses its payload", async () => {
-    const [a, b] = await instances(2);
+    const [a, b] = await instances();
     const [writeFirst, touchFirst] = [ids("w"), ids("t")];
     for (const id of [...writeFirst, ...touchFirst]) await a.upsert(write(id, "v1"));
     for (const id of [...writeFirst, ...touchFirst]) await b.get(id, T0); // b knows them: one update each
