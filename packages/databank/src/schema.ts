@@ -66,12 +66,10 @@ export function decodeSession(
 }
 
 function isMeta(m: Partial<Meta> | null): m is Meta {
-  return (
-    typeof m === "object" &&
-    m !== null &&
-    [m.exp, m.created, m.active, m.cap ?? 0].every(Number.isFinite) &&
-    (m.owner === null || typeof m.owner === "string")
-  );
+  if (typeof m !== "object" || m === null) return false;
+  const { exp, created, active, cap, owner } = m;
+  const finite = Number.isFinite(exp) && Number.isFinite(created) && Number.isFinite(active);
+  return finite && (cap === undefined || Number.isFinite(cap)) && (owner === null || typeof owner === "string");
 }
 
 /** A tombstone's end, or undefined when `value` is not a tombstone. */
