@@ -28,30 +28,37 @@ const isNoScript = (error: unknown) => error instanceof Error && error.message.s
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
 
 /**
- * A session record from the get script's reply (see scripts.ts), or null when there is none.
- * Metadata that is absent (a session connect-redis wrote) or unreadable leaves out the creation
- * and activity times and the owner.
+ * The record that a session's payload and metadata string (`<createdAt> <lastActiveAt>
+ * <expiresAt>[ <owner>]`) describe, or null when the metadata is not that: absent (a session
+ * connect-redis wrote), a tombstone, or unreadable.
+ */
+function fromMetadata(id: string, payload: string, meta: string): SessionRecord | null {
+  const first = meta.indexOf(" ");
+  const second = first > 0 ? meta.indexOf(" ", first + 1) : -1;
+  if (second < 0) return null;
+  let third = meta.indexOf(" ", second + 1);
+  if (third < 0) third = meta.length;
+  const createdAt = Number(meta.slice(0, first));
+  const lastActiveAt = Number(meta.slice(first + 1, second));
+  const expiresAt = Number(meta.slice(second + 1, third));
+  if (!Number.isSafeInteger(createdAt) || !Number.isSafeInteger(lastActiveAt) || !Number.isSafeInteger(expiresAt)) {
+    return null;
+  }
+  const owner = third < meta.length - 1 ? meta.slice(third + 1) : null;
+  return { id, payload, expiresAt, owner, createdAt, lastActiveAt };
+}
+
+/**
+ * A session record from the get script's reply (see scripts.ts): its expiry from the key's own,
+ * and the rest from the metadata where it is readable. Null when there is no session.
  */
 function toRecord(id: string, reply: unknown): SessionRecord | null {
   if (reply === null || reply === undefined) return null;
   const [payload, at, meta] = reply as [string, number | string, string | null | undefined];
-  const expiresAt = Number(at);
-  const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
-    id,
-    payload,
-    expiresAt: expiresAt === -1 ? NO_EXPIRY : expiresAt,
-    owner: null,
-  };
-  const first = meta ? meta.indexOf(" ") : -1;
-  if (first <= 0 || !meta) return record;
-  const second = meta.indexOf(" ", first + 1);
-  const createdAt = Number(meta.slice(0, first));
-  const lastActiveAt = Number(second < 0 ? meta.slice(first + 1) : meta.slice(first + 1, second));
-  if (!Number.isSafeInteger(createdAt) || !Number.isSafeInteger(lastActiveAt)) return record; // a tombstone, or garbage
-  record.createdAt = createdAt;
-  record.lastActiveAt = lastActiveAt;
-  if (second > 0 && second < meta.length - 1) record.owner = meta.slice(second + 1);
-  return record;
+  const expiry = Number(at);
+  const expiresAt = expiry === -1 ? NO_EXPIRY : expiry;
+  const known = meta ? fromMetadata(id, payload, meta) : null;
+  return known === null ? { id, payload, expiresAt, owner: null } : { ...known, expiresAt };
 }
 
 /**
@@ -104,25 +111,34 @@ export class RedisBackend implements SessionBackend {
     );
   }
 
-  get(id: string, _now: number): Promise<SessionRecord | null> {
+  /**
+   * One MGET of the payload and the metadata, whose expiry answers for the key's. When the
+   * metadata can't answer (see fromMetadata) or says the session expired at `now` (connect-redis
+   * may have moved the key's expiry), the get script reads the key's own expiry: a second round
+   * trip, only for sessions connect-redis wrote or touched last and for expired ones.
+   */
+  get(id: string, now: number): Promise<SessionRecord | null> {
     const key = this.prefix + id;
-    return this.eval(scripts.get, key, ["EVALSHA", scripts.get.sha, "2", key, `{${key}}:m`], (reply) =>
-      toRecord(id, reply),
-    );
+    const meta = `{${key}}:m`;
+    return this.driver.send(key, ["MGET", key, meta]).then((reply) => {
+      const [payload, metadata] = reply as [string | null, string | null];
+      if (payload === null || payload === undefined) return null;
+      const record = metadata ? fromMetadata(id, payload, metadata) : null;
+      if (record !== null && record.expiresAt > now) return record;
+      return this.eval(scripts.get, key, ["EVALSHA", scripts.get.sha, "2", key, meta], (r) => toRecord(id, r));
+    });
   }
 
   upsert(write: SessionWrite): Promise<boolean> {
-    const { id, expiresAt, now, maxLifetimeMs } = write;
-    const lifetime = maxLifetimeMs === undefined ? "" : String(maxLifetimeMs);
-    const args = [write.payload, String(expiresAt), String(now), lifetime, id];
-    return this.ownedScript(scripts.upsert, id, write.owner, args, expiresAt, now, toBoolean);
+    const lifetime = write.maxLifetimeMs === undefined ? "" : String(write.maxLifetimeMs);
+    const args = [write.payload, String(write.expiresAt), String(write.now), lifetime];
+    return this.ownedScript(scripts.upsert, write.id, write.owner, args, write.expiresAt, write.now, toBoolean);
   }
 
   touch(touch: SessionTouch): Promise<void> {
-    const { id, expiresAt, now, maxLifetimeMs } = touch;
-    const lifetime = maxLifetimeMs === undefined ? "" : String(maxLifetimeMs);
-    const args = [String(expiresAt), String(now), lifetime, id];
-    return this.ownedScript(scripts.touch, id, touch.owner, args, expiresAt, now, toVoid);
+    const lifetime = touch.maxLifetimeMs === undefined ? "" : String(touch.maxLifetimeMs);
+    const args = [String(touch.expiresAt), String(touch.now), lifetime];
+    return this.ownedScript(scripts.touch, touch.id, touch.owner, args, touch.expiresAt, touch.now, toVoid);
   }
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
@@ -207,9 +223,10 @@ export class RedisBackend implements SessionBackend {
   }
 
   /**
-   * Runs upsert or touch on the session's keys, the owner (when there is one) last. Its owner set
-   * is in the same script on a standalone Redis; in a cluster (another slot) the `index` script
-   * updates it alongside, not after: its score may then exceed a capped expiry (harmless).
+   * Runs upsert or touch (`args`: their ARGV before the owner) on the session's keys. With an
+   * owner, its owner set is in the same script on a standalone Redis (ARGV then ends with the
+   * owner and the id); in a cluster (another slot) the `index` script updates it alongside, not
+   * after: its score may then exceed a capped expiry (harmless).
    */
   private ownedScript<T>(
     script: Script,
@@ -221,16 +238,15 @@ export class RedisBackend implements SessionBackend {
     parse: (reply: unknown) => T,
   ): Promise<T> {
     const key = this.prefix + id;
-    const ownerKey = owner === null ? undefined : this.ownerKey(owner);
-    const inline = ownerKey !== undefined && !this.driver.cluster;
-    const command = inline
-      ? ["EVALSHA", script.sha, "3", key, `{${key}}:m`, ownerKey, ...args, owner as string]
-      : ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args];
-    if (ownerKey === undefined || inline) return this.eval(script, key, command, parse);
-    command.push(owner as string);
+    if (owner === null) return this.eval(script, key, ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args], parse);
+    const ownerKey = this.ownerKey(owner);
+    if (!this.driver.cluster) {
+      const command = ["EVALSHA", script.sha, "3", key, `{${key}}:m`, ownerKey, ...args, owner, id];
+      return this.eval(script, key, command, parse);
+    }
     const index = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, String(expiresAt), String(now)];
     return Promise.all([
-      this.eval(script, key, command, parse),
+      this.eval(script, key, ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args, owner], parse),
       this.eval(scripts.index, ownerKey, index, toVoid),
     ]).then(([result]) => result);
   }

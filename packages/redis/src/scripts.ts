@@ -5,16 +5,18 @@ import { createHash } from "node:crypto";
  * key a script touches is passed in KEYS and, but for the owner set, shares the session's cluster
  * hash slot (`<prefix><sid>` and `{<prefix><sid>}:m`). The owner set is passed (as the optional
  * last key) only on a standalone Redis; in a cluster the `index` script updates it alongside.
- * Their SHA1 is computed once, here; calls go by EVALSHA.
+ * Their SHA1 is computed once, here; calls go by EVALSHA. (A read needs no script: `get` is one
+ * MGET of both keys, and this `get` script only answers what the metadata can't.)
  *
  * KEYS[1] session: `<prefix><sid>`, the payload string, expiring at the session's expiry
- * KEYS[2] metadata: `{<prefix><sid>}:m`, the string `<createdAt> <lastActiveAt>[ <owner>]`
+ * KEYS[2] metadata: `{<prefix><sid>}:m`, the string `<createdAt> <lastActiveAt> <expiresAt>[ <owner>]`
  *         expiring with the session, or after a destroy the tombstone `t <until>` expiring then
  * KEYS[3] owner set, standalone only: `{<prefix><owner>}:o`, ids scored by expiry
  *
  * Redis does not roll a script back when a command in it fails: what can fail (the owner set
  * holding another type) runs before the first write. Times travel as the decimal strings the
- * caller sent; the metadata keeps them as they came.
+ * caller sent; the metadata keeps them as they came. Each `redis.call` costs the server about as
+ * much as a command sent alone: the scripts make as few as they can.
  */
 export interface Script {
   readonly name: string;
@@ -24,18 +26,24 @@ export interface Script {
 
 // The owner set's update, shared by upsert and touch (standalone) and index (cluster). Expired
 // members are dropped when a new one comes in (what makes the set grow); the set lives as long as
-// its longest member (GT; NX for a set that has no expiry yet).
+// its longest member (GT; NX for a new set, which has no expiry yet: only a new member makes one).
 const INDEX_FN = `
 local function index(key, member, score, now)
-  if redis.call('ZADD', key, score, member) == 1 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
-  if redis.call('PEXPIREAT', key, score, 'GT') == 0 then redis.call('PEXPIREAT', key, score, 'NX') end
+  if redis.call('ZADD', key, score, member) == 1 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if redis.call('PEXPIREAT', key, score, 'GT') == 0 then redis.call('PEXPIREAT', key, score, 'NX') end
+  else
+    redis.call('PEXPIREAT', key, score, 'GT')
+  end
 end
 `;
 
 /**
- * get: {payload, expiry (PEXPIRETIME; -1: none), metadata or nil}, or nil. Another type under the
- * session key reads as an empty payload: the store treats it as unreadable (missing, with a
- * warning), and the next write replaces it. Another type under the metadata key reads as none.
+ * get, when the metadata does not answer (absent: a session connect-redis wrote; unreadable; or
+ * saying expired while the key is still there, its expiry moved by connect-redis): {payload,
+ * expiry (PEXPIRETIME; -1: none), metadata or nil}, or nil. Another type under the session key
+ * reads as an empty payload: the store treats it as unreadable (missing, with a warning), and the
+ * next write replaces it. Another type under the metadata key reads as none.
  */
 const GET = `
 local payload = redis.pcall('GET', KEYS[1])
@@ -47,59 +55,61 @@ return {payload, redis.call('PEXPIRETIME', KEYS[1]), m}
 `;
 
 /**
- * upsert. ARGV: payload, expiresAt, now, maxLifetimeMs or '', id, [owner]. 0 when refused by a
- * tombstone live at now (an unreadable one counts as live: a logout stays final), else 1. The
- * creation time survives only while the session key exists (metadata may outlive a session
- * that connect-redis deleted); unreadable metadata is replaced.
+ * upsert. ARGV: payload, expiresAt, now, maxLifetimeMs or '', [owner], [id, with KEYS[3]]. 0 when
+ * refused by a tombstone live at now (an unreadable one counts as live: a logout stays final),
+ * else 1. An update keeps the creation time its metadata holds; unreadable metadata is replaced.
  */
 const UPSERT = `
-local now = tonumber(ARGV[3])
 local m = redis.pcall('GET', KEYS[2])
 local created = ARGV[3]
 if type(m) == 'string' then
-  if string.sub(m, 1, 2) == 't ' then
+  local c = string.match(m, '^(%d+) %d+ %d+')
+  if c then
+    created = c
+  elseif string.sub(m, 1, 2) == 't ' then
     local u = tonumber(string.sub(m, 3))
-    if not u or u > now then return 0 end
-  else
-    local c = string.match(m, '^(%d+) %d+')
-    if c and redis.call('EXISTS', KEYS[1]) == 1 then created = c end
+    if not u or u > tonumber(ARGV[3]) then return 0 end
   end
 end
-local expires = tonumber(ARGV[2])
-if ARGV[4] ~= '' then expires = math.min(expires, tonumber(created) + tonumber(ARGV[4])) end
-if KEYS[3] then index(KEYS[3], ARGV[5], expires, now) end
+local expires = ARGV[2]
+if ARGV[4] ~= '' then expires = math.min(tonumber(expires), tonumber(created) + tonumber(ARGV[4])) end
+if KEYS[3] then index(KEYS[3], ARGV[6], expires, ARGV[3]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', expires)
-if ARGV[6] then
-  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[3] .. ' ' .. ARGV[6], 'PXAT', expires)
+if ARGV[5] then
+  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[3] .. ' ' .. expires .. ' ' .. ARGV[5], 'PXAT', expires)
 else
-  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[3], 'PXAT', expires)
+  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[3] .. ' ' .. expires, 'PXAT', expires)
 end
 return 1
 `;
 
 /**
- * touch. ARGV: expiresAt, now, maxLifetimeMs or '', id, [owner]. A no-op (0) on a missing session
- * or one expired at now. No tombstone to check: a live tombstone means the session key is gone
- * (destroy deletes it as it writes one, upsert refuses while it lives). A session without
- * metadata (written by connect-redis) gets it here: created now, owned by the touch's owner.
+ * touch. ARGV: expiresAt, now, maxLifetimeMs or '', [owner], [id, with KEYS[3]]. A no-op (0) on a
+ * missing session or one expired at now. The metadata's expiry tells; when it can't (absent,
+ * unreadable, a tombstone, or saying expired: connect-redis may have moved the key's expiry), the
+ * key's own does (PEXPIRETIME). A tombstone needs no check of its own: while one lives the
+ * session key is gone (destroy deletes it as it writes one, upsert refuses while it lives), and
+ * PEXPIREAT of a missing key changes nothing. A session without metadata (written by
+ * connect-redis) gets it here: created now, owned by the touch's owner.
  */
 const TOUCH = `
-local now = tonumber(ARGV[2])
-local at = redis.call('PEXPIRETIME', KEYS[1])
-if at == -2 or (at ~= -1 and at <= now) then return 0 end
 local m = redis.pcall('GET', KEYS[2])
-local created, owner
-if type(m) == 'string' then created, owner = string.match(m, '^(%d+) %d+ ?(.*)$') end
-if not created then created, owner = ARGV[2], ARGV[5] end
+local created, at, owner
+if type(m) == 'string' then created, at, owner = string.match(m, '^(%d+) %d+ (%d+) ?(.*)$') end
+if not at or tonumber(at) <= tonumber(ARGV[2]) then
+  local t = redis.call('PEXPIRETIME', KEYS[1])
+  if t == -2 or (t ~= -1 and t <= tonumber(ARGV[2])) then return 0 end
+  if not created then created, owner = ARGV[2], ARGV[4] end
+end
 if owner == '' then owner = nil end
-local expires = tonumber(ARGV[1])
-if ARGV[3] ~= '' then expires = math.min(expires, tonumber(created) + tonumber(ARGV[3])) end
-if KEYS[3] and owner == ARGV[5] then index(KEYS[3], ARGV[4], expires, now) end
-redis.call('PEXPIREAT', KEYS[1], expires)
+local expires = ARGV[1]
+if ARGV[3] ~= '' then expires = math.min(tonumber(expires), tonumber(created) + tonumber(ARGV[3])) end
+if KEYS[3] and owner == ARGV[4] then index(KEYS[3], ARGV[5], expires, ARGV[2]) end
+if redis.call('PEXPIREAT', KEYS[1], expires) == 0 then return 0 end
 if owner then
-  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[2] .. ' ' .. owner, 'PXAT', expires)
+  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[2] .. ' ' .. expires .. ' ' .. owner, 'PXAT', expires)
 else
-  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[2], 'PXAT', expires)
+  redis.call('SET', KEYS[2], created .. ' ' .. ARGV[2] .. ' ' .. expires, 'PXAT', expires)
 end
 return 1
 `;
@@ -118,7 +128,7 @@ return 1
 const DESTROY_OWNED = `
 local m = redis.pcall('GET', KEYS[2])
 if type(m) ~= 'string' then return 0 end
-local _, owner = string.match(m, '^(%d+) %d+ (.*)$')
+local owner = string.match(m, '^%d+ %d+ %d+ (.*)$')
 if owner ~= ARGV[1] then return 0 end
 local ended = redis.call('DEL', KEYS[1])
 if ended == 1 and ARGV[2] then
@@ -131,7 +141,7 @@ return ended
 
 /** Cluster only: the owner set's update, sent alongside upsert and touch. KEYS: owner set. ARGV: id, expiry, now. */
 const INDEX = `
-index(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+index(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `;
 

@@ -118,6 +118,24 @@ describe.skipIf(skip)("connect-redis 9 data in place", () => {
       await clocked.close();
     }
   });
+
+  it("a session connect-redis touched last is judged by its key's expiry, not by our metadata's", async () => {
+    let now = Date.now();
+    const clocked = createStore(redisAdapter(redis, { prefix }), { gcInterval: 0, now: () => now });
+    try {
+      await clocked.set("moved", session({ user: "gil" }, new Date(now + 60_000)));
+      // connect-redis, serving a request of the same browser, moves the key's expiry (not our metadata's).
+      await call((cb) => theirs.touch("moved", session({ user: "gil" }, new Date(now + HOUR)), cb));
+      now += 61_000; // past what our metadata says, not what the key says
+      expect(await clocked.get("moved")).toMatchObject({ user: "gil" });
+      const later = new Date(now + 2 * HOUR);
+      await clocked.touch("moved", session({ user: "gil" }, later));
+      expect(await redis.pExpireTime(`${prefix}moved`)).toBe(later.getTime());
+      expect(await clocked.backend.get("moved", now)).toMatchObject({ expiresAt: later.getTime(), lastActiveAt: now });
+    } finally {
+      await clocked.close();
+    }
+  });
 });
 
 describe.skipIf(skip).each([
