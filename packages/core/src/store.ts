@@ -140,14 +140,14 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
         }
         const owner = this.ownerOf(session);
         const payload = this.codec.encode(session, sid);
-        const written = this.backend.upsert({
-          id: sid,
-          payload,
-          expiresAt,
-          owner,
-          now,
-          ...(this.options.maxLifetimeMs === undefined ? {} : { maxLifetimeMs: this.options.maxLifetimeMs }),
-        });
+        const lifetime = this.options.maxLifetimeMs;
+        const written = this.backend.upsert(
+          lifetime === undefined
+            ? { id: sid, payload, expiresAt, owner, now }
+            : { id: sid, payload, expiresAt, owner, now, maxLifetimeMs: lifetime },
+        );
+        // Nothing to do with the answer: the store resolves nothing for a write (see settle).
+        if (!this.recent && !this.debugEnabled()) return written as Promise<void>;
         return Promise.resolve(written).then((result) => {
           if (result === false) {
             // A request that finished after a logout: refused by the tombstone, not an error.
@@ -175,13 +175,13 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
           const last = this.recent.get(sid);
           if (last !== undefined && expiresAt - last < this.options.touchAfterMs) return Promise.resolve();
         }
-        const touched = this.backend.touch({
-          id: sid,
-          expiresAt,
-          now,
-          owner: this.ownerOf(session),
-          ...(this.options.maxLifetimeMs === undefined ? {} : { maxLifetimeMs: this.options.maxLifetimeMs }),
-        });
+        const owner = this.ownerOf(session);
+        const lifetime = this.options.maxLifetimeMs;
+        const touched = this.backend.touch(
+          lifetime === undefined
+            ? { id: sid, expiresAt, now, owner }
+            : { id: sid, expiresAt, now, owner, maxLifetimeMs: lifetime },
+        );
         const recent = this.recent;
         return recent ? Promise.resolve(touched).then(() => recent.set(sid, expiresAt)) : touched;
       },
@@ -397,34 +397,59 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
       return undefined;
     }
     this.inFlight++;
-    let running: Promise<T>;
+    let started: Promise<T>;
     try {
-      const started = this.initialized ? Promise.resolve(work()) : this.ensureInitialized().then(work);
-      running = this.deadlines.bound(started, op);
+      started = this.initialized ? Promise.resolve(work()) : this.ensureInitialized().then(work);
     } catch (error) {
-      running = Promise.reject(error);
+      started = Promise.reject(error);
     }
-    const onSuccess = (result: T) => {
-      this.settled();
-      if (this.debugEnabled()) this.log.debug({ op, sidHash: sid && idFingerprint(sid) });
-      return result;
-    };
-    const onFailure = (error: unknown) => {
-      this.settled();
-      const failure = this.wrap(op, error, [sid, secretOf(owner), ...this.secretsOf(session)]);
-      this.reportWrite(op, failure);
-      return failure;
-    };
     if (typeof callback === "function") {
-      running.then(
-        (result) => process.nextTick(callback, null, onSuccess(result)),
-        (error: unknown) => process.nextTick(callback, onFailure(error)),
+      this.settle(
+        op,
+        sid,
+        started,
+        session,
+        owner,
+        (result) => process.nextTick(callback, null, result),
+        (failure) => process.nextTick(callback, failure),
       );
       return undefined;
     }
-    return running.then(onSuccess, (error: unknown) => {
-      throw onFailure(error);
-    });
+    return new Promise<T>((resolve, reject) => this.settle(op, sid, started, session, owner, resolve, reject));
+  }
+
+  /**
+   * Settles one operation once its work does, or with a TIMEOUT error once its deadline passes,
+   * whichever comes first: one promise reaction per call, no promise of its own. Writes (set,
+   * touch, destroy) resolve nothing, whatever the backend answered.
+   */
+  private settle<T>(
+    op: Operation,
+    sid: string | undefined,
+    started: Promise<T>,
+    session: unknown,
+    owner: unknown,
+    resolve: (result: T) => void,
+    reject: (failure: SessionStoreError) => void,
+  ): void {
+    const failed = (error: unknown) => {
+      this.settled();
+      const failure = this.wrap(op, error, [sid, secretOf(owner), ...this.secretsOf(session)]);
+      this.reportWrite(op, failure);
+      reject(failure);
+    };
+    const watched = this.deadlines.start(op, failed);
+    started.then(
+      (result) => {
+        if (!this.deadlines.finish(watched)) return;
+        this.settled();
+        resolve((WRITES.has(op) ? undefined : result) as T);
+        if (this.debugEnabled()) this.log.debug({ op, sidHash: sid && idFingerprint(sid) });
+      },
+      (error: unknown) => {
+        if (this.deadlines.finish(watched)) failed(error);
+      },
+    );
   }
 
   /** The strings a failed write's error text must not show: the owner and the payload as written. */

@@ -197,6 +197,48 @@ describe("bounded time on a hung database", () => {
     await expect(store.get("a")).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
   });
 
+  it("each call has its own deadline: answers in time are kept, the rest time out, late answers change nothing", async () => {
+    const { backend } = instrumentedBackend();
+    const answer = new Map<string, (record: unknown) => void>();
+    const store = createStore(backend, { gcInterval: 0, operationTimeout: 50 });
+    await store.length(); // initialized
+    backend.get = (id: string) => new Promise((resolve) => answer.set(id, resolve));
+    const record = (id: string) => ({
+      id,
+      payload: JSON.stringify(sessionWith({ id })),
+      expiresAt: Date.now() + HOUR,
+      owner: null,
+    });
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        (value) => ({ value }),
+        (error: SessionStoreError) => ({ code: error.code }),
+      );
+    // Four calls under way; the second and the last (the middle and the end of the pending list) answered in time.
+    const calls = ["a", "b", "c", "d"].map((id) => outcome(store.get(id)));
+    const called: unknown[][] = [];
+    store.get("cb", (...args: unknown[]) => called.push(args));
+    answer.get("b")?.(record("b"));
+    answer.get("d")?.(null);
+    const [a, b, c, d] = await Promise.all(calls);
+    expect(b).toEqual({ value: expect.objectContaining({ id: "b" }) });
+    expect(d).toEqual({ value: null });
+    expect(a).toEqual({ code: ErrorCodes.TIMEOUT });
+    expect(c).toEqual({ code: ErrorCodes.TIMEOUT });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(called).toEqual([[expect.objectContaining({ code: ErrorCodes.TIMEOUT })]]);
+    // The database answers at last: nobody hears of it twice.
+    for (const id of ["a", "c", "cb"]) answer.get(id)?.(record(id));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(called).toHaveLength(1);
+    // Later calls are watched as before, and close() waits for nothing left over.
+    const later = outcome(store.get("e"));
+    answer.get("e")?.(null);
+    expect(await later).toEqual({ value: null });
+    expect(await outcome(store.get("f"))).toEqual({ code: ErrorCodes.TIMEOUT });
+    await store.close();
+  });
+
   it("a hung init fails the operations waiting for it instead of holding them", async () => {
     const { backend, hang } = instrumentedBackend();
     hang("init");
