@@ -130,15 +130,21 @@ export class RedisBackend implements SessionBackend {
   }
 
   upsert(write: SessionWrite): Promise<boolean> {
+    const key = this.prefix + write.id;
     const lifetime = write.maxLifetimeMs === undefined ? "" : String(write.maxLifetimeMs);
-    const args = [write.payload, String(write.expiresAt), String(write.now), lifetime];
-    return this.ownedScript(scripts.upsert, write.id, write.owner, args, write.expiresAt, write.now, toBoolean);
+    const expires = String(write.expiresAt);
+    const now = String(write.now);
+    const command = ["EVALSHA", scripts.upsert.sha, "2", key, `{${key}}:m`, write.payload, expires, now, lifetime];
+    return this.owned(scripts.upsert, key, write.id, write.owner, command, expires, now, toBoolean);
   }
 
   touch(touch: SessionTouch): Promise<void> {
+    const key = this.prefix + touch.id;
     const lifetime = touch.maxLifetimeMs === undefined ? "" : String(touch.maxLifetimeMs);
-    const args = [String(touch.expiresAt), String(touch.now), lifetime];
-    return this.ownedScript(scripts.touch, touch.id, touch.owner, args, touch.expiresAt, touch.now, toVoid);
+    const expires = String(touch.expiresAt);
+    const now = String(touch.now);
+    const command = ["EVALSHA", scripts.touch.sha, "2", key, `{${key}}:m`, expires, now, lifetime];
+    return this.owned(scripts.touch, key, touch.id, touch.owner, command, expires, now, toVoid);
   }
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
@@ -223,30 +229,33 @@ export class RedisBackend implements SessionBackend {
   }
 
   /**
-   * Runs upsert or touch (`args`: their ARGV before the owner) on the session's keys. With an
-   * owner, its owner set is in the same script on a standalone Redis (ARGV then ends with the
-   * owner and the id); in a cluster (another slot) the `index` script updates it alongside, not
-   * after: its score may then exceed a capped expiry (harmless).
+   * Runs upsert or touch (`command`: its EVALSHA on the session's two keys, ARGV up to the owner).
+   * With an owner, its owner set is in the same script on a standalone Redis (a third key, and
+   * ARGV ending with the owner and the id); in a cluster (another slot) the `index` script updates
+   * it alongside, not after: its score may then exceed a capped expiry (harmless).
    */
-  private ownedScript<T>(
+  private owned<T>(
     script: Script,
+    key: string,
     id: string,
     owner: string | null,
-    args: string[],
-    expiresAt: number,
-    now: number,
+    command: string[],
+    expires: string,
+    now: string,
     parse: (reply: unknown) => T,
   ): Promise<T> {
-    const key = this.prefix + id;
-    if (owner === null) return this.eval(script, key, ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args], parse);
+    if (owner === null) return this.eval(script, key, command, parse);
     const ownerKey = this.ownerKey(owner);
     if (!this.driver.cluster) {
-      const command = ["EVALSHA", script.sha, "3", key, `{${key}}:m`, ownerKey, ...args, owner, id];
+      command[2] = "3";
+      command.splice(5, 0, ownerKey);
+      command.push(owner, id);
       return this.eval(script, key, command, parse);
     }
-    const index = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, String(expiresAt), String(now)];
+    command.push(owner);
+    const index = ["EVALSHA", scripts.index.sha, "1", ownerKey, id, expires, now];
     return Promise.all([
-      this.eval(script, key, ["EVALSHA", script.sha, "2", key, `{${key}}:m`, ...args, owner], parse),
+      this.eval(script, key, command, parse),
       this.eval(scripts.index, ownerKey, index, toVoid),
     ]).then(([result]) => result);
   }
