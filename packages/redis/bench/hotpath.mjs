@@ -8,7 +8,8 @@
 // Environment: OPS per block (default 2000), ROUNDS (default 15), INFLIGHT (default 16), OWNER=1
 // (the store's `owner` option set, every session owned), CALLBACKS=1 (express-session's callback
 // form instead of promises), ONLY=label,label (run only those contenders, e.g. under --cpu-prof),
-// STEPS=get,touch (report only those operations).
+// STEPS=get,touch (report only those operations), FLOOR=1 (adds "raw in Lua": raw's writes, each
+// sent as a script that runs that one command: what a script costs by itself).
 //
 // Each round runs every operation once per contender, the contenders in a rotating order, each on
 // ids of its own: set (new ids), get, touch, set (the same ids again: an update), destroy. Per
@@ -104,6 +105,24 @@ const contenders = [];
     get: (id) => client.sendCommand(["GET", prefix + id]).then((v) => v && JSON.parse(v)),
     touch: (id, s) => client.sendCommand(["PEXPIREAT", prefix + id, String(s.cookie.expires.getTime())]),
     destroy: (id) => client.sendCommand(["DEL", prefix + id]),
+    client,
+  });
+}
+if (process.env.FLOOR === "1") {
+  // What a script costs by itself: "raw" with each write sent as a script running that one command.
+  const client = await connect();
+  const prefix = "lua:";
+  const load = (source) => client.sendCommand(["SCRIPT", "LOAD", source]);
+  const set = await load("return redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])");
+  const touch = await load("return redis.call('PEXPIREAT', KEYS[1], ARGV[1])");
+  const del = await load("return redis.call('DEL', KEYS[1])");
+  const at = (s) => String(s.cookie.expires.getTime());
+  contenders.push({
+    label: "raw in Lua",
+    set: (id, s) => client.sendCommand(["EVALSHA", set, "1", prefix + id, JSON.stringify(s), at(s)]),
+    get: (id) => client.sendCommand(["GET", prefix + id]).then((v) => v && JSON.parse(v)),
+    touch: (id, s) => client.sendCommand(["EVALSHA", touch, "1", prefix + id, at(s)]),
+    destroy: (id) => client.sendCommand(["EVALSHA", del, "1", prefix + id]),
     client,
   });
 }

@@ -35,9 +35,10 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
 function fromMetadata(id: string, payload: string, meta: string): SessionRecord | null {
   const first = meta.indexOf(" ");
   const second = first > 0 ? meta.indexOf(" ", first + 1) : -1;
-  if (second < 0) return null;
+  if (second <= first + 1) return null;
   let third = meta.indexOf(" ", second + 1);
   if (third < 0) third = meta.length;
+  if (third === second + 1) return null;
   const createdAt = Number(meta.slice(0, first));
   const lastActiveAt = Number(meta.slice(first + 1, second));
   const expiresAt = Number(meta.slice(second + 1, third));

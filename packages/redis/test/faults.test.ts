@@ -299,6 +299,8 @@ describe.skipIf(skip)("corrupt values under the prefix, written with the real cl
     const odd = await store.backend.get("odd-meta-2", Date.now());
     expect(odd?.owner).toBeNull();
     expect(odd?.createdAt).toBeUndefined();
+    await redis.set(`{${key("odd-meta-2")}}:m`, `12  ${Date.now() + HOUR} someone`); // a field left empty
+    expect((await store.backend.get("odd-meta-2", Date.now()))?.createdAt).toBeUndefined();
     await store.touch("hash-meta-2", session({ n: 3 }));
     expect((await store.backend.get("hash-meta-2", Date.now()))?.createdAt).toBeTypeOf("number");
     // A write repairs the metadata; a write replaces another type under the key.
