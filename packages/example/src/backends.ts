@@ -1,12 +1,15 @@
-import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { AppConfig, BackendName } from "./config.js";
+import { ownedPrivateDir, privateDir, privateFile } from "./files.js";
 
 const require = createRequire(import.meta.url);
+
+/** The files SQLite keeps beside a database in WAL mode (and the rollback journal). */
+export const SQLITE_COMPANIONS = ["-wal", "-shm", "-journal"] as const;
 
 /** A backend ready for `createStore`, with what it took to make it. */
 export interface OpenedBackend {
@@ -31,8 +34,10 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
     case "memory":
       return { backend: memoryBackend(), label: "memory (this process)", closeClient: async () => {} };
     case "sqlite": {
-      mkdirSync(config.dataDir, { recursive: true });
       const filename = join(config.dataDir, "sessions.db");
+      // Created 0600 before SQLite opens it (SQLite would make it 0644), so its -wal and -shm
+      // files, which take its mode, are private too; an existing file's mode is fixed.
+      privateFile(filename, SQLITE_COMPANIONS);
       return knexBackend(logger, config, `sqlite (${filename})`, {
         client: "better-sqlite3",
         connection: { filename },
@@ -64,8 +69,10 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
       });
     case "pouchdb": {
       const { pouchdbAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/pouchdb"));
-      mkdirSync(config.dataDir, { recursive: true });
       const path = join(config.dataDir, "pouchdb-sessions");
+      // LevelDB creates its files readable by others; inside a 0700 folder nobody else reaches them.
+      privateDir(config.dataDir);
+      ownedPrivateDir(path);
       const PouchDB = require("pouchdb") as PouchConstructor;
       const db = new PouchDB(path, { adapter: "leveldb" });
       return {

@@ -27,8 +27,14 @@ export class StartupError extends Error {
 
 const STARTUP_TIMEOUT_MS = 10_000;
 
+/** Test hooks of `startDemo`. */
+export interface StartHooks {
+  /** Mounts `GET /slow`, which waits for this promise between loading and changing the session. */
+  slowRequestGate?: () => Promise<void>;
+}
+
 /** Opens the backend, checks the database answers, and serves the app on `config.port`. */
-export async function startDemo(config: AppConfig, logger: Logger): Promise<RunningDemo> {
+export async function startDemo(config: AppConfig, logger: Logger, hooks: StartHooks = {}): Promise<RunningDemo> {
   const opened = await openBackend(config, logger);
   let store: SessionkitStore | undefined;
   let listening: Listening | undefined;
@@ -45,6 +51,9 @@ export async function startDemo(config: AppConfig, logger: Logger): Promise<Runn
       maxAgeMs: config.maxAgeMs,
       logger,
       backendLabel: opened.label,
+      secureCookie: config.secureCookie,
+      trustProxy: config.trustProxy,
+      ...hooks,
     });
     listening = await listen(app, config.port, config.host);
   } catch (error) {
