@@ -31,6 +31,8 @@ const STARTUP_TIMEOUT_MS = 10_000;
 export interface StartHooks {
   /** Mounts `GET /slow`, which waits for this promise between loading and changing the session. */
   slowRequestGate?: () => Promise<void>;
+  /** The store's clock (epoch ms), so a test moves time instead of waiting. Default: `Date.now`. */
+  now?: () => number;
 }
 
 /** Opens the backend, checks the database answers, and serves the app on `config.port`. */
@@ -44,7 +46,8 @@ export async function startDemo(config: AppConfig, logger: Logger, hooks: StartH
     await withTimeout(opened.backend.init(), STARTUP_TIMEOUT_MS).catch((error: unknown) => {
       throw new StartupError(`cannot use ${opened.label}: ${describeError(error)}`, { cause: error });
     });
-    store = createStore(opened.backend, { owner: sessionOwner, logger });
+    const { now, ...appHooks } = hooks;
+    store = createStore(opened.backend, { owner: sessionOwner, logger, ...(now ? { now } : {}) });
     const app = createApp({
       store,
       secret: loadSecret(config.secret, config.dataDir),
@@ -53,7 +56,7 @@ export async function startDemo(config: AppConfig, logger: Logger, hooks: StartH
       backendLabel: opened.label,
       secureCookie: config.secureCookie,
       trustProxy: config.trustProxy,
-      ...hooks,
+      ...appHooks,
     });
     listening = await listen(app, config.port, config.host);
   } catch (error) {
