@@ -36,6 +36,31 @@ describe("readConfig", () => {
     expect(readConfig({ PORT: "0" }).port).toBe(0);
   });
 
+  it("reads the Secure flag setting: auto by default, true or false", () => {
+    expect(readConfig({}).secureCookie).toBe("auto");
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "true" }).secureCookie).toBe(true);
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "FALSE" }).secureCookie).toBe(false);
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "auto" }).secureCookie).toBe("auto");
+    expect(() => readConfig({ SESSIONKIT_SECURE_COOKIE: "yes" })).toThrow(
+      /^SESSIONKIT_SECURE_COOKIE="yes" must be auto, true or false$/,
+    );
+  });
+
+  it("reads which proxies to trust: loopback by default, true, false, or addresses, subnets and names", () => {
+    expect(readConfig({}).trustProxy).toEqual(["loopback"]);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "false" }).trustProxy).toBe(false);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "true" }).trustProxy).toBe(true);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "loopback, 10.0.0.0/8,fd00::/8, 192.168.1.7" }).trustProxy).toEqual([
+      "loopback",
+      "10.0.0.0/8",
+      "fd00::/8",
+      "192.168.1.7",
+    ]);
+    for (const bad of ["2", "10.0.0.0/33", "example.com", "loopback,", "::1/129"]) {
+      expect(() => readConfig({ SESSIONKIT_TRUST_PROXY: bad })).toThrow(/^SESSIONKIT_TRUST_PROXY=/);
+    }
+  });
+
   it("requires a URL for couchdb and a long enough secret", () => {
     expect(() => readConfig({ SESSIONKIT_BACKEND: "couchdb" })).toThrow(/SESSIONKIT_COUCHDB_URL/);
     expect(() => readConfig({ SESSIONKIT_SECRET: "short" })).toThrow(/SESSIONKIT_SECRET/);
