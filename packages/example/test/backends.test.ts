@@ -6,7 +6,7 @@ import { freePort, startPouchdbServer, type TestCouch } from "../../pouchdb/test
 import { BackendUnavailableError, loadAdapter } from "../src/backends.js";
 import type { AppConfig, BackendName } from "../src/config.js";
 import { type RunningDemo, StartupError, startDemo } from "../src/start.js";
-import { Client, silent, tempDir, testConfig, userOf, viewsOf } from "./support/demo.js";
+import { Client, sessionsOf, silent, tempDir, testConfig, userOf, viewsOf } from "./support/demo.js";
 
 const tmp = tempDir("backends");
 // This file's own table and Redis database, so parallel test files never share sessions.
@@ -72,7 +72,7 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
     await demo?.close();
   });
 
-  it("counts visits, logs in, and logs out everywhere", async (ctx) => {
+  it("counts visits, logs in, lists and ends sessions, and logs out everywhere", async (ctx) => {
     if (skip || !demo) return ctx.skip(skip || "not started");
     const first = new Client(demo.url);
     expect(viewsOf((await first.get("/")).text)).toBe(1);
@@ -85,7 +85,26 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
     expect(viewsOf(home.text)).toBe(3);
     expect(userOf((await second.get("/")).text)).toBe("grace");
 
+    // Your sessions: both, this one marked, neither id in the page; the other one logged out.
+    const page = await first.get("/sessions");
+    const rows = sessionsOf(page.text);
+    expect(rows.map((row) => row.current).sort()).toEqual([false, true]);
+    for (const client of [first, second]) expect(page.text).not.toContain(client.sessionId as string);
+    const other = rows.find((row) => !row.current)?.handle as string;
+    expect((await first.post("/sessions/logout", { session: other })).location).toBe("/sessions?ended=1");
+    expect(userOf((await second.get("/")).text)).toBeNull();
+    expect(sessionsOf((await first.get("/sessions")).text)).toHaveLength(1);
+
+    await second.post("/login", { name: "grace" });
+    const third = new Client(demo.url);
+    await third.post("/login", { name: "grace" });
+    expect((await first.post("/sessions/logout-others")).location).toBe("/sessions?ended=2");
+    expect(userOf((await second.get("/")).text)).toBeNull();
+    expect(userOf((await third.get("/")).text)).toBeNull();
+
+    await second.post("/login", { name: "grace" });
     expect((await first.post("/logout-everywhere")).location).toBe("/?loggedOut=2");
+    expect(userOf((await first.get("/")).text)).toBeNull();
     expect(userOf((await second.get("/")).text)).toBeNull();
   });
 });
