@@ -49,6 +49,7 @@ export function mapAdapter(options?: { name?: string }): SessionBackend {
       map.set(t.id, { ...e, expiresAt: capped(t.expiresAt, e.createdAt, t.maxLifetimeMs), lastActiveAt: t.now });
     },
     async destroy(id, t) {
+      if (!map.has(id)) return; // a missing id stays missing
       if (t) map.set(id, tombstone(t));
       else map.delete(id);
     },

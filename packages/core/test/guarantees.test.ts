@@ -52,6 +52,7 @@ describe("a logout is final", () => {
   it("the tombstone lasts tombstoneTtl, then the id is writable again; 0 turns tombstones off", async () => {
     const time = clock();
     const store = createStore(memoryBackend(), { gcInterval: 0, now: time.now, tombstoneTtl: 60 });
+    await store.set("s", sessionWithoutExpiry());
     await store.destroy("s");
     time.advance(59_999);
     await store.set("s", sessionWithoutExpiry());
