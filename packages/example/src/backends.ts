@@ -4,6 +4,7 @@ import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { AppConfig, BackendName } from "./config.js";
+import { describeError } from "./errors.js";
 import { ownedPrivateDir, privateDir, privateFile } from "./files.js";
 
 const require = createRequire(import.meta.url);
@@ -18,6 +19,8 @@ export interface OpenedBackend {
   label: string;
   /** Closes the database client this module created (after `store.close()`). */
   closeClient(): Promise<void>;
+  /** Connects the client, where that is a step of its own (before `backend.init()`). */
+  connect?(): Promise<void>;
 }
 
 /** A backend whose adapter package can't be loaded (not written or not built yet). */
@@ -112,7 +115,42 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
         closeClient: async () => {},
       };
     }
+    case "redis":
+      return redisBackend(config, logger);
   }
+}
+
+/** node-redis 5 (`SESSIONKIT_REDIS_URL`, a `/N` path picks database N) under `redisAdapter`. */
+async function redisBackend(config: AppConfig, logger: Logger): Promise<OpenedBackend> {
+  const { redisAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/redis"));
+  const { createClient } = await import("redis");
+  const log = logger.child({ component: "redis" });
+  let connected = false;
+  const client = createClient({
+    url: config.redisUrl,
+    socket: {
+      connectTimeout: 5000,
+      // At start, a refused connection is one clear error; once connected, reconnect with a capped backoff.
+      reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(50 * 2 ** retries, 5000) : cause),
+    },
+  });
+  // node-redis emits connection errors as events (an unheard one would crash the process);
+  // commands under way fail on their own and reach the store.
+  client.on("error", (error: unknown) => {
+    if (connected) log.warn(`redis connection: ${describeError(error)}`);
+  });
+  return {
+    backend: redisAdapter(client, { prefix: config.redisPrefix }),
+    label: `redis (${withoutPassword(config.redisUrl)})`,
+    async connect() {
+      await client.connect();
+      connected = true;
+    },
+    async closeClient() {
+      connected = false;
+      if (client.isOpen) await client.close();
+    },
+  };
 }
 
 interface PouchConstructor {

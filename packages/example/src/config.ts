@@ -10,6 +10,7 @@ export const BACKENDS = [
   "couchdb",
   "databank-memory",
   "databank-redis",
+  "redis",
   "memory",
 ] as const;
 
@@ -31,6 +32,8 @@ export interface AppConfig {
   pgUrl: string;
   mysqlUrl: string;
   redisUrl: string;
+  /** Key prefix of the redis backend (`redisAdapter`'s `prefix`). */
+  redisPrefix: string;
   /** Table of the SQL backends (sqlite, postgres, mariadb). */
   tableName: string;
   /** CouchDB database URL (required for the couchdb backend). */
@@ -61,6 +64,7 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL("../.data/", import.meta.url));
  * SESSIONKIT_BACKEND (default sqlite), PORT (3000), HOST (127.0.0.1), SESSIONKIT_DATA_DIR
  * (packages/example/.data), SESSIONKIT_MAX_AGE (ms, one day), SESSIONKIT_SECRET,
  * SESSIONKIT_TABLE (sessions), SESSIONKIT_PG_URL, SESSIONKIT_MYSQL_URL, SESSIONKIT_REDIS_URL,
+ * SESSIONKIT_REDIS_PREFIX (sess:),
  * SESSIONKIT_COUCHDB_URL, SESSIONKIT_SECURE_COOKIE (auto), SESSIONKIT_TRUST_PROXY (loopback).
  * Throws a ConfigError with a one-line message naming the variable.
  */
@@ -89,6 +93,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     pgUrl: env.SESSIONKIT_PG_URL || "postgres://postgres@127.0.0.1:5432/test",
     mysqlUrl: env.SESSIONKIT_MYSQL_URL || "mysql://root@127.0.0.1:3306/test",
     redisUrl: env.SESSIONKIT_REDIS_URL || "redis://127.0.0.1:6379",
+    redisPrefix: env.SESSIONKIT_REDIS_PREFIX || "sess:",
     tableName: env.SESSIONKIT_TABLE || "sessions",
     couchdbUrl,
     secureCookie: secureCookie(env.SESSIONKIT_SECURE_COOKIE),

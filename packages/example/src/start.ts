@@ -43,7 +43,11 @@ export async function startDemo(config: AppConfig, logger: Logger, hooks: StartH
   try {
     // Prepare the backend before the store exists, so an unreachable database is one clear
     // error here instead of a logged failure per request later.
-    await withTimeout(opened.backend.init(), STARTUP_TIMEOUT_MS).catch((error: unknown) => {
+    const ready = (async () => {
+      await opened.connect?.();
+      await opened.backend.init();
+    })();
+    await withTimeout(ready, STARTUP_TIMEOUT_MS).catch((error: unknown) => {
       throw new StartupError(`cannot use ${opened.label}: ${describeError(error)}`, { cause: error });
     });
     const { now, ...appHooks } = hooks;

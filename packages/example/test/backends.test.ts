@@ -11,7 +11,10 @@ import { Client, sessionsOf, silent, tempDir, testConfig, userOf, viewsOf } from
 const tmp = tempDir("backends");
 // This file's own table and Redis database, so parallel test files never share sessions.
 const TABLE = "example_backends_test";
-const REDIS_URL = `${(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "")}/11`;
+const REDIS_BASE = (process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "");
+const REDIS_URL = `${REDIS_BASE}/11`;
+/** The redis backend's own database and prefix (databank-redis has database 11). */
+const REDIS_ADAPTER = { redisUrl: `${REDIS_BASE}/12`, redisPrefix: "example-backends-test:" };
 
 let couch: TestCouch | undefined;
 let couchFailure: string | undefined;
@@ -52,6 +55,7 @@ const gates: Record<BackendName, () => Promise<string | false>> = {
   postgres: () => serviceGate("PostgreSQL", tcpProbe(testConfig("").pgUrl, 5432)),
   mariadb: () => serviceGate("MariaDB", tcpProbe(testConfig("").mysqlUrl, 3306)),
   "databank-redis": () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
+  redis: () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
   couchdb: () =>
     serviceGate("pouchdb-server", async () => {
       if (!couch) throw new Error(couchFailure ?? "not started");
@@ -64,7 +68,12 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
   beforeAll(async () => {
     skip = await gates[backend]();
     if (skip) return;
-    const extra = backend === "couchdb" ? { couchdbUrl: `${couch?.url}/example-backends` } : {};
+    const extra =
+      backend === "couchdb"
+        ? { couchdbUrl: `${couch?.url}/example-backends` }
+        : backend === "redis"
+          ? REDIS_ADAPTER
+          : {};
     demo = await startDemo(config(backend, extra), silent);
     await demo.store.clear();
   });
@@ -157,6 +166,15 @@ describe("startup failures", () => {
     await expect(
       startDemo(config("databank-redis", { redisUrl: `redis://127.0.0.1:${port}/11` }), silent),
     ).rejects.toThrow(new RegExp(`^cannot use databank-redis \\(redis://127\\.0\\.0\\.1:${port}/11\\): `));
+  });
+
+  it("an unreachable Redis under the redis backend is a StartupError, and nothing is left open", async () => {
+    const port = await freePort();
+    await expect(
+      startDemo(config("redis", { redisUrl: `redis://:hunter2@127.0.0.1:${port}/12` }), silent),
+    ).rejects.toThrow(
+      new RegExp(`^cannot use redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/12\\): .*ECONNREFUSED`),
+    );
   });
 
   it("a bad table name is refused by the adapter before anything listens", async () => {

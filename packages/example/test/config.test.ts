@@ -12,6 +12,8 @@ describe("readConfig", () => {
     expect(config.dataDir).toMatch(/packages[\\/]example[\\/]\.data[\\/]?$/);
     expect(config.maxAgeMs).toBe(86_400_000);
     expect(config.pgUrl).toBe("postgres://postgres@127.0.0.1:5432/test");
+    expect(config.redisPrefix).toBe("sess:");
+    expect(readConfig({ SESSIONKIT_REDIS_PREFIX: "demo:" }).redisPrefix).toBe("demo:");
   });
 
   it("accepts every documented backend", () => {
@@ -24,7 +26,7 @@ describe("readConfig", () => {
   it("rejects an unknown backend with one line that lists the valid ones", () => {
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(ConfigError);
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(
-      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, databank-redis, memory$/,
+      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, databank-redis, redis, memory$/,
     );
   });
 
