@@ -95,23 +95,8 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
     case "databank-memory": {
       const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
       return {
-        backend: databankAdapter({ driver: "memory", params: {} }),
+        backend: databankAdapter({ driver: "memory" }),
         label: "databank memory driver (this process)",
-        closeClient: async () => {},
-      };
-    }
-    case "databank-redis": {
-      const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
-      const url = new URL(config.redisUrl);
-      const params = {
-        host: url.hostname,
-        port: Number(url.port || 6379),
-        database: Number(url.pathname.slice(1) || 0),
-      };
-      // The adapter creates, connects and closes the bank (and guards its Redis client's errors).
-      return {
-        backend: databankAdapter({ driver: "redis", params }),
-        label: `databank-redis (${withoutPassword(config.redisUrl)})`,
         closeClient: async () => {},
       };
     }

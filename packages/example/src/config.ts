@@ -9,7 +9,6 @@ export const BACKENDS = [
   "pouchdb",
   "couchdb",
   "databank-memory",
-  "databank-redis",
   "redis",
   "memory",
 ] as const;
@@ -70,6 +69,11 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL("../.data/", import.meta.url));
  */
 export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
   const backend = (env.SESSIONKIT_BACKEND ?? "sqlite").trim() || "sqlite";
+  if (backend === "databank-redis") {
+    throw new ConfigError(
+      'SESSIONKIT_BACKEND="databank-redis" is no longer offered (@sessionkit/databank refuses databank-redis 0.19, whose Redis client ends the process on an outage); use SESSIONKIT_BACKEND=redis',
+    );
+  }
   if (!(BACKENDS as readonly string[]).includes(backend)) {
     throw new ConfigError(`SESSIONKIT_BACKEND="${backend}" is not a backend; use one of: ${BACKENDS.join(", ")}`);
   }

@@ -11,10 +11,9 @@ import { Client, sessionsOf, silent, tempDir, testConfig, userOf, viewsOf } from
 const tmp = tempDir("backends");
 // This file's own table and Redis database, so parallel test files never share sessions.
 const TABLE = "example_backends_test";
-const REDIS_BASE = (process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "");
-const REDIS_URL = `${REDIS_BASE}/11`;
-/** The redis backend's own database and prefix (databank-redis has database 11). */
-const REDIS_ADAPTER = { redisUrl: `${REDIS_BASE}/12`, redisPrefix: "example-backends-test:" };
+const REDIS_URL = `${(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "")}/11`;
+/** The redis backend's own database and key prefix. */
+const REDIS_ADAPTER = { redisUrl: REDIS_URL, redisPrefix: "example-backends-test:" };
 
 let couch: TestCouch | undefined;
 let couchFailure: string | undefined;
@@ -54,7 +53,6 @@ const gates: Record<BackendName, () => Promise<string | false>> = {
   "databank-memory": async () => false,
   postgres: () => serviceGate("PostgreSQL", tcpProbe(testConfig("").pgUrl, 5432)),
   mariadb: () => serviceGate("MariaDB", tcpProbe(testConfig("").mysqlUrl, 3306)),
-  "databank-redis": () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
   redis: () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
   couchdb: () =>
     serviceGate("pouchdb-server", async () => {
@@ -161,19 +159,12 @@ describe("startup failures", () => {
     expect(message).not.toContain("\n");
   });
 
-  it("an unreachable Redis is a StartupError too", async () => {
+  it("an unreachable Redis is a StartupError, and nothing is left open", async () => {
     const port = await freePort();
     await expect(
-      startDemo(config("databank-redis", { redisUrl: `redis://127.0.0.1:${port}/11` }), silent),
-    ).rejects.toThrow(new RegExp(`^cannot use databank-redis \\(redis://127\\.0\\.0\\.1:${port}/11\\): `));
-  });
-
-  it("an unreachable Redis under the redis backend is a StartupError, and nothing is left open", async () => {
-    const port = await freePort();
-    await expect(
-      startDemo(config("redis", { redisUrl: `redis://:hunter2@127.0.0.1:${port}/12` }), silent),
+      startDemo(config("redis", { redisUrl: `redis://:hunter2@127.0.0.1:${port}/11` }), silent),
     ).rejects.toThrow(
-      new RegExp(`^cannot use redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/12\\): .*ECONNREFUSED`),
+      new RegExp(`^cannot use redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/11\\): .*ECONNREFUSED`),
     );
   });
 
@@ -185,11 +176,11 @@ describe("startup failures", () => {
 
   it("a missing adapter package is a clear 'not available yet' error", async () => {
     const missing = "@sessionkit/not-written-yet";
-    await expect(loadAdapter("databank-redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
+    await expect(loadAdapter("redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
       BackendUnavailableError,
     );
-    await expect(loadAdapter("databank-redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
-      /^backend databank-redis is not available yet/,
+    await expect(loadAdapter("redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
+      /^backend redis is not available yet/,
     );
   });
 

@@ -26,7 +26,7 @@ describe("readConfig", () => {
   it("rejects an unknown backend with one line that lists the valid ones", () => {
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(ConfigError);
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(
-      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, databank-redis, redis, memory$/,
+      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, redis, memory$/,
     );
   });
 
@@ -61,6 +61,12 @@ describe("readConfig", () => {
     for (const bad of ["2", "10.0.0.0/33", "example.com", "loopback,", "::1/129"]) {
       expect(() => readConfig({ SESSIONKIT_TRUST_PROXY: bad })).toThrow(/^SESSIONKIT_TRUST_PROXY=/);
     }
+  });
+
+  it("says databank-redis is no longer offered, and what to use instead", () => {
+    expect(() => readConfig({ SESSIONKIT_BACKEND: "databank-redis" })).toThrow(
+      /^SESSIONKIT_BACKEND="databank-redis" is no longer offered .*; use SESSIONKIT_BACKEND=redis$/,
+    );
   });
 
   it("requires a URL for couchdb and a long enough secret", () => {
