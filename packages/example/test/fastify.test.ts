@@ -107,7 +107,7 @@ describe("the Fastify example's cross-site check and Secure flag", () => {
     };
   }
 
-  it.each([
+  it.each<Record<string, string>>([
     { "sec-fetch-site": "cross-site" },
     { "sec-fetch-site": "same-site" },
     { origin: "https://evil.example" },
@@ -125,7 +125,7 @@ describe("the Fastify example's cross-site check and Secure flag", () => {
     }
   });
 
-  it.each([{ "sec-fetch-site": "same-origin" }, { origin: "SAME" }, {}])(
+  it.each<Record<string, string>>([{ "sec-fetch-site": "same-origin" }, { origin: "SAME" }, {}])(
     "accepts POST /count/reset sent with %o",
     async (headers) => {
       const app = await started();

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import knex from "knex";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadSecret } from "../src/secret.js";
 import { startDemo } from "../src/start.js";
@@ -12,6 +12,9 @@ let n = 0;
 /** A data folder that does not exist yet, two levels down. */
 const freshDir = () => join(tmp.dir, `case-${++n}`, "data");
 const modeOf = (path: string) => statSync(path).mode & 0o777;
+/** Another connection to a SQLite file, as another program (or an earlier version) would open it. */
+const sqlite = (filename: string) =>
+  knex({ client: "better-sqlite3", connection: { filename }, useNullAsDefault: true });
 
 // With the usual umask (022), files created without care would be 0644 and folders 0755.
 describe("the generated cookie secret", () => {
@@ -80,15 +83,15 @@ describe("the SQLite database files", () => {
     const dir = freshDir();
     await serve(dir);
     // As an earlier version left them: 0644, with a WAL file still there (the database is open).
-    const db = new Database(join(dir, "sessions.db"));
+    const db = sqlite(join(dir, "sessions.db"));
     try {
-      db.pragma("journal_mode = WAL");
-      db.exec("CREATE TABLE IF NOT EXISTS other (x INTEGER)");
+      await db.raw("PRAGMA journal_mode = WAL");
+      await db.raw("CREATE TABLE IF NOT EXISTS other (x INTEGER)");
       for (const suffix of ["", "-wal", "-shm"]) chmodSync(join(dir, `sessions.db${suffix}`), 0o644);
       await serve(dir);
       for (const suffix of ["", "-wal", "-shm"]) expect(modeOf(join(dir, `sessions.db${suffix}`))).toBe(0o600);
     } finally {
-      db.close();
+      await db.destroy();
     }
   });
 });

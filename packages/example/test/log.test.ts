@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import Database from "better-sqlite3";
+import knex from "knex";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { startDemo } from "../src/start.js";
@@ -43,13 +43,17 @@ describe("the demo's log when the database fails", () => {
       }
 
       // Break the database for real: another connection drops every table under the app.
-      const db = new Database(join(tmp.dir, "sessions.db"));
+      const db = knex({
+        client: "better-sqlite3",
+        connection: { filename: join(tmp.dir, "sessions.db") },
+        useNullAsDefault: true,
+      });
       try {
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+        const tables: { name: string }[] = await db("sqlite_master").where({ type: "table" }).select("name");
         expect(tables.length).toBeGreaterThan(0);
-        for (const { name } of tables) db.exec(`DROP TABLE "${name.replaceAll('"', '""')}"`);
+        for (const { name } of tables) await db.schema.dropTable(name);
       } finally {
-        db.close();
+        await db.destroy();
       }
 
       // Every kind of request that reaches the store now fails, and is logged.
