@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceGate } from "@sessionkit/conformance";
+import BetterSqlite3 from "better-sqlite3";
 import knexFactory, { type Knex } from "knex";
+import mysql from "mysql2";
+import pg from "pg";
 
 export const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -54,4 +57,18 @@ export const mysqlGate = () => serviceGate("MariaDB/MySQL", () => probe(mysqlKne
 /** Drops tables a test file created, so reruns start clean. */
 export async function dropTables(knex: Knex, ...tables: string[]): Promise<void> {
   for (const table of tables) await knex.schema.dropTableIfExists(table);
+}
+
+/** The user's own pg pool. */
+export function pgPool(extra: pg.PoolConfig = {}): pg.Pool {
+  return new pg.Pool({ connectionString: PG_URL, max: 5, ...extra });
+}
+
+/** The user's own mysql2 pool (callback API; `.promise()` gives the promise API over the same pool). */
+export function mysqlPool(extra: mysql.PoolOptions = {}): mysql.Pool {
+  return mysql.createPool({ uri: MYSQL_URL, connectionLimit: 5, ...extra });
+}
+
+export function sqliteDb(filename: string): BetterSqlite3.Database {
+  return new BetterSqlite3(filename);
 }
