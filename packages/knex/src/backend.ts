@@ -12,7 +12,9 @@ import { type Layout, NO_CAP, PAGE, REFUSED } from "./layout.js";
 import type { Row, Runner } from "./runners.js";
 import { ensureSchema, type TablePlace } from "./schema.js";
 
-const text = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString("utf8") : String(value));
+/** A text column read back: binary ids come as Buffers, and mysql2 parses a JSON column (connect-session-knex's `sess`). */
+const text = (value: unknown): string =>
+  Buffer.isBuffer(value) ? value.toString("utf8") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 const time = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
 
 /**

@@ -14,6 +14,7 @@ export type LegacyName = (typeof LEGACY)[number];
 export const legacyTable = (name: LegacyName) => (name === "connect-pg-simple" ? "session" : "sessions");
 
 const parseTime = (value: unknown): number => {
+  if (typeof value === "number") return value;
   if (value instanceof Date) return value.getTime();
   // A bare "YYYY-MM-DD HH:MM:SS" is UTC: connect-session-knex writes MySQL DATETIMEs that way.
   const s = String(value);
