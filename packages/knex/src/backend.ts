@@ -14,7 +14,11 @@ import { ensureSchema, type TablePlace } from "./schema.js";
 
 /** A text column read back: binary ids come as Buffers, and mysql2 parses a JSON column (connect-session-knex's `sess`). */
 const text = (value: unknown): string =>
-  Buffer.isBuffer(value) ? value.toString("utf8") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+  Buffer.isBuffer(value)
+    ? value.toString("utf8")
+    : typeof value === "object" && value !== null
+      ? JSON.stringify(value)
+      : String(value);
 const time = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
 
 /**

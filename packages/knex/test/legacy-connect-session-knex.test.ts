@@ -18,7 +18,13 @@ afterAll(() => tmp.remove());
 
 function session(user: string, expiresAt: number): SessionData {
   return {
-    cookie: { originalMaxAge: HOUR, maxAge: expiresAt - Date.now(), expires: new Date(expiresAt), httpOnly: true, path: "/" },
+    cookie: {
+      originalMaxAge: HOUR,
+      maxAge: expiresAt - Date.now(),
+      expires: new Date(expiresAt),
+      httpOnly: true,
+      path: "/",
+    },
     user,
     cart: ["naïve café", "日本語", "🍪"],
   } as unknown as SessionData;
@@ -28,7 +34,8 @@ const asStored = (s: SessionData) => JSON.parse(JSON.stringify(s));
 const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
   new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 /** connect-session-knex's own cleanup (what its interval runs). */
-const theirCleanup = (store: ConnectSessionKnexStore) => (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup();
+const theirCleanup = (store: ConnectSessionKnexStore) =>
+  (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup();
 
 /**
  * One table shared both ways: sessions written by connect-session-knex 5 read by sessionkit and

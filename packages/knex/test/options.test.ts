@@ -78,12 +78,20 @@ describe("declared capabilities", () => {
     ["knex better-sqlite3", knexAdapter(sqlite), "knex:sqlite", 999_000_000],
     ["better-sqlite3", knexAdapter({ betterSqlite3: db }), "better-sqlite3", 999_000_000],
   ];
-  it.each(cases)("%s: sessionkit's own layout stores owners, creation times and tombstones", (_, backend, name, max) => {
-    expect(backend.name).toBe(name);
-    expect(backend.capabilities).toMatchObject({ owners: true, tombstones: true, createdAt: true, maxPayloadBytes: max });
-    expect(backend.capabilities?.gcBatchSize).toBeGreaterThan(0);
-    expect(backend.capabilities?.legacy).toBeUndefined();
-  });
+  it.each(cases)(
+    "%s: sessionkit's own layout stores owners, creation times and tombstones",
+    (_, backend, name, max) => {
+      expect(backend.name).toBe(name);
+      expect(backend.capabilities).toMatchObject({
+        owners: true,
+        tombstones: true,
+        createdAt: true,
+        maxPayloadBytes: max,
+      });
+      expect(backend.capabilities?.gcBatchSize).toBeGreaterThan(0);
+      expect(backend.capabilities?.legacy).toBeUndefined();
+    },
+  );
 
   it("declares the ids a table can't hold", () => {
     const long = "é".repeat(600); // 1200 bytes
@@ -94,7 +102,9 @@ describe("declared capabilities", () => {
     expect(ems?.("x".repeat(129))).toMatch(/128 characters/);
     expect(ems?.("abc ")).toMatch(/space/);
     expect(ems?.("x".repeat(128))).toBeUndefined();
-    expect(knexAdapter(pg, { legacy: "connect-session-knex" }).capabilities?.idProblem?.("x".repeat(256))).toMatch(/255/);
+    expect(knexAdapter(pg, { legacy: "connect-session-knex" }).capabilities?.idProblem?.("x".repeat(256))).toMatch(
+      /255/,
+    );
   });
 
   it.each([
@@ -111,10 +121,17 @@ describe("declared capabilities", () => {
   it("over a legacy layout the store refuses encryption and a custom serializer (the other store reads plain JSON)", () => {
     const legacy = knexAdapter(pg, { legacy: "connect-session-knex" });
     const key = Buffer.alloc(32, 1).toString("base64");
-    for (const options of [{ encryption: { keys: [key] } }, { serializer: { stringify: JSON.stringify, parse: JSON.parse } }]) {
-      expect(configErrorOf(() => createStore(legacy, { ...options, gcInterval: 0 } as never))).toMatch(/connect-session-knex/);
+    for (const options of [
+      { encryption: { keys: [key] } },
+      { serializer: { stringify: JSON.stringify, parse: JSON.parse } },
+    ]) {
+      expect(configErrorOf(() => createStore(legacy, { ...options, gcInterval: 0 } as never))).toMatch(
+        /connect-session-knex/,
+      );
     }
     // The same options are fine over sessionkit's own layout (and memory).
-    expect(() => createStore(memoryBackend(), { encryption: { keys: [key] }, gcInterval: 0 } as never).close()).not.toThrow();
+    expect(() =>
+      createStore(memoryBackend(), { encryption: { keys: [key] }, gcInterval: 0 } as never).close(),
+    ).not.toThrow();
   });
 });

@@ -58,8 +58,14 @@ const dialects: Dialect[] = [
       `create index ${t}_expires_idx on ${t} (expires)`,
     ],
     foreign: [
-      ["connect-session-knex", (t) => `create table ${t} (sid varchar(255) primary key, sess json not null, expired timestamptz not null)`],
-      ["connect-pg-simple", (t) => `create table ${t} (sid varchar primary key, sess json not null, expire timestamp(6) not null)`],
+      [
+        "connect-session-knex",
+        (t) => `create table ${t} (sid varchar(255) primary key, sess json not null, expired timestamptz not null)`,
+      ],
+      [
+        "connect-pg-simple",
+        (t) => `create table ${t} (sid varchar primary key, sess json not null, expire timestamp(6) not null)`,
+      ],
     ],
   },
   {
@@ -78,8 +84,16 @@ const dialects: Dialect[] = [
       `create table ${t} (sid varbinary(1020) not null primary key, data mediumtext character set utf8mb4 not null, expires bigint not null, owner varbinary(1020) null, key ${t}_expires_idx (expires), key ${t}_owner_idx (owner)) engine=InnoDB`,
     ],
     foreign: [
-      ["connect-session-knex", (t) => `create table ${t} (sid varchar(255) not null primary key, sess json not null, expired datetime not null)`],
-      ["express-mysql-session", (t) => `create table ${t} (session_id varchar(128) collate utf8mb4_bin not null, expires int(11) unsigned not null, data mediumtext collate utf8mb4_bin, primary key (session_id))`],
+      [
+        "connect-session-knex",
+        (t) =>
+          `create table ${t} (sid varchar(255) not null primary key, sess json not null, expired datetime not null)`,
+      ],
+      [
+        "express-mysql-session",
+        (t) =>
+          `create table ${t} (session_id varchar(128) collate utf8mb4_bin not null, expires int(11) unsigned not null, data mediumtext collate utf8mb4_bin, primary key (session_id))`,
+      ],
     ],
   },
   {
@@ -97,21 +111,29 @@ const dialects: Dialect[] = [
       `create index ${t}_expires_idx on ${t} (expires)`,
     ],
     foreign: [
-      ["connect-session-knex", (t) => `create table ${t} (sid varchar(255) not null primary key, sess json not null, expired datetime not null)`],
+      [
+        "connect-session-knex",
+        (t) =>
+          `create table ${t} (sid varchar(255) not null primary key, sess json not null, expired datetime not null)`,
+      ],
     ],
     // One thread can't wait for a lock another connection of the same thread holds: four processes.
     startTogether: (tableName) =>
       Promise.all(
         Array.from({ length: 4 }, () =>
-          run(process.execPath, [
-            "--input-type=module",
-            "-e",
-            `import Database from "better-sqlite3";
+          run(
+            process.execPath,
+            [
+              "--input-type=module",
+              "-e",
+              `import Database from "better-sqlite3";
              import { knexAdapter } from "${pathToFileURL(join(here, "../dist/index.js")).href}";
              const db = new Database(${JSON.stringify(join(tmp.dir, "schema.db"))}, { timeout: 10000 });
              await knexAdapter({ betterSqlite3: db }, { tableName: ${JSON.stringify(tableName)} }).init();
              db.close();`,
-          ], { cwd: here }),
+            ],
+            { cwd: here },
+          ),
         ),
       ).then(() => {}),
   },
@@ -175,7 +197,11 @@ for (const d of dialects) {
       expect(old).toMatchObject({ payload: '{"cookie":{},"n":1}', expiresAt: live, owner: "alice" });
       expect(old?.createdAt).toBeUndefined();
       await backend.touch({ id: "old-1", expiresAt: live + 1, now: T0 + 5, owner: "alice" });
-      expect(await backend.get("old-1", T0)).toMatchObject({ createdAt: T0 + 5, lastActiveAt: T0 + 5, expiresAt: live + 1 });
+      expect(await backend.get("old-1", T0)).toMatchObject({
+        createdAt: T0 + 5,
+        lastActiveAt: T0 + 5,
+        expiresAt: live + 1,
+      });
       // A payload may now be NULL: tombstones.
       await backend.destroy("old-2", { now: T0 + 6, until: T0 + 60_000 });
       expect(await backend.upsert(write("old-2", live, { now: T0 + 7 }))).toBe(false);
@@ -183,7 +209,9 @@ for (const d of dialects) {
     });
 
     it("with createTable: false, a missing table fails init with one message naming it", async () => {
-      const error = await knexAdapter(knex, { tableName: t("absent"), createTable: false }).init().catch((e) => e);
+      const error = await knexAdapter(knex, { tableName: t("absent"), createTable: false })
+        .init()
+        .catch((e) => e);
       expect(error).toMatchObject({ code: ErrorCodes.CONFIG });
       expect(error.message).toMatch(new RegExp(`table "${t("absent")}" does not exist.*createTable`));
       expect(await knex.schema.hasTable(t("absent"))).toBe(false);
@@ -193,7 +221,9 @@ for (const d of dialects) {
       const name = table("v01_kept");
       await knex.schema.dropTableIfExists(name);
       for (const sql of d.v01(name)) await knex.raw(sql);
-      const error = await knexAdapter(knex, { tableName: name, createTable: false }).init().catch((e) => e);
+      const error = await knexAdapter(knex, { tableName: name, createTable: false })
+        .init()
+        .catch((e) => e);
       expect(error.message).toMatch(/sessionkit 0\.1's layout.*createTable is true/);
       expect(await columns(name)).toEqual(["data", "expires", "owner", "sid"]);
     });
@@ -203,7 +233,9 @@ for (const d of dialects) {
         const name = table(store.replaceAll("-", "_"));
         await knex.schema.dropTableIfExists(name);
         await knex.raw(ddl(name));
-        const error = await knexAdapter(knex, { tableName: name }).init().catch((e) => e);
+        const error = await knexAdapter(knex, { tableName: name })
+          .init()
+          .catch((e) => e);
         expect(error).toMatchObject({ code: ErrorCodes.CONFIG });
         expect(error.message).toContain(`table "${name}" has the columns`);
         expect(error.message).toContain(`${store}'s layout`);
@@ -212,7 +244,10 @@ for (const d of dialects) {
         expect(error.message).not.toMatch(/alter/i);
         // And the other way round: opened as another store's layout, it says what it is.
         const other = store === "connect-session-knex" ? undefined : "connect-session-knex";
-        const wrong = await knexAdapter(knex, { tableName: name, ...(other ? { legacy: other } : { legacy: undefined }) })
+        const wrong = await knexAdapter(knex, {
+          tableName: name,
+          ...(other ? { legacy: other } : { legacy: undefined }),
+        })
           .init()
           .catch((e) => e);
         expect(wrong.message).toContain(`${store}'s layout`);
@@ -225,7 +260,9 @@ for (const d of dialects) {
       const name = table("unknown");
       await knex.schema.dropTableIfExists(name);
       await knex.raw(`create table ${name} (id integer primary key, payload text)`);
-      const error = await knexAdapter(knex, { tableName: name }).init().catch((e) => e);
+      const error = await knexAdapter(knex, { tableName: name })
+        .init()
+        .catch((e) => e);
       expect(error.message).toMatch(
         /has the columns id, payload, which is no layout sessionkit knows \(sessionkit's own, connect-session-knex's, connect-pg-simple's, express-mysql-session's\); to keep sessionkit's own layout, pass another tableName/,
       );

@@ -1,9 +1,9 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Browser } from "@sessionkit/conformance";
+import type { SessionBackend } from "@sessionkit/core";
 import express from "express";
 import session from "express-session";
-import type { SessionBackend } from "@sessionkit/core";
 import { expect, it } from "vitest";
 
 type AppSession = session.Session & { user?: string; cart?: string[] };
@@ -13,7 +13,13 @@ type AppSession = session.Session & { user?: string; cart?: string[] };
  * redeployed on another store: the same cookies keep arriving.
  */
 export async function startSwitchApp(store: session.Store) {
-  let middleware = session({ store, secret: "switch-secret", resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } });
+  let middleware = session({
+    store,
+    secret: "switch-secret",
+    resave: false,
+    saveUninitialized: false,
+    cookie: { maxAge: 3_600_000 },
+  });
   const app = express();
   app.use((req, res, next) => middleware(req, res, next));
   app.post("/login/:user", (req, res, next) =>
@@ -44,7 +50,13 @@ export async function startSwitchApp(store: session.Store) {
     url,
     /** The app redeployed over another store. */
     use(next: session.Store) {
-      middleware = session({ store: next, secret: "switch-secret", resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } });
+      middleware = session({
+        store: next,
+        secret: "switch-secret",
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: 3_600_000 },
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -99,13 +111,22 @@ export function switchRoundTrip(name: string, make: () => Promise<SwitchCase>, t
       // Read back before the old store writes anything: the expiry sessionkit wrote is what it finds.
       expect(Math.abs(((await c.expiryOf(id)) as number) - touched)).toBeLessThanOrEqual(toleranceMs);
       for (const { user, browser } of users) {
-        expect(await me(browser)).toMatchObject({ user, cart: [`welcome-${user}`, "🍪 naïve", `${user}-old`, `${user}-ours`] });
+        expect(await me(browser)).toMatchObject({
+          user,
+          cart: [`welcome-${user}`, "🍪 naïve", `${user}-old`, `${user}-ours`],
+        });
         await browser.request("POST", `/add/${user}-back`);
       }
 
       app.use(c.ours);
       for (const { user, browser } of users) {
-        expect((await me(browser)).cart).toEqual([`welcome-${user}`, "🍪 naïve", `${user}-old`, `${user}-ours`, `${user}-back`]);
+        expect((await me(browser)).cart).toEqual([
+          `welcome-${user}`,
+          "🍪 naïve",
+          `${user}-old`,
+          `${user}-ours`,
+          `${user}-back`,
+        ]);
       }
     } finally {
       await app.close();
