@@ -9,8 +9,15 @@ import { MYSQL_URL, mysqlGate } from "./support/databases.js";
 import { switchRoundTrip } from "./support/switch-app.js";
 
 const require = createRequire(import.meta.url);
-type MySQLStore = session.Store & { clearExpiredSessions(): Promise<void>; close(): Promise<void>; onReady(): Promise<void> };
-const MySQLStore = require("express-mysql-session")(session) as new (options: object, connection: unknown) => MySQLStore;
+type MySQLStore = session.Store & {
+  clearExpiredSessions(): Promise<void>;
+  close(): Promise<void>;
+  onReady(): Promise<void>;
+};
+const MySQLStore = require("express-mysql-session")(session) as new (
+  options: object,
+  connection: unknown,
+) => MySQLStore;
 
 const HOUR = 3_600_000;
 // A database of this file's own, so both stores can use their default table name, `sessions`.
@@ -24,14 +31,22 @@ let promisePool: ReturnType<mysql.Pool["promise"]>;
 const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
   new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 const sessionAt = (expiresAt: number, user = "ann") =>
-  ({ cookie: { originalMaxAge: HOUR, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: "/" }, user }) as never;
+  ({
+    cookie: { originalMaxAge: HOUR, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: "/" },
+    user,
+  }) as never;
 
 describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, epoch seconds)", () => {
   let theirs: MySQLStore;
   let backend: ReturnType<typeof knexAdapter>;
   let ours: ReturnType<typeof createStore>;
   const indexes = async () =>
-    (await promisePool.query(`select index_name as i from information_schema.statistics where table_schema = ? and table_name = 'sessions'`, [DATABASE]))[0] as Array<{ i: string }>;
+    (
+      await promisePool.query(
+        `select index_name as i from information_schema.statistics where table_schema = ? and table_name = 'sessions'`,
+        [DATABASE],
+      )
+    )[0] as Array<{ i: string }>;
 
   beforeAll(async () => {
     const admin = mysql.createPool({ uri: MYSQL_URL }).promise();
@@ -55,9 +70,13 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
   });
 
   it("init() recognises its table under sessionkit's default table name, and says which option opens it", async () => {
-    const error = await knexAdapter({ mysql2: pool }).init().catch((e) => e);
+    const error = await knexAdapter({ mysql2: pool })
+      .init()
+      .catch((e) => e);
     expect(error).toMatchObject({ code: ErrorCodes.CONFIG });
-    expect(error.message).toMatch(/table "sessions" has the columns session_id, expires, data, which is express-mysql-session's layout/);
+    expect(error.message).toMatch(
+      /table "sessions" has the columns session_id, expires, data, which is express-mysql-session's layout/,
+    );
     expect(error.message).toContain('legacy: "express-mysql-session"');
   });
 
@@ -66,7 +85,10 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
     await call((cb) => theirs.set("theirs", sessionAt(now + HOUR + 400), cb));
     expect((await backend.get("theirs", now))?.expiresAt).toBe(Math.round((now + HOUR + 400) / 1000) * 1000);
     await backend.upsert(write("ours", now + HOUR + 400, { now }));
-    const [rows] = (await promisePool.query("select expires from sessions where session_id = 'ours'")) as [Array<{ expires: number }>, unknown];
+    const [rows] = (await promisePool.query("select expires from sessions where session_id = 'ours'")) as [
+      Array<{ expires: number }>,
+      unknown,
+    ];
     expect(rows[0]?.expires).toBe(Math.ceil((now + HOUR + 400) / 1000)); // rounded up: never shorter
   });
 
@@ -99,8 +121,12 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
   });
 
   it("refuses ids its column can't keep apart or hold, before any write", async () => {
-    await expect(ours.set("trailing ", sessionAt(Date.now() + HOUR))).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
-    await expect(ours.set("x".repeat(129), sessionAt(Date.now() + HOUR))).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+    await expect(ours.set("trailing ", sessionAt(Date.now() + HOUR))).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ID,
+    });
+    await expect(ours.set("x".repeat(129), sessionAt(Date.now() + HOUR))).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ID,
+    });
     await expect(ours.destroyByOwner("ann")).rejects.toMatchObject({ code: ErrorCodes.UNSUPPORTED });
   });
 
@@ -114,8 +140,12 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
     await promisePool.query("alter table sessions drop index sessions_expires_idx");
   });
 
-  switchRoundTrip("express app", async () => {
-    await ours.clear();
-    return { theirs, ours, backend, expiryOf: async (id) => (await backend.get(id, 0))?.expiresAt };
-  }, 1000);
+  switchRoundTrip(
+    "express app",
+    async () => {
+      await ours.clear();
+      return { theirs, ours, backend, expiryOf: async (id) => (await backend.get(id, 0))?.expiresAt };
+    },
+    1000,
+  );
 });
