@@ -48,10 +48,14 @@ describe.skipIf(skip)("MySQL/MariaDB", () => {
     await first.destroy("t", { now: T0, until: T0 + 1000 });
     const tombstone = await stored();
     // Live: nothing moves, not even the columns assigned before data and expires.
-    expect(await first.upsert(write("t", T0 + HOUR, { owner: "o", now: T0 + 999, maxLifetimeMs: HOUR / 2 }))).toBe(false);
+    expect(await first.upsert(write("t", T0 + HOUR, { owner: "o", now: T0 + 999, maxLifetimeMs: HOUR / 2 }))).toBe(
+      false,
+    );
     expect(await stored()).toEqual(tombstone);
     // Passed: every column is the new record's, the cap counted from its new creation time.
-    expect(await first.upsert(write("t", T0 + HOUR, { owner: "o", now: T0 + 1000, maxLifetimeMs: HOUR / 2 }))).toBe(true);
+    expect(await first.upsert(write("t", T0 + HOUR, { owner: "o", now: T0 + 1000, maxLifetimeMs: HOUR / 2 }))).toBe(
+      true,
+    );
     expect(await stored()).toMatchObject({ expires: T0 + 1000 + HOUR / 2, created: T0 + 1000, active: T0 + 1000 });
     expect(String((await stored())?.owner)).toBe("o");
     expect((await stored())?.data).not.toBeNull();
