@@ -32,4 +32,3 @@ backendConformance("knex SQLite :memory: ({ betterSqlite3: db })", () =>
   knexAdapter({ betterSqlite3: memoryDb }, { tableName: "conf_backend" }),
 );
 storeConformance("knex SQLite file", () => knexAdapter({ betterSqlite3: db }, { tableName: "conf_store" }));
-storeConformance("knex SQLite :memory: (knex)", () => knexAdapter(memory, { tableName: "conf_store" }));

@@ -43,7 +43,7 @@ const sessionAt = (expiresAt: number, user = "ann") =>
 describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York, Node in Asia/Kolkata", () => {
   let theirs: PgStore;
   const backend = knexAdapter({ pg: pool }, { tableName: "cps_shared", legacy: "connect-pg-simple" });
-  const ours = createStore(backend, { gcInterval: 0 });
+  let ours: ReturnType<typeof createStore>;
 
   beforeAll(async () => {
     expect(new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset()).toBe(-330);
@@ -52,10 +52,11 @@ describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York,
     // Their own DDL (table.sql), created by their store.
     theirs = new PGStore({ pool, tableName: "cps_shared", createTableIfMissing: true, pruneSessionInterval: false });
     await call((cb) => theirs.set("setup", sessionAt(Date.now() + HOUR), cb));
+    ours = createStore(backend, { gcInterval: 0 }); // prepares the table at once: after theirs made it
     await ours.clear();
   });
   afterAll(async () => {
-    await ours.close();
+    await ours?.close();
     await theirs?.close();
   });
 
