@@ -1,5 +1,5 @@
 // What each path of @sessionkit/knex costs, on the local databases:
-//   node packages/knex/bench/paths.mjs [ops] [--gc]
+//   node packages/knex/bench/paths.mjs [ops] [--gc] [--gc-only] [--only=pg,mysql,sqlite]
 // (build first: npx tsc -b packages/knex). For each dialect, backend-level get/set/touch/destroy
 // through knex.raw and through the user's own driver handle, against the raw driver running the
 // very same statement (MySQL: mysql2's execute); with --gc, a backlog of 100,000 expired among
@@ -14,6 +14,9 @@ import { ownLayout } from "../dist/layout.js";
 
 const OPS = Number(process.argv[2]) || 5000;
 const GC = process.argv.includes("--gc");
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+const want = (dialect) => !ONLY || ONLY.split(",").includes(dialect);
+const HOT = !process.argv.includes("--gc-only");
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const HOUR = 3_600_000;
@@ -98,11 +101,19 @@ async function gc(label, backend, fill, unbounded) {
     const ours = await store.prune();
     const oursMs = performance.now() - t;
     await store.close();
-    results.push([raw / (rawMs / 1000), ours / (oursMs / 1000), rawMs, oursMs]);
+    // The plan itself: the backend's batches at the size it declares, back to back.
+    await fill();
+    const size = backend.capabilities.gcBatchSize;
+    let batched = 0;
+    t = performance.now();
+    for (let n = size; n === size; batched += n) n = await backend.deleteExpired(Date.now(), size);
+    const batchedMs = performance.now() - t;
+    results.push([raw / (rawMs / 1000), ours / (oursMs / 1000), batched / (batchedMs / 1000)]);
   }
   const best = (k) => Math.max(...results.map((r) => r[k]));
+  const ratio = (k) => `${Math.round(best(k))} rows/s (${(best(k) / best(0)).toFixed(2)}×)`;
   console.log(
-    `  GC ${label}: unbounded DELETE ${Math.round(best(0))} rows/s, store.prune() ${Math.round(best(1))} rows/s (${(best(1) / best(0)).toFixed(2)}×); ms per round: ${results.map((r) => `${Math.round(r[2])}/${Math.round(r[3])}`).join(", ")}`,
+    `  GC ${label}: unbounded DELETE ${Math.round(best(0))} rows/s; batches of ${backend.capabilities.gcBatchSize} ${ratio(2)}; store.prune() (adaptive) ${ratio(1)}`,
   );
 }
 
@@ -121,7 +132,7 @@ function rows(now) {
 }
 
 // PostgreSQL
-{
+if (want("pg")) {
   const knex = knexFactory({ client: "pg", connection: PG_URL, pool: { min: 0, max: 8 } });
   const pool = new pg.Pool({ connectionString: PG_URL, max: 8 });
   const unprepared = new pg.Pool({ connectionString: PG_URL, max: 8 });
@@ -134,15 +145,16 @@ function rows(now) {
   };
   const t = "bench_paths_pg";
   await knexAdapter({ pg: pool }, { tableName: t }).init();
-  await report("PostgreSQL", [
-    ["raw pg (same SQL, unnamed)", () => rawRates("pg", runRaw, t)],
-    ["{ pg: pool } prepared", () => backendRates(knexAdapter({ pg: pool }, { tableName: t }))],
-    [
-      "{ pg: pool } not prepared",
-      () => backendRates(knexAdapter({ pg: unprepared }, { tableName: t, preparedStatements: false })),
-    ],
-    ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
-  ]);
+  if (HOT)
+    await report("PostgreSQL", [
+      ["raw pg (same SQL, unnamed)", () => rawRates("pg", runRaw, t)],
+      ["{ pg: pool } prepared", () => backendRates(knexAdapter({ pg: pool }, { tableName: t }))],
+      [
+        "{ pg: pool } not prepared",
+        () => backendRates(knexAdapter({ pg: unprepared }, { tableName: t, preparedStatements: false })),
+      ],
+      ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
+    ]);
   if (GC) {
     const fill = async () => {
       await pool.query(`truncate ${t}`);
@@ -168,17 +180,18 @@ function rows(now) {
 }
 
 // MariaDB
-{
+if (want("mysql")) {
   const knex = knexFactory({ client: "mysql2", connection: MYSQL_URL, pool: { min: 0, max: 8 } });
   const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 8 });
   const p = pool.promise();
   const t = "bench_paths_my";
   await knexAdapter({ mysql2: pool }, { tableName: t }).init();
-  await report("MariaDB", [
-    ["raw mysql2 execute (same SQL)", () => rawRates("mysql", (sql, values) => p.execute(sql, values), t)],
-    ["{ mysql2: pool } (execute)", () => backendRates(knexAdapter({ mysql2: pool }, { tableName: t }))],
-    ["knex (query)", () => backendRates(knexAdapter(knex, { tableName: t }))],
-  ]);
+  if (HOT)
+    await report("MariaDB", [
+      ["raw mysql2 execute (same SQL)", () => rawRates("mysql", (sql, values) => p.execute(sql, values), t)],
+      ["{ mysql2: pool } (execute)", () => backendRates(knexAdapter({ mysql2: pool }, { tableName: t }))],
+      ["knex (query)", () => backendRates(knexAdapter(knex, { tableName: t }))],
+    ]);
   if (GC) {
     const fill = async () => {
       await p.query(`truncate ${t}`);
@@ -211,7 +224,7 @@ function rows(now) {
 }
 
 // SQLite (a file, WAL)
-{
+if (want("sqlite")) {
   const file = `/tmp/sessionkit-bench-paths-${process.pid}.db`;
   const db = new BetterSqlite3(file);
   db.pragma("journal_mode = WAL");
@@ -228,11 +241,12 @@ function rows(now) {
     }
     return s.reader ? s.all(...values) : s.run(...values);
   };
-  await report("SQLite", [
-    ["raw better-sqlite3 (same SQL)", () => rawRates("sqlite", runRaw, t)],
-    ["{ betterSqlite3: db }", () => backendRates(knexAdapter({ betterSqlite3: db }, { tableName: t }))],
-    ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
-  ]);
+  if (HOT)
+    await report("SQLite", [
+      ["raw better-sqlite3 (same SQL)", () => rawRates("sqlite", runRaw, t)],
+      ["{ betterSqlite3: db }", () => backendRates(knexAdapter({ betterSqlite3: db }, { tableName: t }))],
+      ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
+    ]);
   if (GC) {
     const insert = db.prepare(
       `insert into ${t} (sid, data, expires, owner, created, active) values (?, ?, ?, ?, ?, ?)`,
