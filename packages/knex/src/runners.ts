@@ -22,10 +22,14 @@ export interface Runner {
   transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T>;
 }
 
+/** What runs a pg query: a pool or one of its clients. */
+interface PgQueryable {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's own parameter type
+  query(config: { text: string; values: any[]; name?: string }): Promise<PgResult>;
+}
 /** A `pg.Pool` (pg 8), by shape. */
-export interface PgPool {
-  query(config: { text: string; values: unknown[]; name?: string }): Promise<PgResult>;
-  connect(): Promise<PgPool & { release(error?: Error | boolean): void }>;
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgQueryable & { release(): void }>;
 }
 interface PgResult {
   rows: Row[];
@@ -34,7 +38,8 @@ interface PgResult {
 
 /** A mysql2 pool or connection, callback or promise flavoured, by shape. */
 export interface Mysql2Pool {
-  execute(sql: string, values: unknown[], callback?: (error: Error | null, result: unknown) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: mysql2's own parameter type
+  execute(sql: string, values: any[], callback?: (error: Error | null, result: unknown) => void): unknown;
 }
 
 /** A better-sqlite3 `Database`, by shape. */
@@ -78,6 +83,19 @@ export function knexRunner(knex: Knex, flavor: Flavor, name: string): Runner {
   };
 }
 
+/** `work` between `begin` and a commit on one connection, rolled back if it fails. */
+async function inTransaction<T>(tx: Runner, begin: string, work: (tx: Runner) => Promise<T>): Promise<T> {
+  await tx.run(begin, []);
+  try {
+    const result = await work(tx);
+    await tx.run("commit", []);
+    return result;
+  } catch (error) {
+    await tx.run("rollback", []).catch(() => {});
+    throw error;
+  }
+}
+
 /** `?` to `$1, $2, ...` (sessionkit's statements hold no `?` elsewhere). */
 const numbered = (sql: string) => {
   let n = 0;
@@ -88,7 +106,7 @@ const numbered = (sql: string) => {
  * A pg pool. With `prepared`, each statement is a named prepared statement (parsed once per
  * connection); its name is a hash of its text, so two tables never claim one name.
  */
-export function pgRunner(pool: PgPool, prepared: boolean): Runner {
+export function pgRunner(pool: PgQueryable & Partial<PgPool>, prepared: boolean): Runner {
   const texts = new Map<string, { text: string; name?: string }>();
   const query = (sql: string, params: readonly unknown[]) => {
     let entry = texts.get(sql);
@@ -105,16 +123,9 @@ export function pgRunner(pool: PgPool, prepared: boolean): Runner {
     all: async (sql, params) => (await query(sql, params)).rows,
     run: async (sql, params) => changedOf((await query(sql, params)).rowCount, 0),
     async transaction(work) {
-      const client = await pool.connect();
-      const tx = pgRunner(client, false);
+      const client = await (pool as PgPool).connect();
       try {
-        await client.query({ text: "begin", values: [] });
-        const result = await work(tx);
-        await client.query({ text: "commit", values: [] });
-        return result;
-      } catch (error) {
-        await client.query({ text: "rollback", values: [] }).catch(() => {});
-        throw error;
+        return await inTransaction(pgRunner(client, false), "begin", work);
       } finally {
         client.release();
       }
@@ -163,17 +174,7 @@ export function sqliteRunner(db: SqliteDatabase): Runner {
     name: "better-sqlite3",
     all: async (sql, params) => prepared(sql).all(...params) as Row[],
     run: async (sql, params) => changedOf(prepared(sql).run(...params).changes, 0),
-    async transaction(work) {
-      await runner.run("begin immediate", []);
-      try {
-        const result = await work(runner);
-        await runner.run("commit", []);
-        return result;
-      } catch (error) {
-        await runner.run("rollback", []).catch(() => {});
-        throw error;
-      }
-    },
+    transaction: (work) => inTransaction(runner, "begin immediate", work),
   };
   return runner;
 }

@@ -113,7 +113,7 @@ describe("declared capabilities", () => {
     ["express-mysql-session", myPool],
   ] as const)("legacy %s declares no owners, tombstones or creation times, and names itself", (legacy, client) => {
     const handle = client === pool ? { pg: pool } : client === myPool ? { mysql2: myPool } : (client as typeof pg);
-    const backend = knexAdapter(handle, { legacy });
+    const backend = knexAdapter(handle as never, { legacy });
     expect(backend.name).toMatch(new RegExp(`:${legacy}$`));
     expect(backend.capabilities).toMatchObject({ owners: false, tombstones: false, createdAt: false, legacy });
   });

@@ -104,7 +104,7 @@ const dialects: Dialect[] = [
     direct(options) {
       const db = sqliteDb(join(tmp.dir, "schema.db"));
       db.pragma("busy_timeout = 5000");
-      return { backend: knexAdapter({ betterSqlite3: db }, options), close: async () => db.close() };
+      return { backend: knexAdapter({ betterSqlite3: db }, options), close: async () => void db.close() };
     },
     v01: (t) => [
       `create table ${t} (sid text not null primary key, data text not null, expires integer not null, owner text)`,
