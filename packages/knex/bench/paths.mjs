@@ -65,7 +65,7 @@ async function rawRates(flavor, run, table) {
   );
   out.get = await rate((i) => run(sql.get, [ids[i]]));
   out.touch = await rate((i) => run(sql.touch, [now, now + 2 * HOUR, now, cap, now, ids[i], now]));
-  out.destroy = await rate((i) => run(sql.tombstone, [ids[i], now + HOUR, now, now]));
+  out.destroy = await rate((i) => run(sql.tombstone, [now + HOUR, now, now, ids[i]]));
   await run(sql.clear, []);
   return out;
 }

@@ -75,7 +75,7 @@ export class SqlBackend implements SessionBackend {
   async destroy(id: string, tombstone?: Tombstone): Promise<void> {
     const { sql } = this.layout;
     if (tombstone && sql.tombstone)
-      await this.runner.run(sql.tombstone, [id, tombstone.until, tombstone.now, tombstone.now]);
+      await this.runner.run(sql.tombstone, [tombstone.until, tombstone.now, tombstone.now, id]);
     else await this.runner.run(sql.destroy, [id]);
   }
 

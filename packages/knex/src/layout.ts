@@ -112,8 +112,7 @@ export function statements(s: StatementSpec): Statements {
     };
   }
   const columns = `${sid}, ${data}, ${exp}, owner, created, active`;
-  const insert = (payload: string, owner = "?") =>
-    `insert into ${t}${flavor === "mysql" ? "" : " as cur"} (${columns}) values (?, ${payload}, ?, ${owner}, ?, ?)`;
+  const insert = `insert into ${t}${flavor === "mysql" ? "" : " as cur"} (${columns}) values (?, ?, ?, ?, ?, ?)`;
   // A write never replaces a live tombstone: not (a NULL payload expiring after the write's now).
   const writable = (row: string) => `${row}${data} is not null or ${row}${exp} <= ?`;
   // A kept createdAt: the stored one (null in rows written by sessionkit 0.1), a new one over a passed tombstone.
@@ -126,18 +125,14 @@ export function statements(s: StatementSpec): Statements {
         ? // MySQL assigns left to right, each later assignment seeing the earlier new values: created,
           // owner and active first, judged on the old row; then data, which keeps the condition's
           // value (a row that may be written gets a payload); expires last, capped from the new created.
-          `${insert("?")} on duplicate key update created = if(${data} is not null, coalesce(created, values(created)), if(${exp} <= ?, values(created), if(last_insert_id(${REFUSED}), created, created))), ` +
+          `${insert} on duplicate key update created = if(${data} is not null, coalesce(created, values(created)), if(${exp} <= ?, values(created), if(last_insert_id(${REFUSED}), created, created))), ` +
           ["owner", "active", data].map((c) => `${c} = if(${writable("")}, values(${c}), ${c})`).join(", ") +
           `, ${exp} = if(${writable("")}, least(values(${exp}), created + ?), ${exp})`
-        : `${insert("?")} on conflict (${sid}) do update set ${data} = excluded.${data}, owner = excluded.owner, active = excluded.active, created = ${kept}, ${exp} = ${least}(excluded.${exp}, ${kept} + ?) where ${writable("cur.")}`,
+        : `${insert} on conflict (${sid}) do update set ${data} = excluded.${data}, owner = excluded.owner, active = excluded.active, created = ${kept}, ${exp} = ${least}(excluded.${exp}, ${kept} + ?) where ${writable("cur.")}`,
     // [now, expires, now, cap, now, id, now]: created is filled in for a 0.1 row, and the cap applies from it.
     touch: `update ${t} set created = coalesce(created, ?), ${exp} = ${least}(?, coalesce(created, ?) + ?), active = ? where ${sid} = ? and ${live}`,
-    // [id, until, now, now]
-    tombstone:
-      `${insert("null", "null")} ` +
-      (flavor === "mysql"
-        ? `on duplicate key update ${data} = null, ${exp} = values(${exp}), owner = null, created = values(created), active = values(active)`
-        : `on conflict (${sid}) do update set ${data} = null, ${exp} = excluded.${exp}, owner = null, created = excluded.created, active = excluded.active`),
+    // [until, now, now, id]: only a stored record (live or expired) becomes a tombstone; a missing id stays missing.
+    tombstone: `update ${t} set ${data} = null, ${exp} = ?, owner = null, created = ?, active = ? where ${sid} = ?`,
     // [owner, except]; [until, now, now, owner, except]
     destroyByOwner: `delete from ${t} where owner = ? and ${sid} <> ? and ${data} is not null`,
     tombstoneByOwner: `update ${t} set ${data} = null, ${exp} = ?, owner = null, created = ?, active = ? where owner = ? and ${sid} <> ? and ${data} is not null`,
