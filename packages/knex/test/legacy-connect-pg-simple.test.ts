@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { backendConformance, write } from "@sessionkit/conformance";
+import { backendConformance, storeConformance, write } from "@sessionkit/conformance";
 import { createStore } from "@sessionkit/core";
 import session from "express-session";
 import knexFactory from "knex";
@@ -23,7 +23,7 @@ const HOUR = 3_600_000;
 const skip = await pgGate();
 const pool = pgPool({ connectionString: NEW_YORK });
 const knex = knexFactory({ client: "pg", connection: NEW_YORK, pool: { min: 0, max: 4 } });
-const tables = ["cps_shared", "cps_created", "cps_suite", "cps_suite_knex"];
+const tables = ["cps_shared", "cps_created", "cps_suite", "cps_suite_knex", "cps_store"];
 afterAll(async () => {
   for (const t of tables) await pool.query(`drop table if exists ${t}`);
   await pool.end();
@@ -159,5 +159,10 @@ backendConformance(
 backendConformance(
   "connect-pg-simple layout (knex, New York)",
   () => knexAdapter(knex, { tableName: "cps_suite_knex", legacy: "connect-pg-simple" }),
+  { skip, owners: false, tombstones: false },
+);
+storeConformance(
+  "connect-pg-simple layout (New York)",
+  () => knexAdapter({ pg: pool }, { tableName: "cps_store", legacy: "connect-pg-simple" }),
   { skip, owners: false, tombstones: false },
 );

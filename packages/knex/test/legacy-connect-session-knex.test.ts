@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { backendConformance, write } from "@sessionkit/conformance";
+import { backendConformance, storeConformance, write } from "@sessionkit/conformance";
 import { createStore, type SessionkitStore } from "@sessionkit/core";
 import { ConnectSessionKnexStore } from "connect-session-knex";
 import type { Knex } from "knex";
@@ -161,7 +161,7 @@ sharedTable("SQLite", false, () => sqliteKnex(join(tmp.dir, "shared.db")), "csk_
 const pgForSuite = pgKnex();
 const sqliteForSuite = sqliteKnex(join(tmp.dir, "suite.db"));
 afterAll(async () => {
-  await dropTables(pgForSuite, "csk_pg_suite");
+  await dropTables(pgForSuite, "csk_pg_suite", "csk_pg_store");
   await pgForSuite.destroy();
   await sqliteForSuite.destroy();
 });
@@ -174,4 +174,9 @@ backendConformance(
   "connect-session-knex layout, SQLite",
   () => knexAdapter(sqliteForSuite, { tableName: "csk_suite", legacy: "connect-session-knex" }),
   { owners: false, tombstones: false },
+);
+storeConformance(
+  "connect-session-knex layout, PostgreSQL",
+  () => knexAdapter(pgForSuite, { tableName: "csk_pg_store", legacy: "connect-session-knex" }),
+  { skip: pgSkip, owners: false, tombstones: false },
 );

@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
-import { write } from "@sessionkit/conformance";
+import { storeConformance, write } from "@sessionkit/conformance";
 import { createStore, ErrorCodes } from "@sessionkit/core";
 import session from "express-session";
 import mysql from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexAdapter } from "../src/index.js";
-import { MYSQL_URL, mysqlGate } from "./support/databases.js";
+import { MYSQL_URL, mysqlGate, mysqlPool } from "./support/databases.js";
 import { switchRoundTrip } from "./support/switch-app.js";
 
 const require = createRequire(import.meta.url);
@@ -149,3 +149,15 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
     1000,
   );
 });
+
+// The store over HTTP on this layout (whole seconds), in the shared test database.
+const storePool = mysqlPool();
+afterAll(async () => {
+  await storePool.promise().query("drop table if exists ems_store");
+  await storePool.promise().end();
+});
+storeConformance(
+  "express-mysql-session layout",
+  () => knexAdapter({ mysql2: storePool }, { tableName: "ems_store", legacy: "express-mysql-session" }),
+  { skip, owners: false, tombstones: false },
+);
