@@ -19,7 +19,6 @@ const text = (value: unknown): string =>
     : typeof value === "object" && value !== null
       ? JSON.stringify(value)
       : String(value);
-const time = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
 
 /**
  * The records of one table, in one layout, through one runner: one statement per operation (two
@@ -48,9 +47,8 @@ export class SqlBackend implements SessionBackend {
     return ensureSchema(this.runner, this.layout, this.place, this.createTable);
   }
 
-  async get(id: string): Promise<SessionRecord | null> {
-    const [row] = await this.runner.all(this.layout.sql.get, [id]);
-    return row ? this.record(id, row) : null;
+  get(id: string): Promise<SessionRecord | null> {
+    return this.runner.all(this.layout.sql.get, [id]).then(([row]) => (row ? this.record(id, row) : null));
   }
 
   async upsert(w: SessionWrite): Promise<boolean> {
@@ -136,14 +134,17 @@ export class SqlBackend implements SessionBackend {
   async close(): Promise<void> {}
 
   private record(id: string, row: Row): SessionRecord {
-    const record = { id, payload: text(row.p), expiresAt: this.layout.fromDb(row.e), owner: null };
-    if (this.layout.legacy) return record;
-    const [createdAt, lastActiveAt] = [time(row.c), time(row.a)];
-    return {
-      ...record,
+    const expiresAt = this.layout.fromDb(row.e);
+    if (this.layout.legacy) return { id, payload: text(row.p), expiresAt, owner: null };
+    const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
+      id,
+      payload: text(row.p),
+      expiresAt,
       owner: row.o === null || row.o === undefined ? null : text(row.o),
-      ...(createdAt === undefined ? {} : { createdAt }),
-      ...(lastActiveAt === undefined ? {} : { lastActiveAt }),
     };
+    // Absent in rows written by sessionkit 0.1, until their first write.
+    if (row.c !== null && row.c !== undefined) record.createdAt = Number(row.c);
+    if (row.a !== null && row.a !== undefined) record.lastActiveAt = Number(row.a);
+    return record;
   }
 }

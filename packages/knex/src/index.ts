@@ -1,11 +1,11 @@
 import { configError, readOptions, rules, type SessionBackend } from "@sessionkit/core/kit";
-import type { Knex } from "knex";
 import { SqlBackend } from "./backend.js";
 import { ownLayout, quote } from "./layout.js";
 import { LEGACY, type LegacyName, legacyLayout, legacyTable } from "./legacy.js";
 import {
   type DriverHandle,
   type Flavor,
+  type KnexLike,
   knexRunner,
   mysql2Runner,
   pgRunner,
@@ -14,7 +14,7 @@ import {
 } from "./runners.js";
 
 export type { LegacyName } from "./legacy.js";
-export type { DriverHandle, Mysql2Pool, PgPool, SqliteDatabase } from "./runners.js";
+export type { DriverHandle, KnexLike, Mysql2Pool, PgPool, SqliteDatabase } from "./runners.js";
 
 /** Options of `knexAdapter`. Every option is checked at construction (ERR_SESSION_CONFIG, naming it). */
 export interface KnexAdapterOptions {
@@ -56,7 +56,7 @@ const NAME = {
 };
 
 /** Which SQL a knex client speaks, from the dialect it declares (`knex.client.dialect`, `driverName`). */
-function flavorOf(knex: Knex): Flavor {
+function flavorOf(knex: KnexLike): Flavor {
   const { dialect, driverName } = knex.client as { dialect?: string; driverName?: string };
   if (dialect === "postgresql") return "pg";
   if (dialect === "mysql") return "mysql";
@@ -69,8 +69,8 @@ function flavorOf(knex: Knex): Flavor {
 }
 
 function runnerOf(client: unknown, preparedStatements: boolean): Runner {
-  if (typeof client === "function" && typeof (client as Knex).raw === "function" && "client" in client) {
-    const knex = client as Knex;
+  const knex = client as KnexLike;
+  if (typeof client === "function" && typeof knex.raw === "function" && "client" in client) {
     const flavor = flavorOf(knex);
     return knexRunner(knex, flavor, `knex:${flavor}`);
   }
@@ -99,7 +99,7 @@ function runnerOf(client: unknown, preparedStatements: boolean): Runner {
  *   `{ betterSqlite3: db }` (a better-sqlite3 `Database`). It stays yours: never closed.
  * @throws SessionStoreError ERR_SESSION_CONFIG for a bad client or option, naming it.
  */
-export function knexAdapter(client: Knex | DriverHandle, options?: KnexAdapterOptions): SessionBackend {
+export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapterOptions): SessionBackend {
   const o = readOptions("knexAdapter", options, {
     tableName: rules.string(undefined, NAME),
     schemaName: rules.string(undefined, NAME),

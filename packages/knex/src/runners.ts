@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { Knex } from "knex";
 
 /** The SQL dialects sessionkit writes statements for. */
 export type Flavor = "pg" | "mysql" | "sqlite";
@@ -27,6 +26,18 @@ interface PgQueryable {
   // biome-ignore lint/suspicious/noExplicitAny: pg's own parameter type
   query(config: { text: string; values: any[]; name?: string }): Promise<PgResult>;
 }
+/**
+ * A knex instance (or transaction), by shape: what the adapter uses of it. Typed here, so that
+ * an app on a driver handle alone needs no knex, not even its types.
+ */
+export interface KnexLike {
+  // biome-ignore lint/suspicious/noExplicitAny: knex's own binding type
+  raw(sql: string, bindings: readonly any[]): PromiseLike<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: knex hands the callback its own Transaction
+  transaction<T>(work: (trx: any) => Promise<T>): PromiseLike<T>;
+  readonly client: unknown;
+}
+
 /** A `pg.Pool` (pg 8), by shape. */
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgQueryable & { release(): void }>;
@@ -59,9 +70,9 @@ const changedOf = (count: unknown, insertId: unknown): Changed => ({
 });
 
 /** knex.raw for everything, on knex's pool; results as each dialect's driver gives them. */
-export function knexRunner(knex: Knex, flavor: Flavor, name: string): Runner {
-  const raw = (sql: string, params: readonly unknown[]) =>
-    knex.raw(sql, params as Knex.RawBinding[]) as unknown as Promise<Record<string, unknown> & unknown[]>;
+export function knexRunner(knex: KnexLike, flavor: Flavor, name: string): Runner {
+  const raw = async (sql: string, params: readonly unknown[]) =>
+    (await knex.raw(sql, params)) as Record<string, unknown> & unknown[];
   return {
     flavor,
     name,
@@ -79,7 +90,7 @@ export function knexRunner(knex: Knex, flavor: Flavor, name: string): Runner {
       }
       return changedOf(result.changes, 0);
     },
-    transaction: (work) => knex.transaction((trx) => work(knexRunner(trx, flavor, name))),
+    transaction: async (work) => knex.transaction((trx: KnexLike) => work(knexRunner(trx, flavor, name))),
   };
 }
 
