@@ -123,7 +123,8 @@ export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapt
 }
 
 /**
- * The first GC batch each dialect asks for (the store then sizes batches by their duration),
- * measured with 100,000 expired among 10,000 live sessions (see the README, Testing).
+ * The first GC batch each dialect asks for: about what one batch deletes within the store's
+ * default batch time (20 ms) from a backlog of 100,000 expired among 10,000 live sessions on a
+ * loaded 2-core machine (`bench/paths.mjs --gc`). The store then sizes batches by their duration.
  */
-const GC_BATCH: Record<Flavor, number> = { pg: 10_000, mysql: 10_000, sqlite: 10_000 };
+const GC_BATCH: Record<Flavor, number> = { pg: 5000, mysql: 1000, sqlite: 2000 };
