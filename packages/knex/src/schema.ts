@@ -54,6 +54,10 @@ export async function ensureSchema(runner: Runner, layout: Layout, place: TableP
   try {
     await runner.transaction(prepare);
   } catch (error) {
-    if (stateOf(layout, await columnsOf(runner, place)) !== "ready") throw error;
+    const now = await columnsOf(runner, place).then(
+      (found) => stateOf(layout, found),
+      () => "unknown",
+    );
+    if (now !== "ready") throw error;
   }
 }
