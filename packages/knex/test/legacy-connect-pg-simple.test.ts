@@ -23,9 +23,13 @@ const HOUR = 3_600_000;
 const skip = await pgGate();
 const pool = pgPool({ connectionString: NEW_YORK });
 const knex = knexFactory({ client: "pg", connection: NEW_YORK, pool: { min: 0, max: 4 } });
-const tables = ["cps_shared", "cps_created", "cps_suite", "cps_suite_knex", "cps_store"];
+const tables = ["cps_created", "cps_suite", "cps_suite_knex", "cps_store"];
+// Their table.sql names its key and index after the default table ("session_pkey"), whatever the
+// table: a schema of this file's own keeps them from clashing with anyone else's in the database.
+const SCHEMA = "sk_knex_cps";
 afterAll(async () => {
   for (const t of tables) await pool.query(`drop table if exists ${t}`);
+  await pool.query(`drop schema if exists ${SCHEMA} cascade`);
   await pool.end();
   await knex.destroy();
   process.env.TZ = previousTz;
@@ -42,15 +46,25 @@ const sessionAt = (expiresAt: number, user = "ann") =>
 
 describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York, Node in Asia/Kolkata", () => {
   let theirs: PgStore;
-  const backend = knexAdapter({ pg: pool }, { tableName: "cps_shared", legacy: "connect-pg-simple" });
+  const backend = knexAdapter(
+    { pg: pool },
+    { schemaName: SCHEMA, tableName: "cps_shared", legacy: "connect-pg-simple" },
+  );
   let ours: ReturnType<typeof createStore>;
 
   beforeAll(async () => {
     expect(new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset()).toBe(-330);
     expect((await pool.query("show timezone")).rows[0].TimeZone).toBe("America/New_York");
-    await pool.query("drop table if exists cps_shared");
+    await pool.query(`drop schema if exists ${SCHEMA} cascade`);
+    await pool.query(`create schema ${SCHEMA}`);
     // Their own DDL (table.sql), created by their store.
-    theirs = new PGStore({ pool, tableName: "cps_shared", createTableIfMissing: true, pruneSessionInterval: false });
+    theirs = new PGStore({
+      pool,
+      schemaName: SCHEMA,
+      tableName: "cps_shared",
+      createTableIfMissing: true,
+      pruneSessionInterval: false,
+    });
     await call((cb) => theirs.set("setup", sessionAt(Date.now() + HOUR), cb));
     ours = createStore(backend, { gcInterval: 0 }); // prepares the table at once: after theirs made it
     await ours.clear();
@@ -69,7 +83,7 @@ describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York,
     await backend.upsert(write("ours", now + HOUR + 567, { now }));
     expect((await backend.get("ours", now))?.expiresAt).toBe(now + HOUR + 567);
     const { rows } = await pool.query(
-      "select extract(epoch from expire::timestamptz) * 1000 as ms, expire::text as local from cps_shared where sid = 'ours'",
+      "select extract(epoch from expire::timestamptz) * 1000 as ms, expire::text as local from sk_knex_cps.cps_shared where sid = 'ours'",
     );
     expect(Number(rows[0].ms)).toBe(now + HOUR + 567);
     // The stored wall time is New York's.
@@ -104,7 +118,7 @@ describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York,
     await backend.upsert(write("stale", now - 120_000, { now: now - HOUR }));
     await call((cb) => theirs.pruneSessions(cb));
     expect((await ours.ids()).sort()).toEqual(["kept-by-them", "kept-by-us"]);
-    expect((await pool.query("select count(*)::int as n from cps_shared")).rows[0].n).toBe(2);
+    expect((await pool.query("select count(*)::int as n from sk_knex_cps.cps_shared")).rows[0].n).toBe(2);
     await call((cb) => theirs.set("stale", sessionAt(now - 120_000), cb));
     expect(await ours.prune()).toBe(1);
     expect((await ours.ids()).sort()).toEqual(["kept-by-them", "kept-by-us"]);
