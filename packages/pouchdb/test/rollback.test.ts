@@ -51,7 +51,11 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
     const backend = pouchdbAdapter(db, { legacy: "session-pouchdb-store" });
     const store = createStore(backend, { gcInterval: 0, now, owner: (s) => s.user as string | undefined });
     const app = await startTestApp(store, { maxAge: HOUR });
-    return { url: app.url, store, stop: async () => (await app.close(), await store.close()) };
+    const stop = async () => {
+      await app.close();
+      await store.close();
+    };
+    return { url: app.url, store, stop };
   };
 
   it("nobody is logged out and nothing answers 500, and a logout made by sessionkit holds", async () => {
