@@ -1,94 +1,105 @@
 import { cookieExpiry, isSessionObject, type SessionRecord } from "@sessionkit/core/kit";
-import type { Meta } from "./document.js";
+import type { Known } from "./backend.js";
+import { isTime, type Meta, tombstoneEnd } from "./document.js";
 import { adapterError } from "./errors.js";
-import type { Fields } from "./types.js";
+import type { Fields, PouchDatabase } from "./types.js";
 
 /**
- * session-pouchdb-store 0.4.1's layout, read always and written with `legacy: "session-pouchdb-store"`.
+ * session-pouchdb-store 0.4.1's layout: read always, written with `legacy: "session-pouchdb-store"`.
  *
- * It stores the session object itself as the document (`_id` = session id) with two fields of its
- * own: `$ts` (epoch ms of its last write) and `$dirty` (false once written). Its `get` returns
- * whatever document has the id, and express-session uses it without checking any expiry (a
- * document without a `cookie` object makes express-session throw: a 500). It never expires or
- * deletes anything by itself, and when it keeps a session alive it writes a new `cookie.expires`.
+ * The old store keeps the session object itself as the document (`_id` = session id) with two
+ * fields of its own: `$ts` (epoch ms of its last write) and `$dirty` (false once written). Its
+ * `get` answers whatever document has the id, and express-session uses it without looking at any
+ * expiry (a document without a `cookie` object makes express-session throw: a 500). It never
+ * expires or deletes anything by itself; keeping a session alive, it writes a later `cookie.expires`.
  *
- * Written in this layout, a session is that same object, plus `$ts`, `$dirty` and our
- * bookkeeping in one field, `$sessionkit` (`Meta`: expiry, owner, creation and activity times),
- * which the old store carries along as a session field. Our `$sessionkit.lastActiveAt` equals
- * `$ts`, so a document the old store rewrote since (after a rollback) is recognised by a
- * different `$ts`: its `$sessionkit` is then stale, and the expiry is the later of ours and its
- * cookie's (or `$ts` + `legacyTtl` for a cookie without expiry).
+ * Written in this layout, a session is that same object, plus `$ts`, `$dirty` and our bookkeeping
+ * in one field, `$sessionkit` (`Meta`), which the old store carries along as a session field.
+ * Ours has `$sessionkit.lastActiveAt` equal to `$ts`: a different `$ts` means the old store rewrote
+ * the document since (after a rollback), so `$sessionkit` is stale: the expiry is then the later
+ * of ours and the cookie's (or `$ts` + `legacyTtl` for a cookie without expiry), the owner unknown.
  */
 export const LEGACY_STORE = "session-pouchdb-store";
 
-/** A document session-pouchdb-store wrote (or we wrote in its layout): `$ts`, `$dirty` and a cookie object. */
+/** A document in the old store's layout: `$ts`, `$dirty` and a cookie object. */
 export function isLegacyDocument(doc: Fields): boolean {
   return typeof doc.$ts === "number" && typeof doc.$dirty === "boolean" && isSessionObject(doc);
 }
 
-/** Fields that are bookkeeping, not the session: CouchDB's (`_id`, `_rev`, ...), the old store's and ours. */
+/** Fields that are not the session's: CouchDB's (`_id`, `_rev`, ...), the old store's, ours. */
 const isBookkeeping = (key: string) => key[0] === "_" || key === "$ts" || key === "$dirty" || key === "$sessionkit";
 
-function metaOf(doc: Fields): Partial<Meta> {
-  const meta = doc.$sessionkit;
-  return typeof meta === "object" && meta !== null ? (meta as Partial<Meta>) : {};
-}
-
-const time = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-
 export function readLegacy(id: string, doc: Fields, legacyTtlMs: number): SessionRecord {
-  const meta = metaOf(doc);
-  const oursLast = time(meta.expiresAt) && meta.lastActiveAt === doc.$ts;
-  let expiresAt: number;
-  if (oursLast) expiresAt = meta.expiresAt as number;
-  else {
-    expiresAt = cookieExpiry(doc) ?? (doc.$ts as number) + legacyTtlMs;
-    if (time(meta.expiresAt) && meta.expiresAt > expiresAt) expiresAt = meta.expiresAt;
-  }
+  const meta = (
+    typeof doc.$sessionkit === "object" && doc.$sessionkit !== null ? doc.$sessionkit : {}
+  ) as Partial<Meta>;
+  const ours = isTime(meta.expiresAt) ? meta.expiresAt : Number.NEGATIVE_INFINITY;
+  const oursLast = meta.lastActiveAt === doc.$ts && ours > Number.NEGATIVE_INFINITY;
+  const cookie = cookieExpiry(doc) ?? (doc.$ts as number) + legacyTtlMs;
   const session: Fields = {};
   for (const key of Object.keys(doc)) if (!isBookkeeping(key)) session[key] = doc[key];
   return {
     id,
     payload: JSON.stringify(session),
-    expiresAt,
-    // An owner is ours to know only while the session is as we wrote it.
+    expiresAt: oursLast ? ours : Math.max(ours, cookie),
     owner: oursLast && typeof meta.owner === "string" ? meta.owner : null,
-    createdAt: time(meta.createdAt) ? meta.createdAt : undefined,
+    createdAt: isTime(meta.createdAt) ? meta.createdAt : undefined,
     lastActiveAt: doc.$ts as number,
   };
 }
 
 /**
- * A session in the old store's layout. The payload is the core's plain JSON (the core refuses
- * encryption and custom serializers over this layout).
+ * The views' branch for this layout (plain ES5, as `readLegacy`): sets `at` and `owner` of a
+ * document the old store would read; `time` is the views' finite-number test.
  */
+export const legacyMapBranch = (legacyTtlMs: number) => `
+  } else if (typeof doc.$ts === 'number' && typeof doc.$dirty === 'boolean' && doc.cookie !== null &&
+      typeof doc.cookie === 'object' && !Array.isArray(doc.cookie)) {
+    var m = doc.$sessionkit !== null && typeof doc.$sessionkit === 'object' ? doc.$sessionkit : {};
+    var e = doc.cookie.expires, t = typeof e === 'number' ? e : typeof e === 'string' ? Date.parse(e) : NaN;
+    at = time(t) ? t : doc.$ts + ${legacyTtlMs};
+    if (time(m.expiresAt) && m.lastActiveAt === doc.$ts) {
+      at = m.expiresAt;
+      if (typeof m.owner === 'string') owner = m.owner;
+    } else if (time(m.expiresAt) && m.expiresAt > at) at = m.expiresAt;`;
+
+/** A session in the old store's layout. The payload is plain JSON: the core refuses encryption and serializers. */
 export function legacyDocument(payload: string, meta: Meta): Fields {
   let session: unknown;
   try {
     session = JSON.parse(payload);
   } catch {
-    session = undefined; // the parser's message quotes the payload: never passed on
+    // the parser's message quotes the payload: never passed on
   }
-  if (!isSessionObject(session)) throw adapterError(`${LEGACY_STORE}'s layout needs a session as plain JSON`);
-  for (const key of Object.keys(session)) {
-    if (isBookkeeping(key)) {
-      throw adapterError(
-        `in ${LEGACY_STORE}'s layout a session field can't be named "${key}" (CouchDB or the layout uses it)`,
-      );
-    }
-  }
+  if (!isSessionObject(session)) throw adapterError(`${LEGACY_STORE}'s layout needs sessions as plain JSON`);
+  const reserved = Object.keys(session).find(isBookkeeping);
+  if (reserved) throw adapterError(`in ${LEGACY_STORE}'s layout no session field can be named "${reserved}"`);
   return { ...session, $ts: meta.lastActiveAt, $dirty: false, $sessionkit: meta };
 }
 
-/** The same old-layout session with a new expiry, in place (keeping its shape for the old store). */
-export function touchedLegacy(doc: Fields, meta: Meta): Fields {
-  return { ...doc, $ts: meta.lastActiveAt, $sessionkit: meta };
-}
+/** The same old-layout session with a new expiry, in place. */
+export const touchedLegacy = (doc: Fields, meta: Meta): Fields => ({
+  ...doc,
+  $ts: meta.lastActiveAt,
+  $sessionkit: meta,
+});
 
 /**
- * The id of a session's tombstone in this layout. The old store reads any document under a
- * session's id as that session (a tombstone there would be a 500), so the tombstone has an id of
- * its own, which no document id of a session can be (see `toDocId`), and the session's document
- * is deleted.
+ * The id of a session's tombstone in this layout. The old store would read any document under a
+ * session's id as that session, so the tombstone has an id no session's document id can be (see
+ * `toDocId`), and the session's document is deleted.
  */
 export const tombstoneId = (docId: string) => `~tombstone/${docId}`;
+
+/**
+ * The session's document and its tombstone, read together. A deleted document's revision is
+ * kept: a write over it is revision-checked too, so a tombstone written meanwhile is not missed.
+ */
+export async function readWithTombstone(db: PouchDatabase, docId: string): Promise<Known> {
+  const [session, tombstone] = (await db.allDocs({ keys: [docId, tombstoneId(docId)], include_docs: true })).rows;
+  return {
+    rev: (session?.value as { rev?: string } | undefined)?.rev,
+    doc: session?.doc ?? undefined,
+    until: tombstoneEnd(tombstone?.doc ?? undefined),
+  };
+}

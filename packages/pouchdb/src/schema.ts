@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { SESSION_TYPE, TOMBSTONE_TYPE } from "./document.js";
 import { isConflict, isMissing, notInstalled, openFailed } from "./errors.js";
+import { legacyMapBranch } from "./legacy.js";
 import type { PouchDatabase } from "./types.js";
 
 /** The design document holding the adapter's two views. */
@@ -11,9 +12,9 @@ export const EXPIRES_VIEW = "sessionkit/expires";
 export const OWNERS_VIEW = "sessionkit/owners";
 
 /**
- * The map functions classify a document as `readSession` (document.ts) and `readLegacy`
- * (legacy.ts) do; a test runs both over the same documents. Plain ES5: they run in CouchDB.
- * Anything that is not a session or a tombstone (another application's document) emits nothing.
+ * The views' map functions classify a document as `readSession` (document.ts) does; a test runs
+ * both over the same documents. Plain ES5: they run inside CouchDB. Another application's
+ * document emits nothing; a damaged one of ours expires at 0, so GC collects it.
  */
 function mapFunction(emit: string, legacyTtlMs: number): string {
   return `function (doc) {
@@ -26,18 +27,7 @@ function mapFunction(emit: string, legacyTtlMs: number): string {
     }
   } else if (doc.type === '${TOMBSTONE_TYPE}') {
     kind = 1;
-    at = time(doc.expiresAt) ? doc.expiresAt : 0;
-  } else if (typeof doc.$ts === 'number' && typeof doc.$dirty === 'boolean' && doc.cookie !== null &&
-      typeof doc.cookie === 'object' && !Array.isArray(doc.cookie)) {
-    var m = doc.$sessionkit !== null && typeof doc.$sessionkit === 'object' ? doc.$sessionkit : {};
-    if (time(m.expiresAt) && m.lastActiveAt === doc.$ts) {
-      at = m.expiresAt;
-      if (typeof m.owner === 'string') owner = m.owner;
-    } else {
-      var e = doc.cookie.expires, t = typeof e === 'number' ? e : typeof e === 'string' ? Date.parse(e) : NaN;
-      at = time(t) ? t : doc.$ts + ${legacyTtlMs};
-      if (time(m.expiresAt) && m.expiresAt > at) at = m.expiresAt;
-    }
+    at = time(doc.expiresAt) ? doc.expiresAt : 0;${legacyMapBranch(legacyTtlMs)}
   } else {
     return;
   }
