@@ -63,6 +63,9 @@ export function tombstoneEnd(doc: Fields | undefined): number {
   return isTime(doc.expiresAt) ? doc.expiresAt : 0;
 }
 
+/** A stored document's fields, without `_id` and `_rev`: what a later write builds on. */
+export const fieldsOf = ({ _id, _rev, ...fields }: Fields): Fields => fields;
+
 /** The same session with a new expiry and activity time, in the layout it is stored in. */
 export const touchedDocument = (doc: Fields, meta: Meta): Fields =>
-  doc.type === SESSION_TYPE ? { ...doc, ...meta } : touchedLegacy(doc, meta);
+  doc.type === SESSION_TYPE ? { ...fieldsOf(doc), ...meta } : touchedLegacy(doc, meta);

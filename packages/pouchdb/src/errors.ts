@@ -29,7 +29,5 @@ export function openFailed(label: string, cause: unknown): Error {
   return adapterError(`database ${label} could not be opened${hint}: ${text}`, cause);
 }
 
-/** A package a target needs is not installed. */
-export function notInstalled(what: string, packages: string, cause: unknown): Error {
-  return adapterError(`${what} needs ${packages} (npm install ${packages.replaceAll(" and ", " ")})`, cause);
-}
+/** A package a target needs is not installed: `what` says which (e.g. "a URL needs pouchdb"). */
+export const notInstalled = (what: string, cause: unknown) => adapterError(`${what}: install it`, cause);

@@ -72,50 +72,37 @@ export function pouchdbAdapter(target?: PouchDatabase | string, options?: Pouchd
     pageSize: rules.integer(500, { min: 1, max: 100_000 }),
   });
   const settings = { ...o, legacyTtlMs: o.legacyTtl * 1000 };
-  if (typeof target !== "string") {
-    for (const option of ["createDatabase", "requestTimeout"] as const) {
-      if (o[option] !== undefined) throw configError(option, "of pouchdbAdapter applies only to a URL target");
+  const url = typeof target === "string" && URL.canParse(target) ? new URL(target) : undefined;
+  if (url && /^https?:$/.test(url.protocol) && /[^/]/.test(url.pathname)) {
+    const open = () => openDatabase(url.href, o.createDatabase ?? true, o.requestTimeout ?? 10_000);
+    return new PouchdbBackend("pouchdb:http", open, { ...settings, label: withoutCredentials(url.href) });
+  }
+  for (const option of ["createDatabase", "requestTimeout"] as const) {
+    if (o[option] !== undefined && typeof target !== "string") {
+      throw configError(option, "of pouchdbAdapter applies only to a URL target");
     }
   }
   if (target === undefined) {
-    return new PouchdbBackend("pouchdb:memory", () => openDatabase(undefined, true, 0), {
-      ...settings,
-      label: "in memory",
-    });
+    return new PouchdbBackend("pouchdb:memory", () => openDatabase(), { ...settings, label: "in memory" });
   }
-  if (isDatabase(target)) {
-    const db = target;
-    const label = typeof db.name === "string" ? db.name : "passed in";
-    // Never closed here: the user's database.
-    return new PouchdbBackend(`pouchdb:${db.adapter ?? "instance"}`, async () => ({ db, release: async () => {} }), {
-      ...settings,
-      label: /^https?:/.test(label) ? withoutCredentials(label) : label,
-    });
-  }
-  if (typeof target !== "string") {
+  if (!isDatabase(target)) {
     throw configError(
       "target",
-      "of pouchdbAdapter must be a PouchDB database with map/reduce (get, put, bulkDocs, allDocs, query, info), a CouchDB URL, or nothing for an in-memory database",
+      "of pouchdbAdapter must be a PouchDB database with map/reduce (get, put, bulkDocs, allDocs, query, info), the http(s) URL of a CouchDB database (e.g. http://127.0.0.1:5984/sessions), or nothing for a database in memory",
     );
   }
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    throw configError("target", "of pouchdbAdapter is not a valid URL (expected e.g. http://127.0.0.1:5984/sessions)");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw configError("target", `of pouchdbAdapter must be an http or https URL, got ${url.protocol}`);
-  }
-  if (url.pathname.replace(/\/+$/, "") === "") {
-    throw configError("target", `of pouchdbAdapter must name a database in its path, e.g. ${url.origin}/sessions`);
-  }
-  const open = () => openDatabase(url.href, o.createDatabase ?? true, o.requestTimeout ?? 10_000);
-  return new PouchdbBackend("pouchdb:http", open, { ...settings, label: withoutCredentials(url.href) });
+  const db = target; // the user's: never closed here
+  const label = typeof db.name === "string" ? withoutCredentials(db.name) : "passed in";
+  return new PouchdbBackend(`pouchdb:${db.adapter ?? "instance"}`, async () => ({ db, release: async () => {} }), {
+    ...settings,
+    label,
+  });
 }
 
-function withoutCredentials(href: string): string {
-  const url = new URL(href);
+/** A URL without user name and password; anything else (a path) as it is. */
+function withoutCredentials(name: string): string {
+  if (!/^https?:/.test(name) || !URL.canParse(name)) return name;
+  const url = new URL(name);
   url.username = "";
   url.password = "";
   return url.href;

@@ -1,6 +1,6 @@
 import { cookieExpiry, isSessionObject, type SessionRecord } from "@sessionkit/core/kit";
 import type { Known } from "./backend.js";
-import { isTime, type Meta, tombstoneEnd } from "./document.js";
+import { fieldsOf, isTime, type Meta, tombstoneEnd } from "./document.js";
 import { adapterError } from "./errors.js";
 import type { Fields, PouchDatabase } from "./types.js";
 
@@ -79,10 +79,23 @@ export function legacyDocument(payload: string, meta: Meta): Fields {
 
 /** The same old-layout session with a new expiry, in place. */
 export const touchedLegacy = (doc: Fields, meta: Meta): Fields => ({
-  ...doc,
+  ...fieldsOf(doc),
   $ts: meta.lastActiveAt,
   $sessionkit: meta,
 });
+
+/**
+ * A touch with `legacy` on: a session of our own layout (written before it was on) moves to the
+ * old store's, so that it reads every session in use; one whose payload is not plain JSON stays.
+ */
+export function touchedInLegacyLayout(doc: Fields, meta: Meta): Fields {
+  if (isLegacyDocument(doc)) return touchedLegacy(doc, meta);
+  try {
+    return legacyDocument(doc.payload as string, meta);
+  } catch {
+    return { ...fieldsOf(doc), ...meta };
+  }
+}
 
 /**
  * The id of a session's tombstone in this layout. The old store would read any document under a

@@ -56,19 +56,20 @@ interface PouchConstructor {
 }
 
 /**
- * Creates the database of a URL or in-memory target, with the `pouchdb` package's constructor as
- * it is (no plugin registered on it: a user's own `new PouchDB(...)` is unaffected).
+ * Creates the database of a URL target, or one in memory, with the `pouchdb` package's constructor
+ * as it is: nothing is registered on it, so a user's own `new PouchDB(...)` is unaffected.
  */
-export async function openDatabase(url: string | undefined, createDatabase: boolean, requestTimeout: number) {
-  const what = url === undefined ? "an in-memory database" : "a CouchDB URL";
-  const packages = url === undefined ? "pouchdb and memdown" : "pouchdb";
+export async function openDatabase(url?: string, createDatabase = true, requestTimeout = 10_000): Promise<Opened> {
   let PouchDB: PouchConstructor;
   let memdown: unknown;
   try {
     PouchDB = (await import("pouchdb")).default as PouchConstructor;
     if (url === undefined) memdown = (await import("memdown")).default;
   } catch (error) {
-    throw notInstalled(what, packages, error);
+    throw notInstalled(
+      url === undefined ? "a database in memory needs pouchdb and memdown" : "a URL needs pouchdb",
+      error,
+    );
   }
   if (url === undefined) {
     // pouchdb's LevelDB adapter over memdown: what pouchdb-adapter-memory registers, unregistered.
@@ -77,14 +78,12 @@ export async function openDatabase(url: string | undefined, createDatabase: bool
   }
   const db = new PouchDB(url, {
     skip_setup: !createDatabase, // without setup PouchDB never creates the database
-    // Each request gets a deadline, so a server that stops answering gives errors, not hung sockets.
+    // Each request gets a deadline: a server that stops answering gives errors, not hung sockets.
     fetch: async (input: string, init: { signal?: AbortSignal } = {}) => {
       const deadline = AbortSignal.timeout(requestTimeout);
+      const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
       try {
-        return await PouchDB.fetch(input, {
-          ...init,
-          signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
-        });
+        return await PouchDB.fetch(input, { ...init, signal });
       } catch (error) {
         if (deadline.aborted) throw new Error(`request timed out after ${requestTimeout} ms (option requestTimeout)`);
         throw error;

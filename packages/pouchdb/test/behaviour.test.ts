@@ -86,6 +86,36 @@ describe("documents", () => {
   });
 });
 
+describe("turning legacy on", () => {
+  it("a touch moves a session of our layout to session-pouchdb-store's; one not in plain JSON stays", async () => {
+    const db = database();
+    const before = await ready(db);
+    await before.upsert(write("plain", live, { payload: payload({ user: "ann" }), owner: "ann", now: T0 }));
+    await before.upsert(write("sealed", live, { payload: "v1.c2VhbGVk", now: T0 }));
+    const after = await ready(db, { legacy: "session-pouchdb-store" });
+    for (const id of ["plain", "sealed"]) {
+      await after.touch({ id, expiresAt: live + 1, now: T0 + 1, owner: null });
+    }
+    expect(without(await db.get("plain"))).toEqual({
+      ...JSON.parse(payload({ user: "ann" })),
+      _id: "plain",
+      $ts: T0 + 1,
+      $dirty: false,
+      $sessionkit: { expiresAt: live + 1, owner: "ann", createdAt: T0, lastActiveAt: T0 + 1 },
+    });
+    expect(await db.get("sealed")).toMatchObject({
+      type: "sessionkit-session",
+      payload: "v1.c2VhbGVk",
+      expiresAt: live + 1,
+    });
+    expect(await after.get("plain", T0)).toMatchObject({
+      payload: payload({ user: "ann" }),
+      owner: "ann",
+      expiresAt: live + 1,
+    });
+  });
+});
+
 describe("round trips (PouchDB calls)", () => {
   it("a new session is one put; get, update, touch and destroy after it are one call each", async () => {
     const { db, calls } = countingPouch(database());
