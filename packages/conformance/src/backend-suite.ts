@@ -408,17 +408,27 @@ export function backendConformance(
 
       it("a write refused by a tombstone resolves false where the backend can tell", async () => {
         const id = uniqueId("refused");
+        await backend.upsert(write(id, live, { now: T0 - 1 }));
         await backend.destroy(id, tombstone(T0));
         const result = await backend.upsert(write(id, live, { now: T0 + 1 }));
         expect([false, undefined]).toContain(result);
         expect([true, undefined]).toContain(await backend.upsert(write(uniqueId("ok"), live, { now: T0 + 1 })));
       });
 
-      it("destroying an id never written also leaves a tombstone", async () => {
+      it("destroying an id never written writes nothing (a new session's regenerate costs no row)", async () => {
         const id = uniqueId("never-written");
         await backend.destroy(id, tombstone(T0));
+        expect(await backend.deleteExpired(T0 + 2 * HOUR, 10)).toBe(0);
         await backend.upsert(write(id, live, { now: T0 + 1 }));
-        expect(await backend.get(id, T0 + 1)).toBeNull();
+        expect(await backend.get(id, T0 + 1)).not.toBeNull();
+      });
+
+      it("an expired record not yet collected also becomes a tombstone", async () => {
+        const id = uniqueId("expired-then-destroyed");
+        await backend.upsert(write(id, T0 + MINUTE, { now: T0 }));
+        await backend.destroy(id, tombstone(T0 + 2 * MINUTE));
+        await backend.upsert(write(id, live, { payload: payload({ late: true }), now: T0 + 3 * MINUTE }));
+        expect(await backend.get(id, T0 + 3 * MINUTE)).toBeNull();
       });
 
       it.skipIf(!shared)("a tombstone holds against a second instance sharing the database", async () => {
@@ -452,6 +462,7 @@ export function backendConformance(
       it.skipIf(options.nativeExpiry === true)("GC collects a tombstone once it has passed, not before", async () => {
         const id = uniqueId("collected");
         await backend.upsert(write("keeper", later + HOUR, { now: T0 }));
+        await backend.upsert(write(id, live, { now: T0 - 1 }));
         await backend.destroy(id, tombstone(T0, T0 + MINUTE));
         expect(await backend.deleteExpired(T0 + MINUTE - 1, 10)).toBe(0);
         expect(await backend.deleteExpired(T0 + MINUTE, 10)).toBe(1);
@@ -461,6 +472,7 @@ export function backendConformance(
 
       it("clear removes tombstones too", async () => {
         const id = uniqueId("cleared");
+        await backend.upsert(write(id, live, { now: T0 - 1 }));
         await backend.destroy(id, tombstone(T0));
         await backend.clear();
         await backend.upsert(write(id, live, { now: T0 + 1 }));

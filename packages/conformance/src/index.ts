@@ -1,7 +1,11 @@
+export { startTestApp } from "./apps.js";
 export { backendConformance } from "./backend-suite.js";
+export { TestClock } from "./clock.js";
 export { awkwardIds, largePayload, payload, unicodePayload, uniqueId, write } from "./fixtures.js";
+export { type Gate, Gates } from "./gates.js";
 export { Browser } from "./http-client.js";
+export { captureLogs, type LogLine } from "./logs.js";
 export type { ConformanceOptions } from "./options.js";
 export { serviceGate } from "./service-gate.js";
 export { storeConformance } from "./store-suite.js";
-export { startTestApp, type TestApp } from "./test-app.js";
+export type { AppSession, Framework, TestApp } from "./test-app.js";

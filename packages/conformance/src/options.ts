@@ -6,12 +6,17 @@ export interface ConformanceOptions {
   largePayloadBytes?: number;
   /** How many records the streaming test writes (to cross page boundaries). Default: 250. */
   streamRecords?: number;
-  /** Whether the backend stores owners; a backend that can't must declare `capabilities.owners: false`. Default: true. */
+  /**
+   * Whether the backend stores owners; a backend that can't must declare `capabilities.owners: false`.
+   * With false, `storeConformance` checks that the owner operations fail with `ERR_SESSION_UNSUPPORTED`
+   * instead of "log out everywhere", `destroyOthers` and `sessionsOf`. Default: true.
+   */
   owners?: boolean;
   /**
    * Whether the backend keeps tombstones (`capabilities.tombstones: true`). A layout without room
-   * for them passes false and the tombstone tests are skipped (its README must say what degrades).
-   * Default: true.
+   * for them passes false and the tombstone tests are skipped (its README must say what degrades);
+   * `storeConformance` then checks, instead of the logout races, that the store says at start that
+   * a request in flight can undo a logout, and that a logout still deletes. Default: true.
    */
   tombstones?: boolean;
   /**
@@ -21,7 +26,8 @@ export interface ConformanceOptions {
   shared?: boolean;
   /**
    * The database expires records by itself (`capabilities.expiry: "native"`, e.g. Redis): the
-   * tests of `deleteExpired` are skipped; reads must still honour the `now` they are given.
+   * tests of `deleteExpired` are skipped (and `storeConformance` doesn't count what `prune`
+   * deletes); reads must still honour the `now` they are given.
    * Default: false.
    */
   nativeExpiry?: boolean;

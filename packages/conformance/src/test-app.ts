@@ -1,67 +1,58 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { SessionkitStore } from "@sessionkit/core";
-import express from "express";
-import session from "express-session";
+import type { Gates } from "./gates.js";
+import { Browser } from "./http-client.js";
 
-/** The fields the test app keeps in a session (typed locally: a library must not augment its users' types). */
-type AppSession = Express.Request["session"] & { views?: number; user?: string };
-const sessionOf = (req: express.Request) => req.session as AppSession;
+/** The HTTP frameworks the store suite runs through. */
+export type Framework = "express" | "fastify";
 
+/**
+ * A real app over a store, listening on a free loopback port. Every framework's app has the same
+ * routes, each answering JSON `{ id, user, views }` (the request's session id, `user` or null, and
+ * `views` or 0):
+ *
+ * - `GET /count[?maxAge=ms]`: counts a visit (changes the session, so it is written). `maxAge`
+ *   gives the session a cookie with that lifetime; without it the cookie has no expiry and the
+ *   store's `ttl` applies.
+ * - `GET /peek`: reads without changing (express-session touches; @fastify/session re-saves).
+ * - `POST /login/:user`: regenerates the session (a new id) and puts the user in it.
+ * - `POST /logout`: destroys the session.
+ * - `POST /slow/:gate[?change=1]`: loads the session, waits at the gate (see `Gates`), then
+ *   (with `change`) changes the session, and answers.
+ * - the same routes under `/resave`, where the session is written back even when unchanged
+ *   (express-session's `resave: true`; @fastify/session does it anyway).
+ */
 export interface TestApp {
-  url: string;
+  readonly framework: Framework;
+  readonly url: string;
+  /** The session cookie's name. */
+  readonly cookieName: string;
+  /**
+   * Whether a request that doesn't change its session writes it back (`store.set`) rather than
+   * touching it: @fastify/session's rolling sessions do, express-session (`resave: false`) touches.
+   */
+  readonly savesUnchanged: boolean;
+  /** The gates `/slow/:gate` waits at. */
+  readonly gates: Gates;
+  /** A new browser (an empty cookie jar) for this app. */
+  browser(): Browser;
   close(): Promise<void>;
 }
 
-/** Starts a real express 5 + express-session app over the store, on a free loopback port. */
-export async function startTestApp(store: SessionkitStore, cookie: { maxAge: number }): Promise<TestApp> {
-  const app = express();
-  app.use(
-    session({
-      store,
-      secret: "conformance-secret",
-      resave: false,
-      saveUninitialized: false,
-      cookie,
-    }),
-  );
-  // Counts visits: modifies the session, so express-session calls store.set. `?maxAge=ms`
-  // gives this session its own lifetime (one app serves every case: express-session binds a
-  // store to the last middleware created over it, so one store can't serve two apps).
-  app.get("/count", (req, res) => {
-    const s = sessionOf(req);
-    const maxAge = Number(req.query.maxAge);
-    if (maxAge > 0) s.cookie.maxAge = maxAge;
-    s.views = (s.views ?? 0) + 1;
-    res.json({ views: s.views, user: s.user ?? null, id: req.sessionID });
-  });
-  // Reads without modifying, so express-session calls store.touch (when the session exists),
-  // with the expiry moved to now + the session's maxAge.
-  app.get("/peek", (req, res) => {
-    const s = sessionOf(req);
-    res.json({ views: s.views ?? 0, user: s.user ?? null, id: req.sessionID });
-  });
-  // Logs in: a new session id for the same visitor (protects against fixation).
-  app.post("/login/:user", (req, res, next) => {
-    const views = sessionOf(req).views;
-    req.session.regenerate((err) => {
-      if (err) return next(err);
-      const s = sessionOf(req);
-      s.user = req.params.user;
-      s.views = views;
-      res.json({ user: req.params.user, id: req.sessionID });
-    });
-  });
-  app.post("/logout", (req, res, next) => {
-    req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
-  });
-  app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(500).json({ error: err.message, code: (err as { code?: string }).code });
-  });
+/** The fields the routes keep in a session. */
+export interface AppSession {
+  views?: number;
+  user?: string;
+  note?: string;
+}
 
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
-  });
+/** What a route answers. */
+export function describeSession(id: string, session: AppSession): { id: string; user: string | null; views: number } {
+  return { id, user: session.user ?? null, views: session.views ?? 0 };
+}
+
+/** The address of a listening server, and a close that ends its connections. */
+export function serverHandle(server: Server): { url: string; close(): Promise<void> } {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -71,4 +62,9 @@ export async function startTestApp(store: SessionkitStore, cookie: { maxAge: num
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+/** A TestApp record from its parts. */
+export function testApp(parts: Omit<TestApp, "browser">): TestApp {
+  return { ...parts, browser: () => new Browser(parts.url, parts.cookieName) };
 }

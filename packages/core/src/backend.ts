@@ -174,8 +174,10 @@ export interface SessionBackend {
    */
   touch(touch: SessionTouch): Promise<void>;
   /**
-   * End one session: with `tombstone`, the record becomes a tombstone until `tombstone.until`
-   * (also when it was missing); without, it is deleted. A no-op on a missing record without one.
+   * End one session: with `tombstone`, a stored record (live or expired, not yet collected)
+   * becomes a tombstone until `tombstone.until`; without, it is deleted. A missing id is left
+   * missing either way (nobody can hold a session that was never stored: express-session's
+   * regenerate of a new session destroys an id it never wrote, and that must cost no row).
    */
   destroy(id: string, tombstone?: Tombstone): Promise<void>;
   /**

@@ -39,13 +39,15 @@ export class GarbageCollector {
   private failures = 0;
   private stopped = false;
   private batch: number;
+  private readonly minBatch: number;
 
   constructor(
     private readonly backend: SessionBackend,
     private readonly settings: GcSettings,
     private readonly log: Logger,
   ) {
-    this.batch = Math.min(Math.max(settings.batchSize, MIN_BATCH), MAX_BATCH);
+    this.batch = Math.min(settings.batchSize, MAX_BATCH);
+    this.minBatch = Math.min(settings.batchSize, MIN_BATCH);
   }
 
   start(): void {
@@ -102,7 +104,7 @@ export class GarbageCollector {
         const took = performance.now() - t0;
         total += deleted;
         batches++;
-        if (took > batchTime) this.batch = Math.max(MIN_BATCH, Math.floor(limit / 2));
+        if (took > batchTime) this.batch = Math.max(this.minBatch, Math.floor(limit / 2));
         else if (took < batchTime / 2 && deleted === limit) this.batch = Math.min(MAX_BATCH, limit * 2);
         if (deleted < limit || this.stopped) break;
         await yieldEventLoop(); // let requests waiting on this process run between batches

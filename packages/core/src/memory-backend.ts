@@ -74,8 +74,9 @@ class MemoryBackend implements SessionBackend {
 
   async destroy(id: string, tombstone?: Tombstone): Promise<void> {
     const previous = this.entries.get(id);
+    if (!previous) return;
     if (tombstone) this.put(id, previous, tombstoneEntry(tombstone));
-    else if (previous) this.remove(id, previous);
+    else this.remove(id, previous);
   }
 
   async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {

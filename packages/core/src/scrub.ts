@@ -21,7 +21,11 @@ export function scrubText(text: string, secrets: ReadonlyArray<string | null | u
   let out = text;
   for (const secret of secrets) {
     if (!secret) continue;
-    for (const form of forms(secret)) if (form.length > 0) out = out.split(form).join(REDACTED);
+    for (const form of forms(secret)) {
+      // Whole tokens only: a short id or owner ("a", "7") must not eat letters out of words.
+      if (form.length > 0)
+        out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(form)}(?![A-Za-z0-9])`, "g"), REDACTED);
+    }
   }
   // URLs: keep the scheme, host and port (no credentials, path or query).
   out = out.replace(/\b([a-z][a-z0-9+.-]*:\/\/)(?:[^\s/@'"]*@)?([^\s/?#'"]+)[^\s'"]*/gi, "$1$2/…");
@@ -33,6 +37,10 @@ export function scrubText(text: string, secrets: ReadonlyArray<string | null | u
       : `${match[0]}…${match[0]}`;
   });
   return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function forms(secret: string): string[] {
@@ -55,6 +63,6 @@ export function scrubError(error: unknown, secrets: ReadonlyArray<string | null 
   return {
     name: scrubText(name, secrets),
     message: scrubText(message, secrets),
-    ...(typeof code === "string" || typeof code === "number" ? { code: scrubText(String(code), secrets) } : {}),
+    ...(typeof code === "number" ? { code } : typeof code === "string" ? { code: scrubText(code, secrets) } : {}),
   };
 }

@@ -20,14 +20,14 @@ describe("close()", () => {
     await new Promise((r) => setImmediate(r));
     await store.close();
     await expect(write).resolves.toBeUndefined();
-    expect(await inner.get("a")).not.toBeNull();
+    expect(await inner.get("a", 0)).not.toBeNull();
     const order = calls.map((c) => c.method);
     expect(order.indexOf("upsert")).toBeLessThan(order.indexOf("close"));
   });
 
   it("waits for a garbage collection under way", async () => {
     const { backend, inner, delay, calls } = instrumentedBackend();
-    await inner.upsert({ id: "old", payload: "{}", expiresAt: Date.now() - 1, owner: null });
+    await inner.upsert({ id: "old", payload: "{}", expiresAt: Date.now() - 1, owner: null, now: 0 });
     delay("deleteExpired", 100);
     const store = createStore(backend, { gcInterval: 0 });
     const pruning = store.prune();

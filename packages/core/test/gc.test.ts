@@ -4,9 +4,9 @@ import { capturingLogger, instrumentedBackend } from "./helpers.js";
 
 async function seedExpired(inner: ReturnType<typeof instrumentedBackend>["inner"], n: number, live = 0) {
   for (let i = 0; i < n; i++)
-    await inner.upsert({ id: `old-${i}`, payload: "{}", expiresAt: Date.now() - 1, owner: null });
+    await inner.upsert({ id: `old-${i}`, payload: "{}", expiresAt: Date.now() - 1, owner: null, now: 0 });
   for (let i = 0; i < live; i++)
-    await inner.upsert({ id: `live-${i}`, payload: "{}", expiresAt: Date.now() + 3_600_000, owner: null });
+    await inner.upsert({ id: `live-${i}`, payload: "{}", expiresAt: Date.now() + 3_600_000, owner: null, now: 0 });
 }
 
 describe("garbage collection", () => {
@@ -42,12 +42,13 @@ describe("garbage collection", () => {
     await store.close();
   });
 
-  it("deletes in batches until a short batch, and prune() resolves with the total", async () => {
+  it("deletes in batches until a short batch, growing quick ones, and prune() resolves with the total", async () => {
     const { backend, inner, calls } = instrumentedBackend();
     await seedExpired(inner, 25, 5);
     const store = createStore(backend, { gcInterval: 0, gcBatchSize: 10 });
     expect(await store.prune()).toBe(25);
-    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([10, 10, 10]);
+    // A full batch well within gcBatchTime doubles the next one.
+    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([10, 20]);
     expect(await store.length()).toBe(5);
     await store.close();
   });
@@ -58,7 +59,7 @@ describe("garbage collection", () => {
     await seedExpired(declared.inner, 10);
     const store = createStore(declared.backend, { gcInterval: 0 });
     expect(await store.prune()).toBe(10);
-    expect(declared.calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([7, 7]);
+    expect(declared.calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([7, 14]);
     await store.close();
 
     const overridden = instrumentedBackend();

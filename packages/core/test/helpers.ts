@@ -10,17 +10,19 @@ import { BACKEND_METHODS } from "../src/resolve-options.js";
  */
 export function instrumentedBackend(inner: SessionBackend = memoryBackend()) {
   const calls: Array<{ method: string; args: unknown[] }> = [];
-  const failing = new Set<string>();
+  const failing = new Map<string, (args: unknown[]) => unknown>();
+  const hanging = new Set<string>();
   const delays = new Map<string, number>();
   const backend: SessionBackend = Object.create(null);
   // stream is an async iterable, not a promise: it gets its own wrapper below.
   for (const method of BACKEND_METHODS.filter((m) => m !== "stream")) {
     (backend as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
       calls.push({ method, args });
+      if (hanging.has(method)) return new Promise(() => {}); // a database that accepts and never answers
       const delay = delays.get(method);
       if (delay) await new Promise((r) => setTimeout(r, delay));
-      if (failing.has(method))
-        throw Object.assign(new Error(`connection lost during ${method}`), { code: "ECONNRESET" });
+      const failure = failing.get(method);
+      if (failure) throw failure(args);
       return (inner[method] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
     };
   }
@@ -42,9 +44,19 @@ export function instrumentedBackend(inner: SessionBackend = memoryBackend()) {
     calls,
     count: (method: string) => calls.filter((c) => c.method === method).length,
     fail: (...methods: string[]) => {
-      for (const m of methods) failing.add(m);
+      for (const m of methods) {
+        failing.set(m, () => Object.assign(new Error(`connection lost during ${m}`), { code: "ECONNRESET" }));
+      }
     },
-    heal: () => failing.clear(),
+    /** Makes `method` reject with what `error` builds from the call's arguments (a driver quoting its input). */
+    failWith: (method: string, error: (args: unknown[]) => unknown) => failing.set(method, error),
+    heal: () => {
+      failing.clear();
+      hanging.clear();
+    },
+    hang: (...methods: string[]) => {
+      for (const m of methods) hanging.add(m);
+    },
     delay: (method: string, ms: number) => delays.set(method, ms),
   };
 }

@@ -1,4 +1,4 @@
-import { KeyedQueue } from "@sessionkit/core";
+import { KeyedQueue } from "@sessionkit/core/kit";
 import { describe, expect, it } from "vitest";
 
 /** A task that records when it starts and finishes, and settles when told. */

@@ -53,7 +53,7 @@ describe("ttl", () => {
     const store = createStore(backend, { gcInterval: 0 });
     const before = Date.now();
     await store.set("a", sessionWithoutExpiry());
-    const expiresAt = (await inner.get("a"))?.expiresAt as number;
+    const expiresAt = (await inner.get("a", 0))?.expiresAt as number;
     expect(expiresAt).toBeGreaterThanOrEqual(before + 86_400_000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 86_400_000);
     await store.close();
@@ -65,8 +65,8 @@ describe("ttl", () => {
     const before = Date.now();
     await store.set("short", sessionWithoutExpiry());
     await store.set("long", sessionWithoutExpiry({ remember: true }));
-    const short = (await inner.get("short"))?.expiresAt as number;
-    const long = (await inner.get("long"))?.expiresAt as number;
+    const short = (await inner.get("short", 0))?.expiresAt as number;
+    const long = (await inner.get("long", 0))?.expiresAt as number;
     expect(short - before).toBeGreaterThanOrEqual(60_000);
     expect(short - before).toBeLessThan(3_600_000);
     expect(long - before).toBeGreaterThanOrEqual(3_600_000);
@@ -79,8 +79,8 @@ describe("ttl", () => {
     const at = new Date(Date.now() + 7_777_000);
     await store.set("date", { cookie: { expires: at } } as never);
     await store.set("string", { cookie: { expires: at.toISOString() } } as never);
-    expect((await inner.get("date"))?.expiresAt).toBe(at.getTime());
-    expect((await inner.get("string"))?.expiresAt).toBe(at.getTime());
+    expect((await inner.get("date", 0))?.expiresAt).toBe(at.getTime());
+    expect((await inner.get("string", 0))?.expiresAt).toBe(at.getTime());
     await store.close();
   });
 
@@ -96,12 +96,23 @@ describe("ttl", () => {
     await store.close();
   });
 
-  it("a ttl function returning nonsense falls back to the default", async () => {
+  it("a ttl function returning nonsense fails the write with ERR_SESSION_SERIALIZE, naming what it returned", async () => {
+    for (const bad of [Number.NaN, 0, -5, Number.POSITIVE_INFINITY, "3600", 1e12]) {
+      const { backend, count } = instrumentedBackend();
+      const store = createStore(backend, { gcInterval: 0, ttl: () => bad as number });
+      const error = await store.set("a", sessionWithoutExpiry()).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ErrorCodes.SERIALIZE, message: expect.stringContaining(String(bad)) });
+      expect(count("upsert")).toBe(0);
+      await store.close();
+    }
+  });
+
+  it("an expiry more than ten years ahead (a cookie's) is stored capped at ten years", async () => {
     const { backend, inner } = instrumentedBackend();
-    const store = createStore(backend, { gcInterval: 0, ttl: () => Number.NaN });
-    const before = Date.now();
-    await store.set("a", sessionWithoutExpiry());
-    expect(((await inner.get("a"))?.expiresAt as number) - before).toBeGreaterThanOrEqual(86_400_000);
+    const now = 1_800_000_000_000;
+    const store = createStore(backend, { gcInterval: 0, now: () => now });
+    await store.set("a", { cookie: { expires: new Date(now + 400 * 365 * 86_400_000) } });
+    expect((await inner.get("a", now))?.expiresAt).toBe(now + 10 * 365 * 86_400_000);
     await store.close();
   });
 
@@ -111,7 +122,7 @@ describe("ttl", () => {
     await store.set("a", sessionWith());
     await store.set("a", { cookie: { expires: new Date(Date.now() - 1000) } } as never);
     expect(count("upsert")).toBe(1);
-    expect(await inner.get("a")).toBeNull();
+    expect(await inner.get("a", 0)).toBeNull();
     await store.close();
   });
 });
@@ -121,11 +132,11 @@ describe("touch and touchAfter", () => {
     const { backend, inner, count } = instrumentedBackend();
     const store = createStore(backend, { gcInterval: 0 });
     await store.set("a", sessionWith({ n: 1 }, 1000));
-    const payload = (await inner.get("a"))?.payload;
+    const payload = (await inner.get("a", 0))?.payload;
     await store.touch("a", sessionWith({ n: 2 }, 90_000));
     expect(count("upsert")).toBe(1);
     expect(count("touch")).toBe(1);
-    const after = await inner.get("a");
+    const after = await inner.get("a", 0);
     expect(after?.payload).toBe(payload);
     expect(after?.expiresAt).toBeGreaterThan(Date.now() + 60_000);
     await store.close();
@@ -172,8 +183,8 @@ describe("owner", () => {
     await store.set("b", sessionWith({ user: { id: 7 } }));
     await store.set("c", sessionWith({ user: { id: 8 } }));
     await store.set("anon", sessionWith());
-    expect((await inner.get("a"))?.owner).toBe("7");
-    expect((await inner.get("anon"))?.owner).toBeNull();
+    expect((await inner.get("a", 0))?.owner).toBe("7");
+    expect((await inner.get("anon", 0))?.owner).toBeNull();
     expect(await store.destroyByOwner(7)).toBe(2);
     expect(await store.ids()).toEqual(expect.arrayContaining(["c", "anon"]));
     expect(await store.length()).toBe(2);
@@ -196,7 +207,7 @@ describe("owner", () => {
   });
 
   it("destroyByOwner refuses an empty or non-string owner", async () => {
-    const store = createStore(memoryBackend(), { gcInterval: 0 });
+    const store = createStore(memoryBackend(), { gcInterval: 0, owner: (s) => s.user });
     await expect(store.destroyByOwner("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
     await expect(store.destroyByOwner({} as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
     await store.close();
@@ -212,7 +223,7 @@ describe("serializer", () => {
     };
     const store = createStore(backend, { gcInterval: 0, serializer });
     await store.set("a", sessionWith({ n: 42 }));
-    expect((await inner.get("a"))?.payload.startsWith("v1:")).toBe(true);
+    expect((await inner.get("a", 0))?.payload.startsWith("v1:")).toBe(true);
     expect(await store.get("a")).toMatchObject({ n: 42 });
     await store.close();
   });
@@ -241,9 +252,9 @@ describe("encryption", () => {
     const { backend, inner } = instrumentedBackend();
     const store = createStore(backend, { gcInterval: 0, encryption: { keys: [key1] } });
     await store.set("a", sessionWith({ secret: "credit-card-4242" }));
-    const payload = (await inner.get("a"))?.payload as string;
+    const payload = (await inner.get("a", 0))?.payload as string;
     expect(payload).not.toContain("credit-card");
-    expect(payload.startsWith("skenc1.")).toBe(true);
+    expect(payload.startsWith("skenc2.")).toBe(true);
     expect(await store.get("a")).toMatchObject({ secret: "credit-card-4242" });
     await store.close();
   });
@@ -267,10 +278,10 @@ describe("encryption", () => {
     const { backend, inner } = instrumentedBackend();
     const store = createStore(backend, { gcInterval: 0, encryption: { keys: [key1] }, logger });
     await store.set("a", sessionWith({ n: 1 }));
-    const record = (await inner.get("a")) as NonNullable<Awaited<ReturnType<typeof inner.get>>>;
+    const record = (await inner.get("a", 0)) as NonNullable<Awaited<ReturnType<typeof inner.get>>>;
     const flipped = `${record.payload.slice(0, -2)}${record.payload.endsWith("A") ? "B" : "A"}${record.payload.slice(-1)}`;
-    await inner.upsert({ ...record, payload: flipped });
-    await inner.upsert({ ...record, id: "plain", payload: '{"cookie":{}}' });
+    await inner.upsert({ ...record, payload: flipped, now: 0 });
+    await inner.upsert({ ...record, id: "plain", payload: `{"cookie":{}}`, now: 0 });
     expect(await store.get("a")).toBeNull();
     expect(await store.get("plain")).toBeNull();
     expect(entries().filter((e) => e.level === 40)).toHaveLength(2);
@@ -308,13 +319,20 @@ describe("maxIdLength and maxSize", () => {
     await store.close();
   });
 
-  it("the default maxSize is 1 MiB", async () => {
+  it("the default maxSize is what the backend holds, at most 16 MiB: a 1.5 MB session from an older store fits", async () => {
     const store = createStore(memoryBackend(), { gcInterval: 0 });
-    await store.set("a", sessionWith({ s: "x".repeat(1_000_000) }));
-    await expect(store.set("b", sessionWith({ s: "x".repeat(1_048_576) }))).rejects.toMatchObject({
+    await store.set("a", sessionWith({ s: "x".repeat(1_500_000) }));
+    await store.set("a", sessionWith({ s: "y".repeat(16 * 1024 * 1024 - 200) }));
+    await expect(store.set("b", sessionWith({ s: "x".repeat(16 * 1024 * 1024) }))).rejects.toMatchObject({
       code: ErrorCodes.TOO_LARGE,
     });
     await store.close();
+  });
+
+  it("a maxSize above what the backend holds is a config error", () => {
+    const { backend } = instrumentedBackend();
+    Object.defineProperty(backend, "capabilities", { value: { maxPayloadBytes: 200 } });
+    expect(() => createStore(backend, { maxSize: 201 })).toThrow(/"maxSize" is 201 bytes, more than backend/);
   });
 
   it("a backend's declared maxPayloadBytes lowers the limit", async () => {
