@@ -118,7 +118,11 @@ export class PouchdbBackend implements SessionBackend {
     return this.#queue
       .run(docId, () => {
         const known = this.#cache.get(docId);
-        if (known || this.#settings.legacy) return this.#save(docId, this.#sessionGuess(known), plan);
+        // A cached session: its revision. Seen missing: a put without one. Else (a tombstone): read.
+        if (known || this.#settings.legacy) {
+          const missing = known && !known.doc && !this.#settings.legacy;
+          return this.#save(docId, missing ? MISSING : this.#cachedSession(docId), plan);
+        }
         const blind = this.#existingShare <= 0.5;
         const learn = (existed: boolean) => {
           this.#existingShare = this.#existingShare * 0.9 + (existed ? 0.1 : 0);
@@ -142,14 +146,12 @@ export class PouchdbBackend implements SessionBackend {
         ? legacy.touchedInLegacyLayout(known.doc, meta)
         : layout.touchedDocument(known.doc, meta);
     };
-    const guess = () => this.#sessionGuess(this.#cache.get(docId));
-    return this.#queue.run(docId, () => this.#save(docId, guess(), plan)).then(() => undefined);
+    return this.#queue.run(docId, () => this.#save(docId, this.#cachedSession(docId), plan)).then(() => undefined);
   }
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
     const docId = layout.toDocId(id);
-    const guess = () => this.#sessionGuess(this.#cache.get(docId));
-    return this.#queue.run(docId, () => this.#end(docId, guess(), tombstone)).then(() => undefined);
+    return this.#queue.run(docId, () => this.#end(docId, this.#cachedSession(docId), tombstone)).then(() => undefined);
   }
 
   async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
@@ -227,15 +229,16 @@ export class PouchdbBackend implements SessionBackend {
 
   // ---- internals ----
 
-  /** What the cache knows, when it is worth a write with its revision: a session, or (our layout) a missing id. */
-  #sessionGuess(known: Known | undefined): Known | undefined {
-    if (known?.doc) return layout.kindOf(known.doc) === "session" ? known : undefined;
-    return this.#settings.legacy ? undefined : known;
+  /** What the cache knows of a session: worth a write with its revision (a stale one conflicts). */
+  #cachedSession(docId: string): Known | undefined {
+    const known = this.#cache.get(docId);
+    return known?.doc && layout.kindOf(known.doc) === "session" ? known : undefined;
   }
 
   /**
-   * Ends one session: a tombstone under its id (in the legacy layout a tombstone document of its
-   * own first, then the session deleted), or a delete. Resolves whether there was a session.
+   * Ends one stored session (a missing id stays missing): a tombstone in its place (in the legacy
+   * layout a tombstone document of its own first, then the session deleted), or a delete.
+   * Resolves whether there was a session.
    */
   async #end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
     let ended = false;
@@ -243,15 +246,17 @@ export class PouchdbBackend implements SessionBackend {
       (next: (known: Known) => Fields | null): Plan =>
       (known) => {
         ended = known.doc !== undefined && layout.kindOf(known.doc) === "session";
-        return known.doc && layout.kindOf(known.doc) === "foreign" ? null : next(known);
+        return known.doc && layout.kindOf(known.doc) !== "foreign" ? next(known) : null;
       };
-    const remove = plan((known) => (known.doc ? DELETE : null));
+    const remove = plan(() => DELETE);
     const read = (id: string) => this.#read(id);
     if (!tombstone) await this.#save(docId, guess, remove, undefined, read);
     else if (this.#settings.legacy) {
+      const known = guess ?? (await read(docId));
+      if (!known.doc || layout.kindOf(known.doc) === "foreign") return false;
       // Tombstone first: a write that then finds the session's document deleted finds the tombstone.
       await this.#save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone), undefined, read);
-      await this.#save(docId, guess, remove, undefined, read);
+      await this.#save(docId, known, remove, undefined, read);
     } else await this.#save(docId, guess, plan(tombstonePlan(tombstone)));
     return ended;
   }

@@ -1,4 +1,4 @@
-import { backendConformance, storeConformance } from "@sessionkit/conformance";
+import { backendConformance } from "@sessionkit/conformance";
 import { pouchdbAdapter } from "@sessionkit/pouchdb";
 import { afterAll } from "vitest";
 import { couchForTests } from "./support/couch.js";
@@ -11,7 +11,4 @@ const url = couch.database("backend");
 backendConformance("pouchdb over HTTP (CouchDB API)", () => pouchdbAdapter(url, { pageSize: 50 }), {
   skip: couch.skip,
   streamRecords: 120,
-});
-storeConformance("pouchdb over HTTP (CouchDB API)", () => pouchdbAdapter(couch.database("store")), {
-  skip: couch.skip,
 });

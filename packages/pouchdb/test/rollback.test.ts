@@ -50,7 +50,7 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
   const ours = async (now: () => number) => {
     const backend = pouchdbAdapter(db, { legacy: "session-pouchdb-store" });
     const store = createStore(backend, { gcInterval: 0, now, owner: (s) => s.user as string | undefined });
-    const app = await startTestApp(store, { maxAge: HOUR });
+    const app = await startTestApp("express", store);
     const stop = async () => {
       await app.close();
       await store.close();
