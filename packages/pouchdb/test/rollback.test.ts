@@ -6,7 +6,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { couchForTests } from "./support/couch.js";
 import { startOldStoreApp } from "./support/old-store-app.js";
 
-const HOUR = 3_600_000;
 const couch = await couchForTests("rollback");
 afterAll(() => couch.cleanup());
 
