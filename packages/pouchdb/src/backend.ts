@@ -1,4 +1,5 @@
 import type {
+  BackendCapabilities,
   OwnerDestroy,
   SessionBackend,
   SessionRecord,
@@ -39,7 +40,7 @@ type Plan = (known: Known) => Fields | false | null;
 
 /** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
 export class PouchdbBackend implements SessionBackend {
-  readonly capabilities;
+  readonly capabilities: BackendCapabilities;
   readonly #settings: BackendSettings;
   readonly #open: () => Promise<Opened>;
   #opened: Promise<Opened> | undefined;
@@ -59,7 +60,7 @@ export class PouchdbBackend implements SessionBackend {
     this.#open = open;
     this.#settings = settings;
     // CouchDB's default max_document_size is 8,000,000 bytes, and JSON escapes a byte into up to 6.
-    const declared = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes: 1_300_000 } as const;
+    const declared = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes: 1_300_000 };
     this.capabilities = settings.legacy ? { ...declared, legacy: settings.legacy } : declared;
   }
 
