@@ -119,11 +119,9 @@ export class PouchdbBackend implements SessionBackend {
     return this.#queue
       .run(docId, () => {
         const known = this.#cache.get(docId);
-        // A cached session: its revision. Seen missing: a put without one. Else (a tombstone): read.
-        if (known || this.#settings.legacy) {
-          const missing = known && !known.doc && !this.#settings.legacy;
-          return this.#save(docId, missing ? MISSING : this.#cachedSession(docId), plan);
-        }
+        // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
+        if (known?.doc || this.#settings.legacy) return this.#save(docId, this.#cachedSession(docId), plan);
+        if (known) return this.#save(docId, MISSING, plan); // seen missing: a put without revision
         const blind = this.#existingShare <= 0.5;
         const learn = (existed: boolean) => {
           this.#existingShare = this.#existingShare * 0.9 + (existed ? 0.1 : 0);
