@@ -8,7 +8,7 @@ import type { PouchDatabase } from "./types.js";
 export const DESIGN_ID = "_design/sessionkit";
 /** Every session and tombstone by `[kind, expiry]` (kind 0 a session, 1 a tombstone); the value is the revision. */
 export const EXPIRES_VIEW = "sessionkit/expires";
-/** Live-layout sessions by owner; the value is the revision. */
+/** Sessions by owner (those this adapter wrote last); the value is the revision. */
 export const OWNERS_VIEW = "sessionkit/owners";
 
 /**
