@@ -14,7 +14,7 @@ export default function buildBeforeTests(): void {
   const tsc = createRequire(`${root}package.json`).resolve("typescript/bin/tsc");
   // SESSIONKIT_BUILD=core,knex builds only those (for working on one package while others change).
   const only = process.env.SESSIONKIT_BUILD?.split(",").filter(Boolean);
-  const names = only ?? ["core", "conformance", "knex", "pouchdb", "databank", "example"];
+  const names = only ?? ["core", "conformance", "knex", "pouchdb", "databank", "redis", "example"];
   const packages = names.map((p) => `packages/${p}`);
   execFileSync(process.execPath, [tsc, "-b", ...packages], { cwd: root, stdio: "inherit" });
 }

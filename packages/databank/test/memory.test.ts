@@ -1,18 +1,32 @@
 import { backendConformance, storeConformance } from "@sessionkit/conformance";
 import { afterAll } from "vitest";
-import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, connectedBank } from "./helpers.js";
+import { databankAdapter } from "../src/index.js";
+import { bankCall, memoryBank } from "./helpers.js";
 
-// A bank the test owns and shares between adapters: the adapter must never disconnect it.
-let shared: Promise<DatabankLike> | undefined;
-const bank = () => (shared ??= connectedBank("memory"));
+// One bank the test owns, shared by every adapter below as processes would share a database:
+// the adapters must never disconnect it.
+const shared = memoryBank();
 afterAll(async () => {
-  const b = await shared;
-  if (b) await bankCall((cb) => b.disconnect(cb));
+  const bank = await shared;
+  await bankCall((cb) => bank.disconnect(cb));
 });
 
-backendConformance("databank memory (user's bank)", async () =>
-  databankAdapter(await bank(), { type: "conf_backend" }),
+backendConformance("databank memory, compact layout", async () =>
+  databankAdapter(await shared, { type: "conf_compact" }),
 );
-storeConformance("databank memory (user's bank)", async () => databankAdapter(await bank(), { type: "conf_store" }));
-backendConformance("databank memory ({ driver, params })", () => databankAdapter({ driver: "memory" }));
+backendConformance("databank memory, connect-databank layout", async () =>
+  databankAdapter(await shared, { type: "conf_legacy", connectDatabank: true }),
+);
+backendConformance(
+  "databank memory ({ driver: 'memory' }: a bank of its own)",
+  () => databankAdapter({ driver: "memory" }),
+  {
+    shared: false,
+  },
+);
+storeConformance("databank memory, compact layout", async () =>
+  databankAdapter(await shared, { type: "store_compact" }),
+);
+storeConformance("databank memory, connect-databank layout", async () =>
+  databankAdapter(await shared, { type: "store_legacy", connectDatabank: true }),
+);

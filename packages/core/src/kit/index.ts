@@ -14,6 +14,7 @@ export type {
 } from "../backend.js";
 export { configError, type ErrorCode, ErrorCodes, isSessionStoreError, SessionStoreError } from "../errors.js";
 export { KeyedQueue } from "../keyed-queue.js";
+export { idFingerprint, type Logger } from "../logger.js";
 export { fromCallback, unsupported } from "./calls.js";
 export { cookieExpiry, isSessionObject } from "./legacy.js";
 export { describeValue, type OptionRule, type ResolvedOptionsOf, readOptions, reject, rules } from "./options.js";
