@@ -4,7 +4,7 @@
 // `<!-- snippet: run -->` (they must finish and exit on their own), and requires every package
 // from CommonJS. A block that is not meant to compile says why in a comment right above it:
 // `<!-- snippet: not compiled (reason) -->`. A block that another one imports is written under
-// the file name it gives: `<!-- snippet: file map-adapter.ts -->`.
+// the file name it gives: `<!-- snippet: file map-adapter.ts -->` (a `.d.ts` name gives a declaration file).
 //
 // Usage: node scripts/check-snippets.mjs [--only=core,knex] [--keep]   (--keep leaves the project for inspection)
 import { execFileSync } from "node:child_process";
@@ -127,7 +127,10 @@ writeFileSync(
     include: ["src"],
   }),
 );
-for (const { name, code } of snippets) writeFileSync(join(project, "src", `${name}.ts`), `${code}\nexport {};\n`);
+// A declaration file (`file x.d.ts`) stays a script: `export {}` would turn its `declare module` into an augmentation.
+for (const { name, code } of snippets) {
+  writeFileSync(join(project, "src", `${name}.ts`), name.endsWith(".d") ? code : `${code}\nexport {};\n`);
+}
 // CommonJS: every package loads through require() (Node 20.19+ loads ES modules from require).
 const cjs = publicPackages
   .map(

@@ -16,18 +16,30 @@ export interface GcSettings {
   bound: <T>(work: Promise<T>, label: string) => Promise<T>;
 }
 
+/**
+ * The size of the next batch: the one that would have taken `batchTime` at the pace this one
+ * went (so a machine under load, or a slow disk, gets smaller batches and a fast one larger),
+ * moving at most 4× per batch so one odd measurement can't swing it far. A short batch (the end
+ * of the backlog) says nothing about pace when it found little: the size stays.
+ */
+export function nextBatch(limit: number, deleted: number, took: number, batchTime: number, minBatch: number): number {
+  if (deleted < limit && took <= batchTime) return limit;
+  const ideal = (limit * batchTime) / Math.max(took, 0.01);
+  const bounded = Math.min(Math.max(ideal, limit / 4), limit * 4);
+  return Math.round(Math.min(Math.max(bounded, minBatch), MAX_BATCH));
+}
+
 /** Longest wait after repeated failures, as a multiple of the interval. */
 const MAX_BACKOFF_FACTOR = 32;
-const MIN_BATCH = 16;
+const MIN_BATCH = 100;
 const MAX_BATCH = 100_000;
 
 /**
  * Deletes expired sessions (and passed tombstones) in the background. Gentle and fast at once:
  * - batches are bounded, so no statement holds its locks for a whole backlog, and several
  *   instances pruning at once don't queue behind each other;
- * - each batch's size follows how long the last one took: doubled while batches finish within
- *   half of `batchTime`, halved when one takes longer; the size learned carries over to the
- *   next run;
+ * - each batch's size follows how long the last one took (`nextBatch`): the size that takes
+ *   `batchTime` at the pace measured; the size learned carries over to the next run;
  * - the event loop is yielded between batches, so an in-process database (SQLite, PouchDB in
  *   memory) serves requests between them instead of stalling for the whole backlog;
  * - never two runs at once, on an unref'd timer (it never keeps the process alive), backing off
@@ -104,8 +116,7 @@ export class GarbageCollector {
         const took = performance.now() - t0;
         total += deleted;
         batches++;
-        if (took > batchTime) this.batch = Math.max(this.minBatch, Math.floor(limit / 2));
-        else if (took < batchTime / 2 && deleted === limit) this.batch = Math.min(MAX_BATCH, limit * 2);
+        this.batch = nextBatch(limit, deleted, took, batchTime, this.minBatch);
         if (deleted < limit || this.stopped) break;
         await yieldEventLoop(); // let requests waiting on this process run between batches
       }

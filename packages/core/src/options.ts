@@ -55,9 +55,10 @@ export interface StoreOptions<Fields = Record<string, any>> {
   /** Expired sessions asked for in a run's first batch. Default: the backend's declared `gcBatchSize`, else 1000. */
   gcBatchSize?: number;
   /**
-   * Target duration of one GC batch, in ms: batches grow while they finish well within it and
-   * shrink when they take longer, and the event loop is yielded between batches, so a large
-   * backlog never stalls live requests for long. Default: 20.
+   * Target duration of one GC batch, in ms: each batch is sized to take about this long at the
+   * pace the last one went, and the event loop is yielded between batches, so a large backlog
+   * never stalls live requests for long (on SQLite a batch blocks the process while it runs).
+   * Default: 10.
    */
   gcBatchTime?: number;
   /**

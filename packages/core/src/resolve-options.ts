@@ -76,7 +76,7 @@ export function resolveOptions(options: StoreOptions | undefined, backend: Sessi
     tombstoneTtl: rules.number(3600, { min: 0, max: 7 * 86_400 }),
     gcInterval: rules.integer(600_000, { min: 0, max: MAX_TIMER_MS }),
     gcBatchSize: rules.integer(undefined, { min: 1, max: 1_000_000 }),
-    gcBatchTime: rules.number(20, { min: 1, max: 60_000 }),
+    gcBatchTime: rules.number(10, { min: 1, max: 60_000 }),
     owner: rules.func<OwnerFn>(),
     serializer: rules.any(serializerOption),
     encryption: rules.any((value) => (value === undefined ? undefined : encryptionOption(value))),

@@ -47,8 +47,8 @@ describe("garbage collection", () => {
     await seedExpired(inner, 25, 5);
     const store = createStore(backend, { gcInterval: 0, gcBatchSize: 10 });
     expect(await store.prune()).toBe(25);
-    // A full batch well within gcBatchTime doubles the next one.
-    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([10, 20]);
+    // A full batch far quicker than gcBatchTime makes the next one larger (at most 4 times).
+    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([10, 40]);
     expect(await store.length()).toBe(5);
     await store.close();
   });
@@ -59,7 +59,7 @@ describe("garbage collection", () => {
     await seedExpired(declared.inner, 10);
     const store = createStore(declared.backend, { gcInterval: 0 });
     expect(await store.prune()).toBe(10);
-    expect(declared.calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([7, 14]);
+    expect(declared.calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([7, 28]);
     await store.close();
 
     const overridden = instrumentedBackend();
@@ -163,5 +163,18 @@ describe("garbage collection", () => {
     expect(await store.prune()).toBe(0);
     expect(entries().find((e) => e.op === "gc")).toMatchObject({ level: 20, deleted: 0 });
     await store.close();
+  });
+});
+
+describe("batch sizing", () => {
+  it("aims at gcBatchTime from the pace measured, at most 4x per step, within the floor and the ceiling", async () => {
+    const { nextBatch } = await import("../src/gc.js");
+    expect(nextBatch(1000, 1000, 5, 10, 100)).toBe(2000); // twice as fast as needed: twice as many
+    expect(nextBatch(1000, 1000, 20, 10, 100)).toBe(500); // twice as slow: half
+    expect(nextBatch(1000, 1000, 1000, 10, 100)).toBe(250); // far too slow: a quarter at most per step
+    expect(nextBatch(1000, 1000, 0, 10, 100)).toBe(4000); // instant: four times at most
+    expect(nextBatch(200, 200, 100, 10, 100)).toBe(100); // never below the floor
+    expect(nextBatch(90_000, 90_000, 1, 10, 100)).toBe(100_000); // never above the ceiling
+    expect(nextBatch(1000, 10, 1, 10, 100)).toBe(1000); // a short, quick batch says nothing about pace
   });
 });

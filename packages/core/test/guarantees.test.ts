@@ -424,21 +424,24 @@ describe("a write refused after the response went out is visible", () => {
 });
 
 describe("garbage collection stays gentle", () => {
-  it("halves a batch that takes longer than gcBatchTime, and yields the event loop between batches", async () => {
+  it("sizes batches to take gcBatchTime at the pace measured, and yields the event loop between batches", async () => {
     const { backend, inner, calls, delay } = instrumentedBackend();
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 1000; i++) {
       await inner.upsert({ id: `old-${i}`, payload: "{}", expiresAt: Date.now() - 1, owner: null, now: 0 });
     }
-    const store = createStore(backend, { gcInterval: 0, gcBatchSize: 40, gcBatchTime: 5 });
+    const store = createStore(backend, { gcInterval: 0, gcBatchSize: 400, gcBatchTime: 5 });
     await store.length();
-    delay("deleteExpired", 20); // every batch is slower than its 5 ms target
+    delay("deleteExpired", 20); // every batch takes four times its 5 ms target
     let ranBetween = false;
     const pruning = store.prune();
     setImmediate(() => {
       ranBetween = calls.filter((c) => c.method === "deleteExpired").length < 4;
     });
-    expect(await pruning).toBe(100);
-    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([40, 20, 16, 16, 16]);
+    expect(await pruning).toBe(1000);
+    // 400 took 4x too long: a quarter next, then no smaller than the floor of 100.
+    expect(calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1])).toEqual([
+      400, 100, 100, 100, 100, 100, 100, 100,
+    ]);
     expect(ranBetween).toBe(true);
     await store.close();
   });

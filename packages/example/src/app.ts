@@ -2,7 +2,9 @@ import type { SessionkitStore } from "@sessionkit/core";
 import express, { type NextFunction, type Request, type Response } from "express";
 import session from "express-session";
 import type { Logger } from "pino";
-import { errorPage, homePage, loginPage } from "./pages.js";
+import { crossSiteRefusal, header } from "./cross-site.js";
+import { describeDevice, deviceOf, formatMoment, isHandle, SessionHandles } from "./devices.js";
+import { errorPage, homePage, loginPage, sessionsPage } from "./pages.js";
 
 /** Options of `createApp`. */
 export interface DemoAppOptions {
@@ -16,12 +18,27 @@ export interface DemoAppOptions {
   logger: Logger;
   /** Shown on the home page, e.g. "sqlite (.data/sessions.db)". */
   backendLabel: string;
+  /**
+   * The cookie's `Secure` flag: `"auto"` (default) sets it on requests that came over HTTPS,
+   * directly or through a trusted proxy that sends `X-Forwarded-Proto: https`; `true` always,
+   * `false` never.
+   */
+  secureCookie?: "auto" | boolean;
+  /** Express's `trust proxy` setting: whose `X-Forwarded-*` headers count. Default: loopback addresses. */
+  trustProxy?: boolean | string[];
+  /**
+   * A test hook: when given, `GET /slow` loads the session, waits for this promise, then
+   * changes the session (a request in flight during a logout). Default: no such route.
+   */
+  slowRequestGate?: () => Promise<void>;
 }
 
 /** The fields this app keeps in a session. */
 interface DemoSession {
   views?: number;
   user?: string;
+  /** The user agent of the browser that logged in (shown on "Your sessions"). */
+  device?: string;
 }
 
 const MAX_NAME_LENGTH = 64;
@@ -38,9 +55,12 @@ function demo(req: Request): DemoSession {
 /** Builds the Express 5 demo app over a store. It does not listen: see `listen` in server.ts. */
 export function createApp(options: DemoAppOptions): express.Express {
   const { store, logger } = options;
+  const handles = new SessionHandles(options.secret);
   const app = express();
   app.disable("x-powered-by");
+  app.set("trust proxy", options.trustProxy ?? ["loopback"]);
   app.use(requestLog(logger));
+  app.use(refuseCrossSite(logger));
   app.use(express.urlencoded({ extended: false, limit: "4kb" }));
   app.use(
     session({
@@ -49,7 +69,12 @@ export function createApp(options: DemoAppOptions): express.Express {
       name: "sessionkit.sid",
       resave: false,
       saveUninitialized: false,
-      cookie: { maxAge: options.maxAgeMs ?? 86_400_000, httpOnly: true, sameSite: "lax" },
+      cookie: {
+        maxAge: options.maxAgeMs ?? 86_400_000,
+        httpOnly: true,
+        sameSite: "lax",
+        secure: options.secureCookie ?? "auto",
+      },
     }),
   );
 
@@ -87,6 +112,7 @@ export function createApp(options: DemoAppOptions): express.Express {
       const s = demo(req);
       s.user = name;
       s.views = views;
+      s.device = deviceOf(req.get("user-agent"));
       req.session.save((saveErr) => (saveErr ? next(saveErr) : res.redirect(303, "/")));
     });
   });
@@ -108,6 +134,81 @@ export function createApp(options: DemoAppOptions): express.Express {
     }
   });
 
+  // "Your sessions": every session of the logged-in user, each ended on its own or all others at once.
+  app.get("/sessions", async (req, res, next) => {
+    const user = demo(req).user;
+    if (!user) return res.redirect(303, "/login");
+    try {
+      const sessions = await store.sessionsOf(user);
+      const rows = sessions.map(({ id, session: data, createdAt, lastActiveAt }) => {
+        const userAgent = typeof data.device === "string" ? data.device : "unknown device";
+        return {
+          handle: handles.of(id),
+          device: describeDevice(userAgent),
+          userAgent,
+          createdAt: formatMoment(createdAt),
+          lastActiveAt: formatMoment(lastActiveAt),
+          current: id === req.sessionID,
+        };
+      });
+      res.type("html").send(sessionsPage({ user, sessions: rows, notice: sessionsNotice(req.query) }));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.post("/sessions/logout", async (req, res, next) => {
+    const user = demo(req).user;
+    if (!user) return res.redirect(303, "/login");
+    const handle: unknown = req.body?.session;
+    if (!isHandle(handle)) {
+      res.status(400).type("html").send(errorPage("That is not a session of yours."));
+      return;
+    }
+    try {
+      // Found again among the user's own sessions: a handle can only end a session of its user.
+      const target = handles.find(await store.sessionsOf(user), handle);
+      if (!target) return res.redirect(303, "/sessions?gone=1");
+      if (target.id === req.sessionID) {
+        req.session.destroy((err) => (err ? next(err) : res.redirect(303, "/")));
+        return;
+      }
+      await store.destroy(target.id);
+      logger.info("logged out one other session");
+      res.redirect(303, "/sessions?ended=1");
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.post("/sessions/logout-others", async (req, res, next) => {
+    const user = demo(req).user;
+    if (!user) return res.redirect(303, "/login");
+    try {
+      const ended = await store.destroyOthers(user, req.sessionID);
+      logger.info({ ended }, "logged out the other sessions");
+      res.redirect(303, `/sessions?ended=${ended}`);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const gate = options.slowRequestGate;
+  if (gate) {
+    // A request that loaded the session, then takes its time before changing it: a logout that
+    // lands meanwhile must stay a logout (the store refuses the late write).
+    app.get("/slow", async (req, res, next) => {
+      try {
+        await gate();
+        const s = demo(req);
+        s.views = (s.views ?? 0) + 1;
+        res.type("html").send(homePage({ user: s.user, views: s.views, backend: options.backendLabel }));
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+
   app.use((_req, res) => {
     res.status(404).type("html").send(errorPage("There is no such page."));
   });
@@ -122,6 +223,32 @@ export function createApp(options: DemoAppOptions): express.Express {
   });
 
   return app;
+}
+
+/** The notice of the "Your sessions" page after one of its buttons. */
+function sessionsNotice(query: Request["query"]): string | undefined {
+  if (query.gone !== undefined) return "That session had already ended.";
+  const ended = Number(query.ended);
+  if (query.ended === undefined || !Number.isSafeInteger(ended) || ended < 0) return undefined;
+  return `Logged out ${ended} other session${ended === 1 ? "" : "s"}.`;
+}
+
+/** Refuses a form sent from another site (see cross-site.ts) before the session is even loaded. */
+function refuseCrossSite(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const reason = crossSiteRefusal({
+      method: req.method,
+      host: req.host,
+      origin: header(req.headers.origin),
+      secFetchSite: header(req.headers["sec-fetch-site"]),
+    });
+    if (!reason) return next();
+    logger.warn({ method: req.method, path: req.path, reason }, "cross-site request refused");
+    res
+      .status(403)
+      .type("html")
+      .send(errorPage("This form was sent from another site, so nothing was done. Use the form on this site."));
+  };
 }
 
 /** One log line per finished request (never the cookie or session id). */

@@ -1,12 +1,16 @@
-import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { AppConfig, BackendName } from "./config.js";
+import { describeError } from "./errors.js";
+import { ownedPrivateDir, privateDir, privateFile } from "./files.js";
 
 const require = createRequire(import.meta.url);
+
+/** The files SQLite keeps beside a database in WAL mode (and the rollback journal). */
+export const SQLITE_COMPANIONS = ["-wal", "-shm", "-journal"] as const;
 
 /** A backend ready for `createStore`, with what it took to make it. */
 export interface OpenedBackend {
@@ -15,6 +19,8 @@ export interface OpenedBackend {
   label: string;
   /** Closes the database client this module created (after `store.close()`). */
   closeClient(): Promise<void>;
+  /** Connects the client, where that is a step of its own (before `backend.init()`). */
+  connect?(): Promise<void>;
 }
 
 /** A backend whose adapter package can't be loaded (not written or not built yet). */
@@ -31,8 +37,10 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
     case "memory":
       return { backend: memoryBackend(), label: "memory (this process)", closeClient: async () => {} };
     case "sqlite": {
-      mkdirSync(config.dataDir, { recursive: true });
       const filename = join(config.dataDir, "sessions.db");
+      // Created 0600 before SQLite opens it (SQLite would make it 0644), so its -wal and -shm
+      // files, which take its mode, are private too; an existing file's mode is fixed.
+      privateFile(filename, SQLITE_COMPANIONS);
       return knexBackend(logger, config, `sqlite (${filename})`, {
         client: "better-sqlite3",
         connection: { filename },
@@ -64,8 +72,10 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
       });
     case "pouchdb": {
       const { pouchdbAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/pouchdb"));
-      mkdirSync(config.dataDir, { recursive: true });
       const path = join(config.dataDir, "pouchdb-sessions");
+      // LevelDB creates its files readable by others; inside a 0700 folder nobody else reaches them.
+      privateDir(config.dataDir);
+      ownedPrivateDir(path);
       const PouchDB = require("pouchdb") as PouchConstructor;
       const db = new PouchDB(path, { adapter: "leveldb" });
       return {
@@ -85,27 +95,47 @@ export async function openBackend(config: AppConfig, logger: Logger): Promise<Op
     case "databank-memory": {
       const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
       return {
-        backend: databankAdapter({ driver: "memory", params: {} }),
+        backend: databankAdapter({ driver: "memory" }),
         label: "databank memory driver (this process)",
         closeClient: async () => {},
       };
     }
-    case "databank-redis": {
-      const { databankAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/databank"));
-      const url = new URL(config.redisUrl);
-      const params = {
-        host: url.hostname,
-        port: Number(url.port || 6379),
-        database: Number(url.pathname.slice(1) || 0),
-      };
-      // The adapter creates, connects and closes the bank (and guards its Redis client's errors).
-      return {
-        backend: databankAdapter({ driver: "redis", params }),
-        label: `databank-redis (${withoutPassword(config.redisUrl)})`,
-        closeClient: async () => {},
-      };
-    }
+    case "redis":
+      return redisBackend(config, logger);
   }
+}
+
+/** node-redis 5 (`SESSIONKIT_REDIS_URL`, a `/N` path picks database N) under `redisAdapter`. */
+async function redisBackend(config: AppConfig, logger: Logger): Promise<OpenedBackend> {
+  const { redisAdapter } = await loadAdapter(config.backend, () => import("@sessionkit/redis"));
+  const { createClient } = await import("redis");
+  const log = logger.child({ component: "redis" });
+  let connected = false;
+  const client = createClient({
+    url: config.redisUrl,
+    socket: {
+      connectTimeout: 5000,
+      // At start, a refused connection is one clear error; once connected, reconnect with a capped backoff.
+      reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(50 * 2 ** retries, 5000) : cause),
+    },
+  });
+  // node-redis emits connection errors as events (an unheard one would crash the process);
+  // commands under way fail on their own and reach the store.
+  client.on("error", (error: unknown) => {
+    if (connected) log.warn(`redis connection: ${describeError(error)}`);
+  });
+  return {
+    backend: redisAdapter(client, { prefix: config.redisPrefix }),
+    label: `redis (${withoutPassword(config.redisUrl)})`,
+    async connect() {
+      await client.connect();
+      connected = true;
+    },
+    async closeClient() {
+      connected = false;
+      if (client.isOpen) await client.close();
+    },
+  };
 }
 
 interface PouchConstructor {

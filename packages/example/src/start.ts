@@ -27,24 +27,40 @@ export class StartupError extends Error {
 
 const STARTUP_TIMEOUT_MS = 10_000;
 
+/** Test hooks of `startDemo`. */
+export interface StartHooks {
+  /** Mounts `GET /slow`, which waits for this promise between loading and changing the session. */
+  slowRequestGate?: () => Promise<void>;
+  /** The store's clock (epoch ms), so a test moves time instead of waiting. Default: `Date.now`. */
+  now?: () => number;
+}
+
 /** Opens the backend, checks the database answers, and serves the app on `config.port`. */
-export async function startDemo(config: AppConfig, logger: Logger): Promise<RunningDemo> {
+export async function startDemo(config: AppConfig, logger: Logger, hooks: StartHooks = {}): Promise<RunningDemo> {
   const opened = await openBackend(config, logger);
   let store: SessionkitStore | undefined;
   let listening: Listening | undefined;
   try {
     // Prepare the backend before the store exists, so an unreachable database is one clear
     // error here instead of a logged failure per request later.
-    await withTimeout(opened.backend.init(), STARTUP_TIMEOUT_MS).catch((error: unknown) => {
+    const ready = (async () => {
+      await opened.connect?.();
+      await opened.backend.init();
+    })();
+    await withTimeout(ready, STARTUP_TIMEOUT_MS).catch((error: unknown) => {
       throw new StartupError(`cannot use ${opened.label}: ${describeError(error)}`, { cause: error });
     });
-    store = createStore(opened.backend, { owner: sessionOwner, logger });
+    const { now, ...appHooks } = hooks;
+    store = createStore(opened.backend, { owner: sessionOwner, logger, ...(now ? { now } : {}) });
     const app = createApp({
       store,
       secret: loadSecret(config.secret, config.dataDir),
       maxAgeMs: config.maxAgeMs,
       logger,
       backendLabel: opened.label,
+      secureCookie: config.secureCookie,
+      trustProxy: config.trustProxy,
+      ...appHooks,
     });
     listening = await listen(app, config.port, config.host);
   } catch (error) {

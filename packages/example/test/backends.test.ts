@@ -6,12 +6,14 @@ import { freePort, startPouchdbServer, type TestCouch } from "../../pouchdb/test
 import { BackendUnavailableError, loadAdapter } from "../src/backends.js";
 import type { AppConfig, BackendName } from "../src/config.js";
 import { type RunningDemo, StartupError, startDemo } from "../src/start.js";
-import { Client, silent, tempDir, testConfig, userOf, viewsOf } from "./support/demo.js";
+import { Client, sessionsOf, silent, tempDir, testConfig, userOf, viewsOf } from "./support/demo.js";
 
 const tmp = tempDir("backends");
 // This file's own table and Redis database, so parallel test files never share sessions.
 const TABLE = "example_backends_test";
 const REDIS_URL = `${(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379").replace(/\/\d*$/, "")}/11`;
+/** The redis backend's own database and key prefix. */
+const REDIS_ADAPTER = { redisUrl: REDIS_URL, redisPrefix: "example-backends-test:" };
 
 let couch: TestCouch | undefined;
 let couchFailure: string | undefined;
@@ -51,7 +53,7 @@ const gates: Record<BackendName, () => Promise<string | false>> = {
   "databank-memory": async () => false,
   postgres: () => serviceGate("PostgreSQL", tcpProbe(testConfig("").pgUrl, 5432)),
   mariadb: () => serviceGate("MariaDB", tcpProbe(testConfig("").mysqlUrl, 3306)),
-  "databank-redis": () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
+  redis: () => serviceGate("Redis", tcpProbe(REDIS_URL, 6379)),
   couchdb: () =>
     serviceGate("pouchdb-server", async () => {
       if (!couch) throw new Error(couchFailure ?? "not started");
@@ -64,7 +66,12 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
   beforeAll(async () => {
     skip = await gates[backend]();
     if (skip) return;
-    const extra = backend === "couchdb" ? { couchdbUrl: `${couch?.url}/example-backends` } : {};
+    const extra =
+      backend === "couchdb"
+        ? { couchdbUrl: `${couch?.url}/example-backends` }
+        : backend === "redis"
+          ? REDIS_ADAPTER
+          : {};
     demo = await startDemo(config(backend, extra), silent);
     await demo.store.clear();
   });
@@ -72,7 +79,7 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
     await demo?.close();
   });
 
-  it("counts visits, logs in, and logs out everywhere", async (ctx) => {
+  it("counts visits, logs in, lists and ends sessions, and logs out everywhere", async (ctx) => {
     if (skip || !demo) return ctx.skip(skip || "not started");
     const first = new Client(demo.url);
     expect(viewsOf((await first.get("/")).text)).toBe(1);
@@ -85,7 +92,26 @@ describe.each(Object.keys(gates) as BackendName[])("the demo on %s", (backend) =
     expect(viewsOf(home.text)).toBe(3);
     expect(userOf((await second.get("/")).text)).toBe("grace");
 
+    // Your sessions: both, this one marked, neither id in the page; the other one logged out.
+    const page = await first.get("/sessions");
+    const rows = sessionsOf(page.text);
+    expect(rows.map((row) => row.current).sort()).toEqual([false, true]);
+    for (const client of [first, second]) expect(page.text).not.toContain(client.sessionId as string);
+    const other = rows.find((row) => !row.current)?.handle as string;
+    expect((await first.post("/sessions/logout", { session: other })).location).toBe("/sessions?ended=1");
+    expect(userOf((await second.get("/")).text)).toBeNull();
+    expect(sessionsOf((await first.get("/sessions")).text)).toHaveLength(1);
+
+    await second.post("/login", { name: "grace" });
+    const third = new Client(demo.url);
+    await third.post("/login", { name: "grace" });
+    expect((await first.post("/sessions/logout-others")).location).toBe("/sessions?ended=2");
+    expect(userOf((await second.get("/")).text)).toBeNull();
+    expect(userOf((await third.get("/")).text)).toBeNull();
+
+    await second.post("/login", { name: "grace" });
     expect((await first.post("/logout-everywhere")).location).toBe("/?loggedOut=2");
+    expect(userOf((await first.get("/")).text)).toBeNull();
     expect(userOf((await second.get("/")).text)).toBeNull();
   });
 });
@@ -133,11 +159,13 @@ describe("startup failures", () => {
     expect(message).not.toContain("\n");
   });
 
-  it("an unreachable Redis is a StartupError too", async () => {
+  it("an unreachable Redis is a StartupError, and nothing is left open", async () => {
     const port = await freePort();
     await expect(
-      startDemo(config("databank-redis", { redisUrl: `redis://127.0.0.1:${port}/11` }), silent),
-    ).rejects.toThrow(new RegExp(`^cannot use databank-redis \\(redis://127\\.0\\.0\\.1:${port}/11\\): `));
+      startDemo(config("redis", { redisUrl: `redis://:hunter2@127.0.0.1:${port}/11` }), silent),
+    ).rejects.toThrow(
+      new RegExp(`^cannot use redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/11\\): .*ECONNREFUSED`),
+    );
   });
 
   it("a bad table name is refused by the adapter before anything listens", async () => {
@@ -148,11 +176,11 @@ describe("startup failures", () => {
 
   it("a missing adapter package is a clear 'not available yet' error", async () => {
     const missing = "@sessionkit/not-written-yet";
-    await expect(loadAdapter("databank-redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
+    await expect(loadAdapter("redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
       BackendUnavailableError,
     );
-    await expect(loadAdapter("databank-redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
-      /^backend databank-redis is not available yet/,
+    await expect(loadAdapter("redis", () => import(/* @vite-ignore */ missing))).rejects.toThrow(
+      /^backend redis is not available yet/,
     );
   });
 

@@ -12,6 +12,8 @@ describe("readConfig", () => {
     expect(config.dataDir).toMatch(/packages[\\/]example[\\/]\.data[\\/]?$/);
     expect(config.maxAgeMs).toBe(86_400_000);
     expect(config.pgUrl).toBe("postgres://postgres@127.0.0.1:5432/test");
+    expect(config.redisPrefix).toBe("sess:");
+    expect(readConfig({ SESSIONKIT_REDIS_PREFIX: "demo:" }).redisPrefix).toBe("demo:");
   });
 
   it("accepts every documented backend", () => {
@@ -24,7 +26,7 @@ describe("readConfig", () => {
   it("rejects an unknown backend with one line that lists the valid ones", () => {
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(ConfigError);
     expect(() => readConfig({ SESSIONKIT_BACKEND: "oracle" })).toThrow(
-      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, databank-redis, memory$/,
+      /^SESSIONKIT_BACKEND="oracle" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, redis, memory$/,
     );
   });
 
@@ -34,6 +36,37 @@ describe("readConfig", () => {
     }
     expect(() => readConfig({ SESSIONKIT_MAX_AGE: "10" })).toThrow(/SESSIONKIT_MAX_AGE/);
     expect(readConfig({ PORT: "0" }).port).toBe(0);
+  });
+
+  it("reads the Secure flag setting: auto by default, true or false", () => {
+    expect(readConfig({}).secureCookie).toBe("auto");
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "true" }).secureCookie).toBe(true);
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "FALSE" }).secureCookie).toBe(false);
+    expect(readConfig({ SESSIONKIT_SECURE_COOKIE: "auto" }).secureCookie).toBe("auto");
+    expect(() => readConfig({ SESSIONKIT_SECURE_COOKIE: "yes" })).toThrow(
+      /^SESSIONKIT_SECURE_COOKIE="yes" must be auto, true or false$/,
+    );
+  });
+
+  it("reads which proxies to trust: loopback by default, true, false, or addresses, subnets and names", () => {
+    expect(readConfig({}).trustProxy).toEqual(["loopback"]);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "false" }).trustProxy).toBe(false);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "true" }).trustProxy).toBe(true);
+    expect(readConfig({ SESSIONKIT_TRUST_PROXY: "loopback, 10.0.0.0/8,fd00::/8, 192.168.1.7" }).trustProxy).toEqual([
+      "loopback",
+      "10.0.0.0/8",
+      "fd00::/8",
+      "192.168.1.7",
+    ]);
+    for (const bad of ["2", "10.0.0.0/33", "example.com", "loopback,", "::1/129"]) {
+      expect(() => readConfig({ SESSIONKIT_TRUST_PROXY: bad })).toThrow(/^SESSIONKIT_TRUST_PROXY=/);
+    }
+  });
+
+  it("says databank-redis is no longer offered, and what to use instead", () => {
+    expect(() => readConfig({ SESSIONKIT_BACKEND: "databank-redis" })).toThrow(
+      /^SESSIONKIT_BACKEND="databank-redis" is no longer offered .*; use SESSIONKIT_BACKEND=redis$/,
+    );
   });
 
   it("requires a URL for couchdb and a long enough secret", () => {

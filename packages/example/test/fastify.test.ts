@@ -1,11 +1,11 @@
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
-import { createStore, type SessionkitStore } from "@sessionkit/core";
+import { createStore, memoryBackend, type SessionkitStore } from "@sessionkit/core";
 import { knexAdapter } from "@sessionkit/knex";
 import type { FastifyInstance } from "fastify";
 import knex, { type Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFastifyApp } from "../src/fastify.js";
+import { createFastifyApp, type FastifyDemoOptions } from "../src/fastify.js";
 import { SECRET, tempDir } from "./support/demo.js";
 
 const tmp = tempDir("fastify");
@@ -79,5 +79,82 @@ describe("the Fastify example (@fastify/session over a sessionkit store on SQLit
     const signed = `${sid}.${createHmac("sha256", SECRET).update(sid).digest("base64").replace(/=+$/, "")}`;
     const res = await fetch(`${url}/count`, { headers: { cookie: `sessionkit.sid=${encodeURIComponent(signed)}` } });
     expect(((await res.json()) as { views: number }).views).toBe(42);
+  });
+});
+
+describe("the Fastify example's cross-site check and Secure flag", () => {
+  /** An app over a fresh memory store, and a visitor with a counter at 2 to reset. */
+  async function started(options: Partial<FastifyDemoOptions> = {}) {
+    const memory = createStore(memoryBackend(), { gcInterval: 0 });
+    const fastify = await createFastifyApp({ store: memory, secret: SECRET, ...options });
+    const base = await fastify.listen({ port: 0, host: "127.0.0.1" });
+    let cookie = "";
+    const send = async (method: string, path: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${base}${path}`, { method, headers: { cookie, ...headers } });
+      const setCookie = res.headers.get("set-cookie");
+      if (setCookie) cookie = setCookie.split(";")[0] as string;
+      return { status: res.status, body: (await res.json()) as Record<string, unknown>, setCookie };
+    };
+    await send("GET", "/count");
+    await send("GET", "/count");
+    return {
+      base,
+      send,
+      async close() {
+        await fastify.close();
+        await memory.close();
+      },
+    };
+  }
+
+  it.each<Record<string, string>>([
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site" },
+    { origin: "https://evil.example" },
+    { origin: "null" },
+  ])("refuses POST /count/reset sent with %o, and the count stays", async (headers) => {
+    const app = await started();
+    try {
+      const res = await app.send("POST", "/count/reset", headers);
+      expect(res).toMatchObject({ status: 403, body: { error: "cross-site request refused" }, setCookie: null });
+      expect((await app.send("GET", "/count")).body).toEqual({ views: 3 });
+      // A GET is never refused.
+      expect((await app.send("GET", "/count", headers)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each<Record<string, string>>([{ "sec-fetch-site": "same-origin" }, { origin: "SAME" }, {}])(
+    "accepts POST /count/reset sent with %o",
+    async (headers) => {
+      const app = await started();
+      try {
+        const sent = headers.origin === "SAME" ? { origin: app.base } : headers;
+        expect(await app.send("POST", "/count/reset", sent)).toMatchObject({ status: 200, body: { views: 0 } });
+        expect((await app.send("GET", "/count")).body).toEqual({ views: 1 });
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it("sets Secure when a trusted (loopback) proxy says HTTPS, never over plain HTTP or from an untrusted proxy", async () => {
+    const https = { "x-forwarded-proto": "https" };
+    const firstCookie = async (options: Partial<FastifyDemoOptions>, headers: Record<string, string>) => {
+      const app = await started(options);
+      try {
+        const fresh = await fetch(`${app.base}/count`, { headers });
+        return fresh.headers.get("set-cookie");
+      } finally {
+        await app.close();
+      }
+    };
+    expect(await firstCookie({}, https)).toMatch(/;\s*Secure/i);
+    expect(await firstCookie({}, {})).not.toMatch(/;\s*Secure/i);
+    expect(await firstCookie({ trustProxy: false }, https)).not.toMatch(/;\s*Secure/i);
+    expect(await firstCookie({ secureCookie: false }, https)).not.toMatch(/;\s*Secure/i);
+    expect(await firstCookie({ secureCookie: true }, https)).toMatch(/;\s*Secure/i);
+    expect(await firstCookie({ secureCookie: true }, {})).toBeNull(); // a Secure cookie is not sent over HTTP
   });
 });

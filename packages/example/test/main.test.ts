@@ -53,7 +53,7 @@ describe("node dist/main.js", () => {
     expect(exit.code).toBe(1);
     expect(exit.stdout).toBe("");
     expect(exit.stderr).toBe(
-      'sessionkit demo: SESSIONKIT_BACKEND="mongo" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, databank-redis, memory\n',
+      'sessionkit demo: SESSIONKIT_BACKEND="mongo" is not a backend; use one of: sqlite, postgres, mariadb, pouchdb, couchdb, databank-memory, redis, memory\n',
     );
   });
 

@@ -1,2 +1,130 @@
-export { knexAdapter } from "./adapter.js";
-export type { KnexAdapterOptions } from "./options.js";
+import { configError, readOptions, rules, type SessionBackend } from "@sessionkit/core/kit";
+import { SqlBackend } from "./backend.js";
+import { ownLayout, quote } from "./layout.js";
+import { LEGACY, type LegacyName, legacyLayout, legacyTable } from "./legacy.js";
+import {
+  type DriverHandle,
+  type Flavor,
+  type KnexLike,
+  knexRunner,
+  mysql2Runner,
+  pgRunner,
+  type Runner,
+  sqliteRunner,
+} from "./runners.js";
+
+export type { LegacyName } from "./legacy.js";
+export type { DriverHandle, KnexLike, Mysql2Pool, PgPool, SqliteDatabase } from "./runners.js";
+
+/** Options of `knexAdapter`. Every option is checked at construction (ERR_SESSION_CONFIG, naming it). */
+export interface KnexAdapterOptions {
+  /**
+   * The table. Letters, digits and `_`, not starting with a digit, at most 50 characters.
+   * Default: `"sessions"` (`"session"` with `legacy: "connect-pg-simple"`).
+   */
+  tableName?: string;
+  /** The table's PostgreSQL schema (created by `init()` when missing) or MySQL database. Not on SQLite. Default: none. */
+  schemaName?: string;
+  /**
+   * Whether `init()` may create the table (and its indexes) when missing and upgrade a sessionkit
+   * 0.1 table in place. With `false` it only checks the table. Default: `true`.
+   */
+  createTable?: boolean;
+  /**
+   * Read and write another store's table in place, in its layout, so both stores share the
+   * sessions: `"connect-session-knex"` (5.x), `"connect-pg-simple"` (10.x, PostgreSQL) or
+   * `"express-mysql-session"` (3.x, MySQL/MariaDB). No owners, creation times or tombstones there.
+   * Default: none (sessionkit's own layout).
+   */
+  legacy?: LegacyName;
+  /**
+   * `legacy: "express-mysql-session"` only: let `init()` add an index on `expires`, which that
+   * table lacks (without it, its cleanup and ours read the whole table). MariaDB. Default: `false`.
+   */
+  indexExpires?: boolean;
+  /**
+   * With a `{ pg: pool }` handle: run statements as named prepared statements, parsed once per
+   * connection. Turn off behind a pooler that can't carry them (PgBouncer in transaction mode
+   * before 1.21). Default: `true`.
+   */
+  preparedStatements?: boolean;
+}
+
+const NAME = {
+  pattern: /^[A-Za-z_][A-Za-z0-9_]{0,49}$/,
+  shape: "letters, digits and _ (at most 50, not starting with a digit)",
+};
+
+/** Which SQL a knex client speaks, from the dialect it declares (`knex.client.dialect`, `driverName`). */
+function flavorOf(knex: KnexLike): Flavor {
+  const { dialect, driverName } = knex.client as { dialect?: string; driverName?: string };
+  if (dialect === "postgresql") return "pg";
+  if (dialect === "mysql") return "mysql";
+  // knex's sqlite3 client returns no row counts from knex.raw, which upsert and GC need.
+  if (dialect === "sqlite3" && driverName !== "sqlite3") return "sqlite";
+  throw configError(
+    "knex",
+    `uses the client "${driverName ?? dialect}", which sessionkit has no SQL for: use pg, mysql2 (or mysql) or better-sqlite3`,
+  );
+}
+
+function runnerOf(client: unknown, preparedStatements: boolean): Runner {
+  const knex = client as KnexLike;
+  if (typeof client === "function" && typeof knex.raw === "function" && "client" in client) {
+    const flavor = flavorOf(knex);
+    return knexRunner(knex, flavor, `knex:${flavor}`);
+  }
+  const handle = (client ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const keys = typeof client === "object" ? Object.keys(handle) : [];
+  const [key] = keys;
+  const method = { pg: "query", mysql2: "execute", betterSqlite3: "prepare" }[key as string];
+  if (keys.length !== 1 || !method || typeof handle[key as string]?.[method] !== "function") {
+    throw configError(
+      "knex",
+      "must be a knex instance or one driver handle: { pg: pg.Pool }, { mysql2: mysql2 pool } or { betterSqlite3: Database }",
+    );
+  }
+  const driver = client as DriverHandle;
+  if ("pg" in driver) return pgRunner(driver.pg, preparedStatements);
+  if ("mysql2" in driver) return mysql2Runner(driver.mysql2);
+  return sqliteRunner(driver.betterSqlite3);
+}
+
+/**
+ * A sessionkit backend storing sessions in one table of PostgreSQL, MySQL/MariaDB or SQLite.
+ *
+ * @param client a knex instance (`knex.raw` runs every statement, on knex's pool), or your own
+ *   driver handle for the shortest path: `{ pg: pool }` (a `pg.Pool`), `{ mysql2: pool }` (a
+ *   mysql2 pool, callback or promise API; statements go through `execute`) or
+ *   `{ betterSqlite3: db }` (a better-sqlite3 `Database`). It stays yours: never closed.
+ * @throws SessionStoreError ERR_SESSION_CONFIG for a bad client or option, naming it.
+ */
+export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapterOptions): SessionBackend {
+  const o = readOptions("knexAdapter", options, {
+    tableName: rules.string(undefined, NAME),
+    schemaName: rules.string(undefined, NAME),
+    createTable: rules.boolean(true),
+    legacy: rules.oneOf(LEGACY, undefined),
+    indexExpires: rules.boolean(false),
+    preparedStatements: rules.boolean(true),
+  });
+  const runner = runnerOf(client, o.preparedStatements);
+  const { flavor } = runner;
+  if (o.schemaName && flavor === "sqlite") throw configError("schemaName", "is not supported on SQLite");
+  if (o.indexExpires && o.legacy !== "express-mysql-session") {
+    throw configError("indexExpires", 'is for legacy: "express-mysql-session" only');
+  }
+  const tableName = o.tableName ?? (o.legacy ? legacyTable(o.legacy) : "sessions");
+  const table = `${o.schemaName ? `${quote(flavor, o.schemaName)}.` : ""}${quote(flavor, tableName)}`;
+  const layout = o.legacy
+    ? legacyLayout(o.legacy, flavor, table, tableName, { indexExpires: o.indexExpires })
+    : ownLayout(flavor, table, tableName);
+  return new SqlBackend(runner, layout, { schema: o.schemaName, name: tableName }, o.createTable, GC_BATCH[flavor]);
+}
+
+/**
+ * The first GC batch each dialect asks for: about what one batch deletes within the store's
+ * default batch time (20 ms) from a backlog of 100,000 expired among 10,000 live sessions on a
+ * loaded 2-core machine (`bench/paths.mjs --gc`). The store then sizes batches by their duration.
+ */
+const GC_BATCH: Record<Flavor, number> = { pg: 5000, mysql: 1000, sqlite: 2000 };

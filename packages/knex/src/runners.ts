@@ -1,159 +1,191 @@
 import { createHash } from "node:crypto";
-import type { Knex } from "knex";
-import type { FastDriver } from "./dialect.js";
 
+/** The SQL dialects sessionkit writes statements for. */
+export type Flavor = "pg" | "mysql" | "sqlite";
 export type Row = Record<string, unknown>;
 
+/** What a write did: rows changed and, on MySQL, the statement's insert id (see `layout.ts`, upsert). */
+export interface Changed {
+  count: number;
+  insertId: number;
+}
+
+/** Runs statements with `?` placeholders on one database, through knex or the user's own driver handle. */
+export interface Runner {
+  readonly flavor: Flavor;
+  /** For `backend.name`: `knex:pg`, `pg`, `mysql2`, `better-sqlite3`, ... */
+  readonly name: string;
+  all(sql: string, params: readonly unknown[]): Promise<Row[]>;
+  run(sql: string, params: readonly unknown[]): Promise<Changed>;
+  /** `work` on one connection in one transaction (init's DDL). MySQL commits DDL by itself: there it just runs. */
+  transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T>;
+}
+
+/** What runs a pg query: a pool or one of its clients. */
+interface PgQueryable {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's own parameter type
+  query(config: { text: string; values: any[]; name?: string }): Promise<PgResult>;
+}
 /**
- * Runs one statement on a connection borrowed from the user's knex pool, talking to the driver
- * directly: knex's query pipeline costs more per call than the round trip itself on a loopback
- * database. The pool (its size, timeouts, validation of broken connections) stays knex's.
+ * A knex instance (or transaction), by shape: what the adapter uses of it. Typed here, so that
+ * an app on a driver handle alone needs no knex, not even its types.
  */
-export interface SqlRunner {
-  /** A SELECT: its rows. */
-  rows(sql: string, params: readonly unknown[]): Promise<Row[]>;
-  /** An INSERT/UPDATE/DELETE: how many rows it changed. */
-  run(sql: string, params: readonly unknown[]): Promise<number>;
+export interface KnexLike {
+  // biome-ignore lint/suspicious/noExplicitAny: knex's own binding type
+  raw(sql: string, bindings: readonly any[]): PromiseLike<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: knex hands the callback its own Transaction
+  transaction<T>(work: (trx: any) => Promise<T>): PromiseLike<T>;
+  readonly client: unknown;
 }
 
-interface KnexPoolClient {
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): Promise<void>;
+/** A `pg.Pool` (pg 8), by shape. */
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgQueryable & { release(): void }>;
 }
-
-async function withConnection<T>(knex: Knex, work: (connection: never) => Promise<T> | T): Promise<T> {
-  const client = knex.client as unknown as KnexPoolClient;
-  const connection = await client.acquireConnection();
-  try {
-    return await work(connection as never);
-  } finally {
-    // knex's pool validates a connection before handing it out again, so a broken one is dropped there.
-    void client.releaseConnection(connection);
-  }
-}
-
-/** `?` placeholders to PostgreSQL's `$1, $2, ...` (our SQL holds no `?` in literals or names). */
-function numberPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
 interface PgResult {
   rows: Row[];
   rowCount: number | null;
 }
-interface PgConnection {
-  query(config: { text: string; values: unknown[]; name?: string }): Promise<PgResult>;
+
+/** A mysql2 pool or connection, callback or promise flavoured, by shape. */
+export interface Mysql2Pool {
+  // biome-ignore lint/suspicious/noExplicitAny: mysql2's own parameter type
+  execute(sql: string, values: any[], callback?: (error: Error | null, result: unknown) => void): unknown;
 }
 
-function pgRunner(knex: Knex, prepared: boolean): SqlRunner {
-  const cache = new Map<string, { text: string; name: string | undefined }>();
-  const compile = (sql: string) => {
-    let entry = cache.get(sql);
+/** A better-sqlite3 `Database`, by shape. */
+export interface SqliteDatabase {
+  prepare(sql: string): {
+    all(...params: unknown[]): unknown[];
+    run(...params: unknown[]): { changes: number };
+  };
+}
+
+/** The user's own driver handle, named by its driver: statements skip knex's query pipeline. */
+export type DriverHandle = { pg: PgPool } | { mysql2: Mysql2Pool } | { betterSqlite3: SqliteDatabase };
+
+const changedOf = (count: unknown, insertId: unknown): Changed => ({
+  count: Number(count ?? 0),
+  insertId: Number(insertId ?? 0),
+});
+
+/** knex.raw for everything, on knex's pool; results as each dialect's driver gives them. */
+export function knexRunner(knex: KnexLike, flavor: Flavor, name: string): Runner {
+  const raw = async (sql: string, params: readonly unknown[]) =>
+    (await knex.raw(sql, params)) as Record<string, unknown> & unknown[];
+  return {
+    flavor,
+    name,
+    async all(sql, params) {
+      const result = await raw(sql, params);
+      if (flavor === "pg") return result.rows as Row[];
+      return (flavor === "mysql" ? result[0] : result) as Row[]; // mysql: [rows, fields]
+    },
+    async run(sql, params) {
+      const result = await raw(sql, params);
+      if (flavor === "pg") return changedOf(result.rowCount, 0);
+      if (flavor === "mysql") {
+        const header = result[0] as { affectedRows?: number; insertId?: number };
+        return changedOf(header.affectedRows, header.insertId);
+      }
+      return changedOf(result.changes, 0);
+    },
+    transaction: async (work) => knex.transaction((trx: KnexLike) => work(knexRunner(trx, flavor, name))),
+  };
+}
+
+/** `work` between `begin` and a commit on one connection, rolled back if it fails. */
+async function inTransaction<T>(tx: Runner, begin: string, work: (tx: Runner) => Promise<T>): Promise<T> {
+  await tx.run(begin, []);
+  try {
+    const result = await work(tx);
+    await tx.run("commit", []);
+    return result;
+  } catch (error) {
+    await tx.run("rollback", []).catch(() => {});
+    throw error;
+  }
+}
+
+/** `?` to `$1, $2, ...` (sessionkit's statements hold no `?` elsewhere). */
+const numbered = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+
+/**
+ * A pg pool. With `prepared`, each statement is a named prepared statement (parsed once per
+ * connection); its name is a hash of its text, so two tables never claim one name.
+ */
+export function pgRunner(pool: PgQueryable & Partial<PgPool>, prepared: boolean): Runner {
+  const texts = new Map<string, { text: string; name?: string }>();
+  const query = (sql: string, params: readonly unknown[]) => {
+    let entry = texts.get(sql);
     if (!entry) {
-      const text = numberPlaceholders(sql);
-      // Named by a hash of the text, so two adapters (two tables) never claim one name with different text.
-      const name = prepared ? `sessionkit_${createHash("sha1").update(text).digest("hex").slice(0, 16)}` : undefined;
-      entry = { text, name };
-      cache.set(sql, entry);
+      const text = numbered(sql);
+      entry = prepared ? { text, name: `sk_${createHash("sha1").update(text).digest("hex").slice(0, 20)}` } : { text };
+      texts.set(sql, entry);
     }
-    return entry;
+    return pool.query({ ...entry, values: params as unknown[] });
   };
-  const query = (sql: string, params: readonly unknown[]) =>
-    withConnection(knex, (connection: PgConnection) => {
-      const { text, name } = compile(sql);
-      return connection.query(
-        name ? { name, text, values: params as unknown[] } : { text, values: params as unknown[] },
-      );
-    });
   return {
-    rows: async (sql, params) => (await query(sql, params)).rows,
-    run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
+    flavor: "pg",
+    name: "pg",
+    all: async (sql, params) => (await query(sql, params)).rows,
+    run: async (sql, params) => changedOf((await query(sql, params)).rowCount, 0),
+    async transaction(work) {
+      const client = await (pool as PgPool).connect();
+      try {
+        return await inTransaction(pgRunner(client, false), "begin", work);
+      } finally {
+        client.release();
+      }
+    },
   };
-}
-
-interface MysqlConnection {
-  query(sql: string, values: unknown[], callback: (error: Error | null, result: unknown) => void): void;
-}
-
-function mysql2Runner(knex: Knex): SqlRunner {
-  const query = (sql: string, params: readonly unknown[]) =>
-    withConnection(
-      knex,
-      (connection: MysqlConnection) =>
-        new Promise<unknown>((resolve, reject) =>
-          connection.query(sql, params as unknown[], (error, result) => (error ? reject(error) : resolve(result))),
-        ),
-    );
-  return {
-    rows: async (sql, params) => (await query(sql, params)) as Row[],
-    run: async (sql, params) => ((await query(sql, params)) as { affectedRows: number }).affectedRows,
-  };
-}
-
-interface SqliteStatement {
-  all(...params: unknown[]): Row[];
-  run(...params: unknown[]): { changes: number };
-}
-interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
-}
-
-interface TarnPoolShape {
-  free?: Array<{ resource: unknown }>;
-  pendingAcquires?: unknown[];
 }
 
 /**
- * An idle connection of knex's pool, or undefined. better-sqlite3 is synchronous: a statement
- * run on an idle connection finishes before any other code runs, so it cannot collide with a
- * transaction or query (those hold their connection out of the idle list). This skips the
- * pool's asynchronous acquire, which costs as much as the statement itself. Anything
- * unexpected about the pool's shape (another pool, a future version) takes the normal path.
+ * A mysql2 pool: `execute`, server-side prepared statements (mysql2 prepares each text once per
+ * connection and keeps it). A callback pool answers through the callback, a promise pool
+ * (`mysql2/promise`) through the promise it returns; whichever comes first settles.
  */
-function idleSqliteConnection(knex: Knex): SqliteDatabase | undefined {
-  const pool = (knex.client as { pool?: TarnPoolShape }).pool;
-  const free = pool?.free;
-  if (!Array.isArray(free) || free.length === 0 || !Array.isArray(pool?.pendingAcquires)) return undefined;
-  if (pool.pendingAcquires.length > 0) return undefined; // others are queued: don't jump the queue
-  const resource = free[free.length - 1]?.resource as Partial<SqliteDatabase> | undefined;
-  return resource && typeof resource.prepare === "function" ? (resource as SqliteDatabase) : undefined;
+export function mysql2Runner(pool: Mysql2Pool): Runner {
+  const execute = (sql: string, params: readonly unknown[]) =>
+    new Promise<unknown>((resolve, reject) => {
+      const done = (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result));
+      const returned = pool.execute(sql, params as unknown[], done) as Promise<unknown[]> | undefined;
+      if (returned && typeof returned.then === "function") returned.then(([result]) => resolve(result), reject);
+    });
+  const runner: Runner = {
+    flavor: "mysql",
+    name: "mysql2",
+    all: async (sql, params) => (await execute(sql, params)) as Row[],
+    async run(sql, params) {
+      const header = (await execute(sql, params)) as { affectedRows?: number; insertId?: number };
+      return changedOf(header.affectedRows, header.insertId);
+    },
+    transaction: (work) => work(runner),
+  };
+  return runner;
 }
 
-function betterSqliteRunner(knex: Knex): SqlRunner {
-  // Statements are compiled once per connection (knex prepares on every call).
-  const statements = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
-  const statement = (db: SqliteDatabase, sql: string) => {
-    let perDb = statements.get(db);
-    if (!perDb) {
-      perDb = new Map();
-      statements.set(db, perDb);
+/** A better-sqlite3 database: each statement prepared once. Synchronous, so each call is one step. */
+export function sqliteRunner(db: SqliteDatabase): Runner {
+  const statements = new Map<string, ReturnType<SqliteDatabase["prepare"]>>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
     }
-    let stmt = perDb.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      perDb.set(sql, stmt);
-    }
-    return stmt;
+    return statement;
   };
-  const onConnection = async <T>(work: (db: SqliteDatabase) => T): Promise<T> => {
-    const idle = idleSqliteConnection(knex);
-    return idle ? work(idle) : withConnection(knex, work);
+  const runner: Runner = {
+    flavor: "sqlite",
+    name: "better-sqlite3",
+    all: async (sql, params) => prepared(sql).all(...params) as Row[],
+    run: async (sql, params) => changedOf(prepared(sql).run(...params).changes, 0),
+    transaction: (work) => inTransaction(runner, "begin immediate", work),
   };
-  return {
-    rows: (sql, params) => onConnection((db) => statement(db, sql).all(...params)),
-    run: (sql, params) => onConnection((db) => statement(db, sql).run(...params).changes),
-  };
-}
-
-/** The runner for a driver whose connections the adapter knows. */
-export function createRunner(knex: Knex, driver: FastDriver, options: { preparedStatements: boolean }): SqlRunner {
-  switch (driver) {
-    case "pg":
-      return pgRunner(knex, options.preparedStatements);
-    case "mysql2":
-      return mysql2Runner(knex);
-    case "better-sqlite3":
-      return betterSqliteRunner(knex);
-  }
+  return runner;
 }

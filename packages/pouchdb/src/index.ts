@@ -1,21 +1,109 @@
-import { openDatabase, type PouchdbTarget } from "./open-database.js";
-import { type PouchdbAdapterOptions, resolveOptions } from "./options.js";
-import { PouchdbBackend } from "./pouchdb-backend.js";
+import { configError, readOptions, rules } from "@sessionkit/core/kit";
+import { PouchdbBackend } from "./backend.js";
+import { LEGACY_STORE } from "./legacy.js";
+import { openDatabase } from "./schema.js";
+import type { PouchDatabase } from "./types.js";
 
-export type { PouchdbTarget } from "./open-database.js";
-export type { PouchdbAdapterOptions } from "./options.js";
-export type { PouchDatabase } from "./pouch-types.js";
-export { PouchdbBackend } from "./pouchdb-backend.js";
+export type { PouchdbBackend } from "./backend.js";
+export type { PouchDatabase, PouchDocument } from "./types.js";
+
+/** Options of `pouchdbAdapter`. Every option is checked when the adapter is made; an unknown one is refused. */
+export interface PouchdbAdapterOptions {
+  /**
+   * Write sessions in session-pouchdb-store 0.4.1's layout (the session object itself, plus
+   * bookkeeping fields it ignores), so that the old store still reads them after a rollback.
+   * The store then refuses encryption and custom serializers. Default: off (this adapter's own
+   * layout, which session-pouchdb-store can't read).
+   */
+  legacy?: "session-pouchdb-store";
+  /**
+   * Seconds after its last write that a session session-pouchdb-store wrote, whose cookie has no
+   * expiry, lives. Part of the design document: use one value in every process. Default: 86400.
+   */
+  legacyTtl?: number;
+  /** URL targets only: create the database when it is missing (needs a CouchDB admin). Default: true. */
+  createDatabase?: boolean;
+  /**
+   * URL targets only: milliseconds before one HTTP request is abandoned with an error, so a server
+   * that stops answering leaves no hung request behind (the store's `operationTimeout` bounds the
+   * whole operation). Default: 10000.
+   */
+  requestTimeout?: number;
+  /**
+   * How many documents' last-known revision and fields the adapter remembers, so that a write,
+   * touch or destroy after a read needs no second read. A stale entry costs one conflict and a
+   * read, never a lost write. 0 turns it off. Default: 1000.
+   */
+  revisionCacheSize?: number;
+  /**
+   * How many times a write reads again and retries after a revision conflict (another process
+   * wrote the same session at once) before it fails. Default: 10.
+   */
+  maxConflictRetries?: number;
+  /** Documents per request when streaming (`all()`, `ids()`) and clearing. Default: 500. */
+  pageSize?: number;
+}
+
+const REQUIRED = ["get", "put", "bulkDocs", "allDocs", "query", "info"] as const;
+
+function isDatabase(value: unknown): value is PouchDatabase {
+  return (
+    typeof value === "object" && value !== null && REQUIRED.every((m) => typeof (value as never)[m] === "function")
+  );
+}
 
 /**
- * A sessionkit backend over PouchDB.
+ * A sessionkit backend over PouchDB or CouchDB.
  *
- * @param target nothing for a fresh in-memory database; a PouchDB database you made (LevelDB or
- *   any adapter; you close it); or the URL of a CouchDB database, e.g. `http://user:pass@host:5984/sessions`.
- * @param options see {@link PouchdbAdapterOptions}.
- * @throws SessionStoreError `ERR_SESSION_CONFIG` for a target or option it cannot use.
+ * @param target A PouchDB database you made (any adapter, e.g. LevelDB: yours to close); the URL
+ *   of a CouchDB database (`http://user:pass@host:5984/sessions`: needs the `pouchdb` package);
+ *   or nothing, for a fresh in-memory database (needs `pouchdb` and `memdown`), freed by `close()`.
+ * @param options See {@link PouchdbAdapterOptions}.
+ * @throws SessionStoreError `ERR_SESSION_CONFIG` for a target or option it can't use.
  */
-export function pouchdbAdapter(target?: PouchdbTarget, options?: PouchdbAdapterOptions): PouchdbBackend {
-  const resolved = resolveOptions(options);
-  return new PouchdbBackend(openDatabase(target, resolved), resolved);
+export function pouchdbAdapter(target?: PouchDatabase | string, options?: PouchdbAdapterOptions): PouchdbBackend {
+  const o = readOptions("pouchdbAdapter", options, {
+    legacy: rules.oneOf([LEGACY_STORE] as const, undefined),
+    legacyTtl: rules.integer(86_400, { min: 1, max: 10 * 365 * 86_400 }),
+    createDatabase: rules.boolean(undefined),
+    requestTimeout: rules.integer(undefined, { min: 1, max: 2_147_483_647 }),
+    revisionCacheSize: rules.integer(1000, { min: 0, max: 10_000_000 }),
+    maxConflictRetries: rules.integer(10, { min: 0, max: 1000 }),
+    pageSize: rules.integer(500, { min: 1, max: 100_000 }),
+  });
+  const settings = { ...o, legacyTtlMs: o.legacyTtl * 1000 };
+  const url = typeof target === "string" && URL.canParse(target) ? new URL(target) : undefined;
+  if (url && /^https?:$/.test(url.protocol) && /[^/]/.test(url.pathname)) {
+    const open = () => openDatabase(url.href, o.createDatabase ?? true, o.requestTimeout ?? 10_000);
+    return new PouchdbBackend("pouchdb:http", open, { ...settings, label: withoutCredentials(url.href) });
+  }
+  for (const option of ["createDatabase", "requestTimeout"] as const) {
+    if (o[option] !== undefined && typeof target !== "string") {
+      throw configError(option, "of pouchdbAdapter applies only to a URL target");
+    }
+  }
+  if (target === undefined) {
+    return new PouchdbBackend("pouchdb:memory", () => openDatabase(), { ...settings, label: "in memory" });
+  }
+  if (!isDatabase(target)) {
+    throw configError(
+      "target",
+      "of pouchdbAdapter must be a PouchDB database with map/reduce (get, put, bulkDocs, allDocs, query, info), the http(s) URL of a CouchDB database (e.g. http://127.0.0.1:5984/sessions), or nothing for a database in memory",
+    );
+  }
+  const db = target; // the user's: never closed here
+  const label = typeof db.name === "string" ? withoutCredentials(db.name) : "passed in";
+  return new PouchdbBackend(`pouchdb:${db.adapter ?? "instance"}`, async () => ({ db, release: async () => {} }), {
+    ...settings,
+    label,
+  });
+}
+
+/** A URL without user name and password; anything else (a path) as it is. */
+function withoutCredentials(name: string): string {
+  if (!/^https?:/.test(name) || !URL.canParse(name)) return name;
+  const url = new URL(name);
+  url.username = "";
+  url.password = "";
+  return url.href;
 }

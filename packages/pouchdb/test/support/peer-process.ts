@@ -35,7 +35,7 @@ const ops = {
   get: (c) => store.get(c.sid),
   touch: (c) => store.touch(c.sid, c.session),
   destroy: (c) => store.destroy(c.sid),
-  expiresAt: async (c) => (await backend.get(c.sid))?.expiresAt ?? null,
+  expiresAt: async (c) => (await backend.get(c.sid, Date.now()))?.expiresAt ?? null,
   close: () => store.close(),
 };
 for await (const line of createInterface({ input: process.stdin })) {

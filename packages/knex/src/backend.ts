@@ -1,0 +1,150 @@
+import {
+  type BackendCapabilities,
+  type OwnerDestroy,
+  type SessionBackend,
+  type SessionRecord,
+  type SessionTouch,
+  type SessionWrite,
+  type Tombstone,
+  unsupported,
+} from "@sessionkit/core/kit";
+import { type Layout, NO_CAP, PAGE, REFUSED } from "./layout.js";
+import type { Row, Runner } from "./runners.js";
+import { ensureSchema, type TablePlace } from "./schema.js";
+
+/** A text column read back: binary ids come as Buffers, and mysql2 parses a JSON column (connect-session-knex's `sess`). */
+const text = (value: unknown): string =>
+  Buffer.isBuffer(value)
+    ? value.toString("utf8")
+    : typeof value === "object" && value !== null
+      ? JSON.stringify(value)
+      : String(value);
+
+/**
+ * The records of one table, in one layout, through one runner: one statement per operation (two
+ * for a MySQL GC batch). The runner may be knex or the user's own driver handle.
+ */
+export class SqlBackend implements SessionBackend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly layout: Layout,
+    private readonly place: TablePlace,
+    private readonly createTable: boolean,
+    gcBatchSize: number,
+  ) {
+    this.name = `${runner.name}${layout.legacy ? `:${layout.legacy}` : ""}`;
+    this.capabilities = {
+      ...layout.capabilities,
+      gcBatchSize,
+      ...(layout.legacy ? { legacy: layout.legacy } : {}),
+    };
+  }
+
+  init(): Promise<void> {
+    return ensureSchema(this.runner, this.layout, this.place, this.createTable);
+  }
+
+  get(id: string): Promise<SessionRecord | null> {
+    return this.runner.all(this.layout.sql.get, [id]).then(([row]) => (row ? this.record(id, row) : null));
+  }
+
+  async upsert(w: SessionWrite): Promise<boolean> {
+    const { sql, flavor, legacy } = this.layout;
+    if (legacy) {
+      await this.runner.run(sql.upsert, [w.id, w.payload, this.layout.toDb(w.expiresAt)]);
+      return true;
+    }
+    const cap = w.maxLifetimeMs ?? NO_CAP;
+    const head = [w.id, w.payload, Math.min(w.expiresAt, w.now + cap), w.owner, w.now, w.now];
+    if (flavor !== "mysql") return (await this.runner.run(sql.upsert, [...head, cap, w.now])).count > 0;
+    const { insertId } = await this.runner.run(sql.upsert, [...head, w.now, w.now, w.now, w.now, w.now, cap]);
+    return insertId !== REFUSED;
+  }
+
+  async touch(t: SessionTouch): Promise<void> {
+    const { sql, legacy, toDb, bound } = this.layout;
+    if (legacy) await this.runner.run(sql.touch, [toDb(t.expiresAt), t.id, bound(t.now)]);
+    else await this.runner.run(sql.touch, [t.now, t.expiresAt, t.now, t.maxLifetimeMs ?? NO_CAP, t.now, t.id, t.now]);
+  }
+
+  async destroy(id: string, tombstone?: Tombstone): Promise<void> {
+    const { sql } = this.layout;
+    if (tombstone && sql.tombstone)
+      await this.runner.run(sql.tombstone, [tombstone.until, tombstone.now, tombstone.now, id]);
+    else await this.runner.run(sql.destroy, [id]);
+  }
+
+  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
+    const { destroyByOwner, tombstoneByOwner } = this.layout.sql;
+    if (!destroyByOwner || !tombstoneByOwner) return unsupported(this.name, "has no owner column (legacy layout)");
+    const { except = "", tombstone } = options; // "" is never an id: the core refuses empty ids
+    const { count } = tombstone
+      ? await this.runner.run(tombstoneByOwner, [tombstone.until, tombstone.now, tombstone.now, owner, except])
+      : await this.runner.run(destroyByOwner, [owner, except]);
+    return count;
+  }
+
+  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
+    const sql = this.layout.sql.listByOwner;
+    if (!sql) return unsupported(this.name, "has no owner column (legacy layout)");
+    return (await this.runner.all(sql, [owner, now])).map((row) => this.record(text(row.s), row));
+  }
+
+  async clear(): Promise<void> {
+    await this.runner.run(this.layout.sql.clear, []);
+  }
+
+  async deleteExpired(now: number, limit: number): Promise<number> {
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    const { sql, bound } = this.layout;
+    if (sql.expired) return (await this.runner.run(sql.expired, [bound(now), limit])).count;
+    // MySQL/MariaDB: a DELETE ... ORDER BY ... LIMIT repeated batch after batch rescans the rows
+    // earlier batches deleted (InnoDB keeps them, delete-marked, until purge). So an index-only
+    // read finds the batch's last (expiry, id) first, and the DELETE takes the index range up to
+    // it, re-checking the expiry (a session touched meanwhile stays) and capped by LIMIT.
+    // Stateless: each call starts from the first expired row.
+    const { boundary, expiredUpTo, expiredAll } = sql as Required<typeof sql>;
+    const [last] = await this.runner.all(boundary(limit), [bound(now)]);
+    const { count } = last
+      ? await this.runner.run(expiredUpTo(limit), [bound(now), last.e, last.e, last.s])
+      : await this.runner.run(expiredAll(limit), [bound(now)]);
+    return count;
+  }
+
+  async count(now: number): Promise<number> {
+    const [row] = await this.runner.all(this.layout.sql.count, [this.layout.bound(now)]);
+    return Number(row?.n ?? 0);
+  }
+
+  async *stream(now: number): AsyncIterable<SessionRecord> {
+    let after: unknown = "";
+    for (;;) {
+      const rows = await this.runner.all(this.layout.sql.page, [this.layout.bound(now), after]);
+      for (const row of rows) yield this.record(text(row.s), row);
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1]?.s; // the driver's own value (a Buffer for MySQL's binary ids)
+    }
+  }
+
+  /** Nothing to release: knex or the driver handle belongs to the caller. */
+  async close(): Promise<void> {}
+
+  private record(id: string, row: Row): SessionRecord {
+    const expiresAt = this.layout.fromDb(row.e);
+    if (this.layout.legacy) return { id, payload: text(row.p), expiresAt, owner: null };
+    const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
+      id,
+      payload: text(row.p),
+      expiresAt,
+      owner: row.o === null || row.o === undefined ? null : text(row.o),
+    };
+    // Absent in rows written by sessionkit 0.1, until their first write.
+    if (row.c !== null && row.c !== undefined) record.createdAt = Number(row.c);
+    if (row.a !== null && row.a !== undefined) record.lastActiveAt = Number(row.a);
+    return record;
+  }
+}

@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { startTestApp } from "@sessionkit/conformance";
+import { createStore } from "@sessionkit/core";
+import { pouchdbAdapter } from "@sessionkit/pouchdb";
+import { afterAll, describe, expect, it } from "vitest";
+import { couchForTests } from "./support/couch.js";
+import { startOldStoreApp } from "./support/old-store-app.js";
+
+const couch = await couchForTests("rollback");
+afterAll(() => couch.cleanup());
+
+/** A browser: one cookie jar, talking to whichever app runs now. */
+class Visitor {
+  cookie: string | undefined;
+
+  async visit(app: { url: string }, path: string, method = "GET") {
+    const response = await fetch(app.url + path, { method, headers: this.cookie ? { cookie: this.cookie } : {} });
+    const setCookie = response.headers.get("set-cookie");
+    if (setCookie) this.cookie = setCookie.split(";")[0];
+    return {
+      status: response.status,
+      body: (await response.json()) as { views: number; user: string | null; id: string },
+    };
+  }
+
+  get sessionId(): string {
+    const value = decodeURIComponent(this.cookie?.split("=")[1] ?? "");
+    return value.slice(2, value.lastIndexOf("."));
+  }
+}
+
+type Doc = Record<string, unknown> & { cookie?: { expires?: string }; $sessionkit?: Record<string, number> };
+
+describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit → back → sessionkit again", () => {
+  const db = couch.database("sessions");
+  const doc = async (id: string) => {
+    const response = await fetch(`${db}/${encodeURIComponent(id)}`);
+    return { status: response.status, body: (await response.json()) as Doc };
+  };
+  /** session-pouchdb-store acknowledges a write about a second before it makes it: wait until it is stored. */
+  const stored = async (id: string, fields: Record<string, unknown>) => {
+    for (let tries = 0; tries < 150; tries++) {
+      const { status, body } = await doc(id);
+      if (status === 200 && Object.entries(fields).every(([key, value]) => body[key] === value)) return body;
+      await sleep(100);
+    }
+    throw new Error(`session-pouchdb-store never wrote ${JSON.stringify(fields)}`);
+  };
+  const ours = async (now: () => number) => {
+    const backend = pouchdbAdapter(db, { legacy: "session-pouchdb-store" });
+    const store = createStore(backend, { gcInterval: 0, now, owner: (s) => s.user as string | undefined });
+    const app = await startTestApp("express", store);
+    const stop = async () => {
+      await app.close();
+      await store.close();
+    };
+    return { url: app.url, store, stop };
+  };
+
+  it("nobody is logged out and nothing answers 500, and a logout made by sessionkit holds", async () => {
+    const [alice, bob, bobBeforeLogin] = [new Visitor(), new Visitor(), new Visitor()];
+
+    // 1. The old store.
+    const old = await startOldStoreApp(db);
+    expect((await alice.visit(old, "/count")).body.views).toBe(1);
+    expect((await alice.visit(old, "/login/alice", "POST")).body.user).toBe("alice");
+    expect((await alice.visit(old, "/count")).body).toMatchObject({ views: 2, user: "alice" });
+    expect((await bob.visit(old, "/count")).body.views).toBe(1);
+    await stored(alice.sessionId, { views: 2, user: "alice" });
+    await stored(bob.sessionId, { views: 1 });
+    await old.stop();
+    expect(old.stderr()).toBe("");
+
+    // 2. sessionkit, writing the old store's layout.
+    const first = await ours(Date.now);
+    const aliceId = alice.sessionId;
+    expect((await alice.visit(first, "/count")).body).toEqual({ views: 3, user: "alice", id: aliceId });
+    const written = (await doc(aliceId)).body;
+    expect(written).toMatchObject({ views: 3, user: "alice", cookie: { path: "/" }, $dirty: false });
+    expect(written.$sessionkit).toMatchObject({ owner: "alice", lastActiveAt: written.$ts });
+    expect(written.payload).toBeUndefined();
+    expect(await first.store.sessionsOf("alice")).toHaveLength(1);
+    // bob logs in: a new session id, the old one destroyed (a tombstone, kept apart from its id).
+    bobBeforeLogin.cookie = bob.cookie;
+    const bobOldId = bob.sessionId;
+    expect((await bob.visit(first, "/login/bob", "POST")).body.user).toBe("bob");
+    expect(bob.sessionId).not.toBe(bobOldId);
+    expect((await bob.visit(first, "/count")).body).toMatchObject({ views: 2, user: "bob" });
+    expect((await doc(bobOldId)).status).toBe(404);
+    expect((await doc(`~tombstone/${bobOldId}`)).body).toMatchObject({ type: "sessionkit-tombstone" });
+    // The stolen pre-login cookie finds nothing.
+    expect((await bobBeforeLogin.visit(first, "/peek")).body).toMatchObject({ views: 0, user: null });
+    await first.stop();
+
+    // 3. Rolled back to the old store: it reads what sessionkit wrote.
+    const back = await startOldStoreApp(db);
+    expect(await alice.visit(back, "/count")).toEqual({ status: 200, body: { views: 4, user: "alice", id: aliceId } });
+    expect((await bob.visit(back, "/count")).body).toMatchObject({ views: 3, user: "bob" });
+    const stale = await bobBeforeLogin.visit(back, "/count");
+    expect(stale).toMatchObject({ status: 200, body: { views: 1, user: null } });
+    expect(stale.body.id).not.toBe(bobOldId);
+    const rewritten = await stored(aliceId, { views: 4 });
+    await stored(bob.sessionId, { views: 3 });
+    await back.stop();
+    expect(back.stderr()).toBe("");
+
+    // The old store moved the cookie's expiry and left our bookkeeping as it was.
+    const cookieExpiry = Date.parse(rewritten.cookie?.expires as string);
+    const ourExpiry = rewritten.$sessionkit?.expiresAt as number;
+    expect(rewritten.$ts).not.toBe(rewritten.$sessionkit?.lastActiveAt);
+    expect(cookieExpiry).toBeGreaterThan(ourExpiry);
+
+    // 4. sessionkit again, at a moment between our stale expiry and the cookie's: still logged in.
+    const again = await ours(() => (ourExpiry + cookieExpiry) / 2);
+    expect((await alice.visit(again, "/count")).body).toEqual({ views: 5, user: "alice", id: aliceId });
+    expect((await bob.visit(again, "/count")).body).toMatchObject({ views: 4, user: "bob" });
+    await again.stop();
+  });
+});
