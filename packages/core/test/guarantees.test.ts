@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
-import { createStore, ErrorCodes, memoryBackend, type SessionStoreError } from "@sessionkit/core";
+import { createStore, ErrorCodes, memoryBackend, type SessionRecord, type SessionStoreError } from "@sessionkit/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { capturingLogger, instrumentedBackend, sessionWith, sessionWithoutExpiry } from "./helpers.js";
 
@@ -199,11 +199,11 @@ describe("bounded time on a hung database", () => {
 
   it("each call has its own deadline: answers in time are kept, the rest time out, late answers change nothing", async () => {
     const { backend } = instrumentedBackend();
-    const answer = new Map<string, (record: unknown) => void>();
+    const answer = new Map<string, (record: SessionRecord | null) => void>();
     const store = createStore(backend, { gcInterval: 0, operationTimeout: 50 });
     await store.length(); // initialized
     backend.get = (id: string) => new Promise((resolve) => answer.set(id, resolve));
-    const record = (id: string) => ({
+    const record = (id: string): SessionRecord => ({
       id,
       payload: JSON.stringify(sessionWith({ id })),
       expiresAt: Date.now() + HOUR,
