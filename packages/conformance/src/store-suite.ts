@@ -178,6 +178,22 @@ function sessionScenarios(h: Harness): void {
     expect(warnings[0]?.msg).toMatch(/could not be read back/);
   });
 
+  it("a 1.5 MB session another store wrote is read, changed and written back, not refused", async () => {
+    const limit = h.store.backend.capabilities?.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
+    if (limit < 2_000_000) return expect(limit).toBeLessThan(2_000_000); // the backend declares it can't hold one
+    const browser = h.app.browser();
+    await browser.request("GET", "/count");
+    const id = browser.sessionId as string;
+    const now = h.clock.now();
+    const big = "é€x".repeat(250_000); // 1.5 MB in UTF-8
+    const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: "/" };
+    const payload = JSON.stringify({ cookie, views: 5, big });
+    await h.store.backend.upsert({ id, payload, expiresAt: now + HOUR, owner: null, now });
+    const after = await browser.request("GET", "/count");
+    expect(after).toMatchObject({ status: 200, body: { views: 6, id } });
+    expect(await h.store.get(id)).toMatchObject({ views: 6, big });
+  });
+
   it("prune deletes expired sessions and keeps live ones", async () => {
     const byCookie = h.app.browser();
     const byTtl = h.app.browser();
