@@ -219,7 +219,7 @@ async function census(
 async function sessionkitGc(bank: DatabankLike, type: string): Promise<GcContender> {
   const payload = JSON.stringify(benchSession());
   // The backend directly: the store refuses to write sessions that already expired.
-  const backend = databankAdapter(bank, { type, indexDelay: 50 });
+  const backend = databankAdapter(bank, { type });
   await backend.init();
   await backend.deleteExpired(Date.now(), GC_BATCH); // the first run's sweep, on an empty type
   return {
@@ -231,6 +231,7 @@ async function sessionkitGc(bank: DatabankLike, type: string): Promise<GcContend
           payload,
           expiresAt: expired ? Date.now() - 1000 : Date.now() + HOUR,
           owner: null,
+          now: expired ? Date.now() - 2000 : Date.now(),
         }),
       ),
     collect: async () => {

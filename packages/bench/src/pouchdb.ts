@@ -231,7 +231,8 @@ function ours(target: Target, now: number): Contender {
     update: (id, i) => store.set(id, sessionAt(now + HOUR + i) as never),
     touch: (id, i) => store.touch(id, sessionAt(now + 2 * HOUR + i) as never),
     destroy: (id) => store.destroy(id),
-    seedExpired: (id) => backend.upsert({ id, payload: JSON.stringify(live), expiresAt: now - HOUR, owner: null }),
+    seedExpired: (id) =>
+      backend.upsert({ id, payload: JSON.stringify(live), expiresAt: now - HOUR, owner: null, now: now - 2 * HOUR }),
     warmIndex: () => store.length(),
     prune: () => store.prune(),
     close: () => store.close(),
