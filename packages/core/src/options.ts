@@ -19,6 +19,22 @@ export interface SessionCookie {
 // biome-ignore lint/suspicious/noExplicitAny: the default session type is open, as express-session's own
 export type SessionData<Fields = Record<string, any>> = Fields & { cookie: SessionCookie };
 
+/** The store's `encryption` option. */
+export interface EncryptionOptions {
+  /**
+   * The keys, newest first: the first encrypts, every one decrypts, so keys rotate by putting a
+   * new one first. A key is 32 bytes (Buffer/Uint8Array), or a string secret of at least 16
+   * characters from which a key is derived with scrypt. Required (at least one).
+   */
+  keys: ReadonlyArray<string | Uint8Array>;
+  /**
+   * Also read records encrypted by sessionkit 0.1 (`skenc1.`), whose ciphertext was not bound to
+   * the session id; new writes are always bound (`skenc2.`). Set `false` once every session
+   * written before 0.2 has expired. Default: `true`.
+   */
+  acceptUnbound?: boolean;
+}
+
 /** Options of `createStore`. Every option is validated at construction; unknown ones are refused. */
 // biome-ignore lint/suspicious/noExplicitAny: see SessionData
 export interface StoreOptions<Fields = Record<string, any>> {
@@ -68,14 +84,8 @@ export interface StoreOptions<Fields = Record<string, any>> {
   owner?: (session: SessionData<Fields>) => string | number | null | undefined;
   /** Custom serializer. Default: JSON. */
   serializer?: Serializer;
-  /**
-   * AES-256-GCM encryption of stored sessions, bound to the session id. The first key encrypts;
-   * every key decrypts, so keys rotate by putting a new one first. A key is 32 bytes
-   * (Buffer/Uint8Array), or a string secret of at least 16 characters from which a key is derived
-   * with scrypt. `acceptUnbound` (default true) still reads records encrypted by sessionkit 0.1,
-   * whose ciphertext was not bound to the id. Default: no encryption.
-   */
-  encryption?: { keys: ReadonlyArray<string | Uint8Array>; acceptUnbound?: boolean };
+  /** AES-256-GCM encryption of stored sessions, bound to the session id. Default: no encryption. */
+  encryption?: EncryptionOptions;
   /** Longest accepted session id (and owner), in characters. Default: 255. */
   maxIdLength?: number;
   /**
