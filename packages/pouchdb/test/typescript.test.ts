@@ -68,5 +68,5 @@ describe("the README's TypeScript setup (no @types/pouchdb)", () => {
     // Typed, a database without map/reduce (query, allDocs, ...) is an error where it is passed.
     expect(typed.trim().split("\n")[0]).toMatch(/wrong\.ts\(6,[0-9]+\): error TS2345/);
     expect(typed).not.toContain("app.ts");
-  });
+  }, 120_000); // two tsc runs: tens of seconds on a busy 2-core machine
 });
