@@ -264,7 +264,10 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
     );
   }
 
-  /** Deletes expired sessions now, in batches; resolves with how many records were deleted. */
+  /**
+   * Deletes expired sessions now, in batches; resolves with how many records were deleted. Each
+   * batch is bounded by `operationTimeout`, not the whole run, so a large backlog can take longer.
+   */
   prune(): Promise<number>;
   prune(callback: Callback<number>): void;
   prune(callback?: Callback<number>) {
@@ -438,16 +441,18 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
       this.reportWrite(op, failure);
       reject(failure);
     };
-    const watched = this.deadlines.start(op, failed);
+    // A prune runs as many batches as the backlog needs, each with its own deadline (see gc.ts):
+    // one deadline over the whole run would fail a large backlog that is making progress.
+    const watched = op === "prune" ? undefined : this.deadlines.start(op, failed);
     started.then(
       (result) => {
-        if (!this.deadlines.finish(watched)) return;
+        if (watched && !this.deadlines.finish(watched)) return;
         this.settled();
         resolve((WRITES.has(op) ? undefined : result) as T);
         if (this.debugEnabled()) this.log.debug({ op, sidHash: sid && idFingerprint(sid) });
       },
       (error: unknown) => {
-        if (this.deadlines.finish(watched)) failed(error);
+        if (!watched || this.deadlines.finish(watched)) failed(error);
       },
     );
   }

@@ -239,6 +239,23 @@ describe("bounded time on a hung database", () => {
     await store.close();
   });
 
+  it("a prune longer than operationTimeout finishes: each batch has the deadline, not the whole run", async () => {
+    const { backend } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, operationTimeout: 50, gcBatchSize: 100 });
+    await store.length(); // initialized
+    let batches = 0;
+    // Six full batches of 30 ms each (180 ms in all, each well inside 50 ms), then a short one.
+    backend.deleteExpired = (_now: number, limit: number) =>
+      new Promise((resolve) => setTimeout(() => resolve(++batches <= 6 ? limit : 0), 30));
+    const deleted = await store.prune();
+    expect(batches).toBe(7);
+    expect(deleted).toBeGreaterThanOrEqual(600);
+    // A batch that hangs still fails the prune, with the batch's deadline.
+    backend.deleteExpired = () => new Promise(() => {});
+    await expect(store.prune()).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
+    await store.close();
+  });
+
   it("a hung init fails the operations waiting for it instead of holding them", async () => {
     const { backend, hang } = instrumentedBackend();
     hang("init");
