@@ -11,7 +11,7 @@ import type { BenchReport, ModuleResult } from "./report-model.js";
 import { renderSvg } from "./report-svg.js";
 
 /** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
-export const MODULES = ["memory", "knex", "pouchdb", "databank", "e2e"] as const;
+export const MODULES = ["memory", "knex", "gc", "redis", "pouchdb", "databank"] as const;
 
 /** The packages whose versions the report lists. */
 const VERSIONED = [
@@ -19,23 +19,20 @@ const VERSIONED = [
   "@sessionkit/knex",
   "@sessionkit/pouchdb",
   "@sessionkit/databank",
-  "express",
+  "@sessionkit/redis",
   "express-session",
-  "memorystore",
   "connect-session-knex",
   "connect-pg-simple",
   "express-mysql-session",
-  "session-pouchdb-store",
-  "connect-databank",
   "connect-redis",
+  "connect-databank",
   "knex",
   "pg",
   "mysql2",
   "better-sqlite3",
+  "redis",
   "pouchdb",
   "databank",
-  "databank-redis",
-  "autocannon",
 ];
 
 export interface RunOptions {
@@ -135,6 +132,12 @@ async function main(): Promise<void> {
     options = parseArgs(process.argv.slice(2), join(root, "docs"));
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
+    process.stderr.write(
+      "bench: run node with --expose-gc (pnpm bench does), so every timed run starts on a collected heap\n",
+    );
     process.exit(2);
   }
   const names = options.only ?? MODULES;
