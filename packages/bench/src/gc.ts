@@ -86,7 +86,7 @@ export const bench: Benchmark = async (ctx) => {
     let restore = async () => {};
     try {
       ctx.log(title);
-      await dropTables(d.knex, prefix);
+      await dropTables(d.knex);
       restore = await lazyFlush(d);
       // The driver-handle store prunes with the same statements as the knex one: left out here.
       contenders = (await d.contenders(prefix)).filter((c) => !c.name.startsWith("sessionkit, "));
@@ -145,7 +145,7 @@ export const bench: Benchmark = async (ctx) => {
     } finally {
       await closeAll(contenders, ctx.log);
       await restore().catch((e) => ctx.log(`could not restore settings: ${String(e)}`));
-      await dropTables(d.knex, prefix).catch(() => {});
+      await dropTables(d.knex).catch(() => {});
       await d.close();
     }
   }
