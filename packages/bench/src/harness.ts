@@ -152,10 +152,10 @@ export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** The q-quantile of `values`, interpolated between the two nearest (NaN when there are none). */
+/** The q-quantile of `values` (NaN ones left out), interpolated between the two nearest (NaN when there are none). */
 export function quantile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((x, y) => x - y);
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
+  if (sorted.length === 0) return Number.NaN;
   const at = (sorted.length - 1) * q;
   const below = Math.floor(at);
   const lower = sorted[below] as number;
