@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
 const DatabankStore = require("connect-databank")(require("express-session"));
 
-const SIZES = { small: { ops: 10_000, rounds: 5 }, large: { ops: 50_000, rounds: 7 } } as const;
+const SIZES = { small: { ops: 10_000, rounds: 3 }, large: { ops: 50_000, rounds: 7 } } as const;
 const CONCURRENCY = 8;
 
 const call = (start: (cb: (e: unknown, v?: unknown) => void) => void) =>

@@ -79,59 +79,52 @@ const ours = (table: string): Layout => ({
 const iso = (ms: number) => new Date(ms).toISOString();
 const utcDatetime = (ms: number) => iso(ms).slice(0, 19).replace("T", " ");
 
+type Statement = "get" | "set" | "touch" | "destroy" | "prune";
+/** Runs one raw statement with its values; answers the first row (of a select). */
+interface Runner {
+  run(key: Statement, values: unknown[]): Promise<Row | undefined>;
+  close(): Promise<unknown>;
+}
+
 /** The raw driver doing the minimal work of a store, by its best public path. */
-function rawContender(name: string, table: string, run: Runner): SqlContender {
+function rawContender(name: string, table: string, { run, close }: Runner): SqlContender {
   return {
     name,
     layout: ours(table),
     ops: {
       get: async (id) => {
-        const row = (await run.get(id)) as { data: string; expires: number | string } | undefined;
-        return row && Number(row.expires) > Date.now() ? JSON.parse(row.data) : null;
+        const row = await run("get", [id]);
+        return row && Number(row.expires) > Date.now() ? JSON.parse(row.data as string) : null;
       },
-      set: (id, s) => run.set(id, JSON.stringify(s), s.cookie.expires.getTime()),
-      touch: (id, s) => run.touch(s.cookie.expires.getTime(), id),
-      destroy: (id) => run.destroy(id),
+      set: (id, s) => run("set", [id, JSON.stringify(s), s.cookie.expires.getTime()]),
+      touch: (id, s) => run("touch", [s.cookie.expires.getTime(), id]),
+      destroy: (id) => run("destroy", [id]),
     },
-    prune: () => run.prune(Date.now()),
-    close: () => run.close(),
+    prune: () => run("prune", [Date.now()]),
+    close,
   };
 }
 
-interface Runner {
-  get(id: string): Promise<unknown>;
-  set(id: string, data: string, expires: number): Promise<unknown>;
-  touch(expires: number, id: string): Promise<unknown>;
-  destroy(id: string): Promise<unknown>;
-  prune(now: number): Promise<unknown>;
-  close(): Promise<unknown>;
-}
-
-/** The raw statements; `upsert` is the dialect's insert-or-update. */
-function statements(t: string, upsert: string) {
-  return {
+/** The raw statements, `?` placeholders (`$n` for pg); `upsert` is the dialect's insert-or-update. */
+function statements(t: string, upsert: string, numbered = false): Record<Statement, string> {
+  const sql = {
     get: `select data, expires from ${t} where sid = ?`,
     set: `insert into ${t} (sid, data, expires) values (?, ?, ?) ${upsert}`,
     touch: `update ${t} set expires = ? where sid = ?`,
     destroy: `delete from ${t} where sid = ?`,
     prune: `delete from ${t} where expires <= ?`,
   };
+  if (!numbered) return sql;
+  const number = (text: string, n = 0) => text.replace(/\?/g, () => `$${++n}`);
+  return Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, number(v)])) as Record<Statement, string>;
 }
+const CONFLICT = "on conflict (sid) do update set data = excluded.data, expires = excluded.expires";
 
 /** pg: named prepared statements (parsed once per connection). */
 function pgRunner(pool: PgPool, table: string): Runner {
-  const sql = statements(table, "on conflict (sid) do update set data = excluded.data, expires = excluded.expires");
-  const q = (key: keyof typeof sql, values: unknown[]) => {
-    let n = 0;
-    const text = sql[key].replace(/\?/g, () => `$${++n}`);
-    return pool.query({ name: `${table}_${key}`, text, values });
-  };
+  const sql = statements(table, CONFLICT, true);
   return {
-    get: async (id) => (await q("get", [id])).rows[0],
-    set: (id, data, expires) => q("set", [id, data, expires]),
-    touch: (expires, id) => q("touch", [expires, id]),
-    destroy: (id) => q("destroy", [id]),
-    prune: (now) => q("prune", [now]),
+    run: async (key, values) => (await pool.query({ name: `${table}_${key}`, text: sql[key], values })).rows[0],
     close: () => pool.end(),
   };
 }
@@ -139,13 +132,8 @@ function pgRunner(pool: PgPool, table: string): Runner {
 /** mysql2: `execute`, server-side prepared statements. */
 function mysqlRunner(pool: ReturnType<typeof mysqlPool>, table: string): Runner {
   const sql = statements(table, "on duplicate key update data = values(data), expires = values(expires)");
-  const x = (key: keyof typeof sql, values: unknown[]) => pool.execute(sql[key], values as never);
   return {
-    get: async (id) => ((await x("get", [id]))[0] as Row[])[0],
-    set: (id, data, expires) => x("set", [id, data, expires]),
-    touch: (expires, id) => x("touch", [expires, id]),
-    destroy: (id) => x("destroy", [id]),
-    prune: (now) => x("prune", [now]),
+    run: async (key, values) => ((await pool.execute(sql[key], values as never))[0] as Row[])[0],
     close: () => pool.end(),
   };
 }
@@ -154,17 +142,16 @@ function mysqlRunner(pool: ReturnType<typeof mysqlPool>, table: string): Runner 
 function sqliteRunner(file: string, table: string): Runner {
   const db = new Database(file);
   for (const p of SQLITE_PRAGMAS) db.pragma(p);
-  const sql = statements(table, "on conflict (sid) do update set data = excluded.data, expires = excluded.expires");
-  const s = Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)])) as Record<
-    keyof typeof sql,
+  const sql = statements(table, CONFLICT);
+  const prepared = Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)])) as Record<
+    Statement,
     ReturnType<SqliteDb["prepare"]>
   >;
   return {
-    get: async (id) => s.get.get(id),
-    set: async (id, data, expires) => s.set.run(id, data, expires),
-    touch: async (expires, id) => s.touch.run(expires, id),
-    destroy: async (id) => s.destroy.run(id),
-    prune: async (now) => s.prune.run(now),
+    run: async (key, values) => {
+      if (key === "get") return prepared.get.get(...values) as Row | undefined;
+      prepared[key].run(...values);
+    },
     close: async () => db.close(),
   };
 }

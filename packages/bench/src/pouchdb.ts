@@ -19,14 +19,14 @@ import {
 type Db = PouchDatabase & { close(): Promise<unknown> };
 const require = createRequire(import.meta.url);
 const PouchDB = require("pouchdb") as new (name: string) => Db;
-/** pouchdb-core with the memory adapter, resolved from @sessionkit/pouchdb (the bench does not depend on it). */
+/** pouchdb-core with the memory adapter and map/reduce, resolved from @sessionkit/pouchdb (the bench does not depend on it). */
 function memoryPouch() {
   const from = createRequire(import.meta.resolve("@sessionkit/pouchdb"));
   const core = from("pouchdb-core") as { plugin(p: unknown): typeof core; new (name: string, o?: object): Db };
-  return core.plugin(from("pouchdb-adapter-memory"));
+  return core.plugin(from("pouchdb-adapter-memory")).plugin(from("pouchdb-mapreduce"));
 }
 
-const SIZES = { small: { ops: 2000, rounds: 5 }, large: { ops: 10_000, rounds: 7 } } as const;
+const SIZES = { small: { ops: 2000, rounds: 3 }, large: { ops: 10_000, rounds: 7 } } as const;
 const CONCURRENCY = 8;
 
 /** put with the revision it last wrote (no read first), get + JSON.parse + expiry check, delete by revision. */

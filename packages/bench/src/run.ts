@@ -13,28 +13,6 @@ import { renderSvg } from "./report-svg.js";
 /** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
 export const MODULES = ["memory", "knex", "gc", "redis", "pouchdb", "databank"] as const;
 
-/** The packages whose versions the report lists. */
-const VERSIONED = [
-  "@sessionkit/core",
-  "@sessionkit/knex",
-  "@sessionkit/pouchdb",
-  "@sessionkit/databank",
-  "@sessionkit/redis",
-  "express-session",
-  "connect-session-knex",
-  "connect-pg-simple",
-  "express-mysql-session",
-  "connect-redis",
-  "connect-databank",
-  "knex",
-  "pg",
-  "mysql2",
-  "better-sqlite3",
-  "redis",
-  "pouchdb",
-  "databank",
-];
-
 export interface RunOptions {
   size: "small" | "large";
   only: string[] | undefined;
@@ -108,10 +86,11 @@ function machine(): BenchReport["machine"] {
   };
 }
 
-/** Versions from the installed package.json files (the bench package's dependencies). */
+/** The installed version of every dependency of the bench package (each store and driver measured). */
 function versions(packageDir: string): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const name of VERSIONED) {
+  const own = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { dependencies: object };
+  for (const name of Object.keys(own.dependencies)) {
     try {
       const pkg = JSON.parse(readFileSync(join(packageDir, "node_modules", name, "package.json"), "utf8")) as {
         version?: string;
