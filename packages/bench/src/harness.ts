@@ -1,123 +1,198 @@
+// The one harness every section uses: contenders, interleaved rounds, medians, and a probe of
+// live traffic's latency while a job (a prune) runs.
 import { performance } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { setImmediate } from "node:timers/promises";
 
 /** One measured operation of one contender. */
 export interface Measurement {
-  /** Who ran it, e.g. "sessionkit", "raw pg", "connect-pg-simple". */
   contender: string;
-  /** The operation, e.g. "get", "set", "touch", "destroy", "prune". */
   op: string;
-  /** Operations per second (for one-shot jobs such as a prune: rows per second). */
+  /** Operations per second (for a prune: expired rows deleted per second). */
   opsPerSec: number;
-  /** 99th percentile latency of one operation, in milliseconds (undefined for one-shot jobs). */
+  /** 99th percentile latency of one operation in ms (for a prune: of the live traffic meanwhile). */
   p99Ms?: number;
-  /** A caveat printed beside the figure, e.g. "write-behind: acknowledged before written". */
   note?: string;
 }
 
 /** A table of measurements against one baseline, e.g. "knex on PostgreSQL". */
 export interface BenchSection {
   title: string;
-  /** The contender the ratios are computed against (usually the raw driver). */
+  /** The contender the ratios are computed against (the raw driver). */
   baseline: string;
   measurements: Measurement[];
-  /** Free text shown under the table: sizes, caveats. */
   notes?: string[];
 }
 
-/** Passed to every adapter benchmark. */
 export interface BenchContext {
-  /** "small" runs in a few minutes on 2 cores; "large" for a closer look. */
   size: "small" | "large";
-  /** Prints progress. */
   log(message: string): void;
 }
 
-/** An adapter's benchmark module exports this. */
+/** A benchmark module exports `bench: Benchmark`. */
 export type Benchmark = (ctx: BenchContext) => Promise<BenchSection[]>;
 
-export interface MeasureOptions {
-  /** How many operations to time. */
+export type Session = ReturnType<typeof benchSession>;
+/** One operation on the session `id` (set and touch get the session, as express-session passes it). */
+export type Op = (id: string, session: Session) => Promise<unknown>;
+export type OpName = "set" | "get" | "touch" | "destroy";
+export const OPS: readonly OpName[] = ["set", "get", "touch", "destroy"];
+
+/** A store (or the raw driver) as the harness drives it: the operations it has, and its cleanup. */
+export interface Contender {
+  name: string;
+  ops: Partial<Record<OpName, Op>>;
+  close?(): Promise<unknown>;
+  note?: string;
+}
+
+export interface CompareOptions {
+  /** Operations per timed run. */
   ops: number;
-  /** How many run at once (like concurrent requests). Default 8. */
-  concurrency?: number;
-  /** Untimed operations first, to warm caches and JIT. Default ops / 10. */
-  warmup?: number;
+  /** Timed rounds; one untimed warm-up round (a quarter of the operations) runs first. */
+  rounds: number;
+  /** Operations in flight (like concurrent requests). */
+  concurrency: number;
 }
 
 /**
- * Runs `op(i)` `ops` times with `concurrency` in flight and returns ops/s and p99 latency.
- * `i` runs from 0 to ops-1 so an operation can pick its own key.
+ * Every contender runs every operation once per round, the contenders in an order that rotates
+ * from round to round, so background load and drift fall on all alike. Within a round the
+ * operations go set, get, touch, destroy over the same ids (fresh ids each round). Each run
+ * starts on a collected heap. Reported: each contender's median run (throughput, and p99).
  */
-export async function measure(
-  op: (i: number) => Promise<unknown>,
-  options: MeasureOptions,
-): Promise<{ opsPerSec: number; p99Ms: number }> {
-  const concurrency = options.concurrency ?? 8;
-  const warmup = options.warmup ?? Math.ceil(options.ops / 10);
-  await runPool(op, warmup, concurrency, undefined);
-  // Every timed run starts on a collected heap, so no run pays for the garbage of the one before
-  // (in side-by-side runs that is the other contender's).
-  collectGarbage();
-  const latencies = new Float64Array(options.ops);
-  const started = performance.now();
-  await runPool(op, options.ops, concurrency, latencies);
-  const elapsed = performance.now() - started;
-  latencies.sort();
-  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
-  return { opsPerSec: (options.ops / elapsed) * 1000, p99Ms: p99 };
+export async function compare(
+  contenders: Contender[],
+  options: CompareOptions,
+  log: (message: string) => void,
+): Promise<Measurement[]> {
+  const runs = new Map<string, Array<{ opsPerSec: number; p99Ms: number }>>();
+  const session = benchSession();
+  for (let round = 0; round <= options.rounds; round++) {
+    for (const op of OPS) {
+      for (let k = 0; k < contenders.length; k++) {
+        const c = contenders[(k + round) % contenders.length] as Contender;
+        const fn = c.ops[op];
+        if (!fn) continue;
+        const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
+        const result = await timed((i) => fn(`r${round}-${i}`, session), ops, options.concurrency);
+        if (round > 0) runs.set(`${c.name}\0${op}`, [...(runs.get(`${c.name}\0${op}`) ?? []), result]);
+      }
+    }
+    log(round === 0 ? "warm-up round done" : `round ${round}/${options.rounds} done`);
+  }
+  return OPS.flatMap((op) =>
+    contenders.flatMap((c) => {
+      const own = runs.get(`${c.name}\0${op}`);
+      if (!own) return [];
+      const m = { contender: c.name, op, opsPerSec: median(own.map((r) => r.opsPerSec)) };
+      return [{ ...m, p99Ms: median(own.map((r) => r.p99Ms)), ...(c.note ? { note: c.note } : {}) }];
+    }),
+  );
 }
 
-/**
- * A full garbage collection, as `node --expose-gc` offers it. The flag is set at run time so
- * `pnpm bench` needs no node flags; the function it exposes is fetched from a fresh context.
- */
-export const collectGarbage: () => void = (() => {
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-})();
-
-async function runPool(
+/** Runs `op(0..ops-1)` with `concurrency` in flight on a collected heap: ops/s and p99 latency. */
+export async function timed(
   op: (i: number) => Promise<unknown>,
-  total: number,
+  ops: number,
   concurrency: number,
-  latencies: Float64Array | undefined,
-): Promise<void> {
+): Promise<{ opsPerSec: number; p99Ms: number }> {
+  collectGarbage();
+  const latencies = new Float64Array(ops);
   let next = 0;
   const worker = async () => {
-    while (next < total) {
+    while (next < ops) {
       const i = next++;
       const t0 = performance.now();
       await op(i);
-      if (latencies) latencies[i] = performance.now() - t0;
+      latencies[i] = performance.now() - t0;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
+  const elapsed = performance.now() - started;
+  return { opsPerSec: (ops / elapsed) * 1000, p99Ms: quantile(Array.from(latencies), 0.99) };
 }
-
-/** Times a one-shot job (e.g. a prune) and returns items per second. */
-export async function timeJob(job: () => Promise<number>): Promise<{ items: number; ms: number; perSec: number }> {
-  const t0 = performance.now();
-  const items = await job();
-  const ms = performance.now() - t0;
-  return { items, ms, perSec: (items / ms) * 1000 };
-}
-
-/** Wraps a callback-style store method as a promise (for express-session stores). */
-export function promisifyCallback<T>(fn: (cb: (err: unknown, value?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-}
-
-const HOUR_MS = 3_600_000;
 
 /**
- * The session every benchmark stores: a typical logged-in express-session session (about 300
- * bytes of JSON), its cookie expiring at `expires` (a Date, as express-session keeps it).
+ * Live traffic (`op(i)`, `concurrency` in flight) for as long as `during` runs: the p99 latency
+ * of the operations that overlapped it, and how many there were. `during`'s own result is kept.
  */
-export function benchSession(expires = new Date(Date.now() + HOUR_MS)) {
+export async function probe<T>(
+  op: (i: number) => Promise<unknown>,
+  concurrency: number,
+  during: () => Promise<T>,
+): Promise<{ result: T; p99Ms: number; ops: number; ms: number }> {
+  const latencies: number[] = [];
+  let done = false;
+  let next = 0;
+  const worker = async () => {
+    while (!done) {
+      const t0 = performance.now();
+      await op(next++);
+      latencies.push(performance.now() - t0);
+      // A synchronous driver (better-sqlite3) answers with settled promises: without a turn of the
+      // event loop here, the timer that ends the probe would never fire.
+      await setImmediate();
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  const t0 = performance.now();
+  try {
+    const result = await during();
+    const ms = performance.now() - t0;
+    return { result, ms, p99Ms: quantile(latencies, 0.99), ops: latencies.length };
+  } finally {
+    done = true;
+    await Promise.all(workers);
+  }
+}
+
+/** A full garbage collection: `node --expose-gc` (the flag is on `pnpm bench`'s command line). */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** The q-quantile of `values` (NaN ones left out), interpolated between the two nearest (NaN when there are none). */
+export function quantile(values: number[], q: number): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
+  if (sorted.length === 0) return Number.NaN;
+  const at = (sorted.length - 1) * q;
+  const below = Math.floor(at);
+  const lower = sorted[below] as number;
+  return lower + ((sorted[Math.min(below + 1, sorted.length - 1)] as number) - lower) * (at - below);
+}
+
+export const median = (values: number[]) => quantile(values, 0.5);
+
+type Callback = (err: unknown, value?: unknown) => void;
+/** The callback API express-session calls a store through. */
+export interface CallbackStore {
+  get(sid: string, cb: Callback): void;
+  set(sid: string, session: object, cb: Callback): void;
+  touch?(sid: string, session: object, cb: Callback): void;
+  destroy(sid: string, cb: Callback): void;
+}
+
+const promised = (start: (cb: Callback) => void) =>
+  new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+
+/** A store's operations called the way express-session calls them: with callbacks. */
+export function viaCallbacks(store: CallbackStore): Contender["ops"] {
+  const { touch } = store;
   return {
-    cookie: { originalMaxAge: HOUR_MS, expires, httpOnly: true, path: "/", secure: false },
+    set: (id, s) => promised((cb) => store.set(id, s, cb)),
+    get: (id) => promised((cb) => store.get(id, cb)),
+    ...(touch ? { touch: (id: string, s: Session) => promised((cb) => touch.call(store, id, s, cb)) } : {}),
+    destroy: (id) => promised((cb) => store.destroy(id, cb)),
+  };
+}
+
+export const HOUR = 3_600_000;
+
+/** The session every benchmark stores: a typical logged-in session (~300 bytes of JSON), cookie an hour ahead. */
+export function benchSession(expires = new Date(Date.now() + HOUR)) {
+  return {
+    cookie: { originalMaxAge: HOUR, expires, httpOnly: true, path: "/", secure: false },
     user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
     csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
     views: 17,
@@ -126,4 +201,9 @@ export function benchSession(expires = new Date(Date.now() + HOUR_MS)) {
       { sku: "B-205", qty: 1 },
     ],
   };
+}
+
+/** Closes every contender, logging (not throwing) what fails, so one bad close hides no result. */
+export async function closeAll(contenders: Contender[], log: (m: string) => void): Promise<void> {
+  for (const c of contenders) await c.close?.().catch((e) => log(`could not close ${c.name}: ${String(e)}`));
 }

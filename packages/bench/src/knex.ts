@@ -1,327 +1,395 @@
+// PostgreSQL, MariaDB and SQLite: sessionkit (through knex, and through the bare driver handle)
+// against the raw driver's best path (prepared statements), a control copy of it, and the peer
+// stores. The contenders and tables are shared with the GC section (gc.ts).
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createStore } from "@sessionkit/core";
+import { knexAdapter } from "@sessionkit/knex";
+import { ConnectSessionKnexStore } from "connect-session-knex";
 import knexFactory, { type Knex } from "knex";
-import type { BenchContext, Benchmark, BenchSection, Measurement } from "./harness.js";
-import { benchSession, measure, timeJob } from "./harness.js";
+import mysql from "mysql2";
 import {
+  type Benchmark,
+  type BenchSection,
+  type CallbackStore,
   type Contender,
-  connectPgSimpleContender,
-  connectSessionKnexContender,
-  expressMysqlSessionContender,
-  rawMysqlContender,
-  rawPgContender,
-  rawSqliteContender,
-  sessionkitContender,
-} from "./knex-contenders.js";
-import {
-  type BenchDialect,
-  connectPgSimpleLayout,
-  connectSessionKnexLayout,
-  expressMysqlSessionLayout,
-  fillForPrune,
-  type Layout,
-  sessionkitLayout,
-  verifyPruned,
-} from "./knex-prune.js";
+  closeAll,
+  compare,
+  viaCallbacks,
+} from "./harness.js";
+
+const require = createRequire(import.meta.url);
+const session = require("express-session");
+const pg = require("pg") as { Pool: new (config: object) => PgPool };
+const Database = require("better-sqlite3") as new (file: string) => SqliteDb;
+interface PgPool {
+  query(q: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: Row[] }>;
+  end(): Promise<void>;
+}
+interface SqliteDb {
+  prepare(sql: string): { get(...p: unknown[]): unknown; run(...p: unknown[]): unknown };
+  pragma(p: string): unknown;
+  close(): void;
+}
+type Row = Record<string, unknown>;
 
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
-const POOL = 10;
-const CONCURRENCY = 8;
-
-const SIZES = {
-  small: {
-    ops: 1500,
-    rounds: 3,
-    pruneRounds: 2,
-    prune: { expired: 20_000, live: 2_000 },
-    sparse: { expired: 1_000, live: 50_000 },
-  },
-  large: {
-    ops: 10_000,
-    rounds: 3,
-    pruneRounds: 2,
-    prune: { expired: 100_000, live: 10_000 },
-    sparse: { expired: 2_000, live: 200_000 },
-  },
-} as const;
-
-/** A prune scenario: how many expired and live rows the table holds when the cleanup starts. */
-interface PruneScenario {
-  /** The op name in the report. */
-  op: string;
-  expired: number;
-  live: number;
-}
-
-/**
- * Commits wait for no fsync, for every contender alike: with the server's default each write
- * costs a disk flush, and the table would compare this machine's disk, not the stores.
- */
+/** Commits wait for no fsync, for every contender alike: the tables compare stores, not this disk. */
 const PG_OPTIONS = "-c synchronous_commit=off";
-
-/**
- * MariaDB's equivalent, server-wide (it has no per-session switch): the log is written at each
- * commit and flushed once a second. The previous value is put back when the section ends.
- */
-async function mariadbLazyFlush(knex: Knex): Promise<() => Promise<void>> {
-  const [[row]] = (await knex.raw("select @@global.innodb_flush_log_at_trx_commit as v")) as [Array<{ v: number }>];
-  await knex.raw("set global innodb_flush_log_at_trx_commit = 2");
-  return async () => {
-    await knex.raw(`set global innodb_flush_log_at_trx_commit = ${Number(row?.v ?? 1)}`);
-  };
-}
-/** SQLite in WAL mode with synchronous=NORMAL (the usual production setting), on every connection. */
 const SQLITE_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL"];
+const POOL = 16;
 
-interface Entry {
-  contender: Contender;
-  layout: Layout;
+export type DialectKey = "pg" | "mysql" | "sqlite";
+
+/** How a contender's table stores a row, for filling it by SQL: column list and value expressions. */
+export interface Layout {
+  table: string;
+  sid: string;
+  columns: string[];
+  /** SQL for the columns after sid, with `?` bindings for `bindings(expiresAt, payload)`. */
+  values: string[];
+  bindings(at: number, payload: string): Knex.Value[];
 }
 
-interface Target {
-  dialect: BenchDialect;
-  /** Operations per measurement relative to the size's: SQLite answers in microseconds and needs more to be timed at all. */
-  opsScale: number;
+/** A contender with its table's layout and its own cleanup of expired sessions. */
+export interface SqlContender extends Contender {
+  layout: Layout;
+  prune(): Promise<unknown>;
+}
+
+export interface Dialect {
+  key: DialectKey;
   title: string;
   knex: Knex;
-  /** Builds every contender (tables are created here, untimed). */
-  entries(knex: Knex): Promise<Entry[]>;
-  /** Server settings for the run; returns what puts them back. */
-  configure?(knex: Knex): Promise<() => Promise<void>>;
-  cleanup(): void;
+  /** Contenders on tables named `<prefix>_<who>`: raw, control, sessionkit (knex), sessionkit (driver), peers. */
+  contenders(prefix: string, operationTimeout?: number): Promise<SqlContender[]>;
+  close(): Promise<void>;
 }
 
-const T = {
-  ours: "bench_knex_sk",
-  raw: "bench_knex_raw",
-  csk: "bench_knex_csk",
-  cps: "bench_knex_cps",
-  ems: "bench_knex_ems",
-};
+const ours = (table: string): Layout => ({
+  table,
+  sid: "sid",
+  columns: ["sid", "data", "expires"],
+  values: ["?", "?"],
+  bindings: (at, payload) => [payload, at],
+});
+const iso = (ms: number) => new Date(ms).toISOString();
+const utcDatetime = (ms: number) => iso(ms).slice(0, 19).replace("T", " ");
 
-async function rawTable(knex: Knex): Promise<void> {
-  // The raw driver gets sessionkit's table shape, so both run the same statements on the same schema.
-  const { knexAdapter } = await import("@sessionkit/knex");
-  await knexAdapter(knex, { tableName: T.raw }).init();
+type Statement = "get" | "set" | "touch" | "destroy" | "prune";
+/** Runs one raw statement with its values; answers the first row (of a select). */
+interface Runner {
+  run(key: Statement, values: unknown[]): Promise<Row | undefined>;
+  close(): Promise<unknown>;
 }
 
-function targets(): Target[] {
-  const pool = { min: 2, max: POOL };
-  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-knex-"));
-  const sqliteFile = join(dir, "bench.db");
+/** The raw driver doing the minimal work of a store, by its best public path. */
+function rawContender(name: string, table: string, { run, close }: Runner): SqlContender {
+  return {
+    name,
+    layout: ours(table),
+    ops: {
+      get: async (id) => {
+        const row = await run("get", [id]);
+        return row && Number(row.expires) > Date.now() ? JSON.parse(row.data as string) : null;
+      },
+      set: (id, s) => run("set", [id, JSON.stringify(s), s.cookie.expires.getTime()]),
+      touch: (id, s) => run("touch", [s.cookie.expires.getTime(), id]),
+      destroy: (id) => run("destroy", [id]),
+    },
+    prune: () => run("prune", [Date.now()]),
+    close,
+  };
+}
+
+/** The raw statements, `?` placeholders (`$n` for pg); `upsert` is the dialect's insert-or-update. */
+function statements(t: string, upsert: string, numbered = false): Record<Statement, string> {
+  const sql = {
+    get: `select data, expires from ${t} where sid = ?`,
+    set: `insert into ${t} (sid, data, expires) values (?, ?, ?) ${upsert}`,
+    touch: `update ${t} set expires = ? where sid = ?`,
+    destroy: `delete from ${t} where sid = ?`,
+    prune: `delete from ${t} where expires <= ?`,
+  };
+  if (!numbered) return sql;
+  const number = (text: string, n = 0) => text.replace(/\?/g, () => `$${++n}`);
+  return Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, number(v)])) as Record<Statement, string>;
+}
+const CONFLICT = "on conflict (sid) do update set data = excluded.data, expires = excluded.expires";
+
+/** pg: named prepared statements (parsed once per connection). */
+function pgRunner(pool: PgPool, table: string): Runner {
+  const sql = statements(table, CONFLICT, true);
+  return {
+    run: async (key, values) => (await pool.query({ name: `${table}_${key}`, text: sql[key], values })).rows[0],
+    close: () => pool.end(),
+  };
+}
+
+/** mysql2: `execute`, server-side prepared statements. */
+function mysqlRunner(pool: ReturnType<typeof mysqlPool>, table: string): Runner {
+  const sql = statements(table, "on duplicate key update data = values(data), expires = values(expires)");
+  return {
+    run: async (key, values) => ((await pool.execute(sql[key], values as never))[0] as Row[])[0],
+    close: () => pool.end(),
+  };
+}
+
+/** better-sqlite3: statements prepared once, on a connection of its own. */
+function sqliteRunner(file: string, table: string): Runner {
+  const db = new Database(file);
+  for (const p of SQLITE_PRAGMAS) db.pragma(p);
+  const sql = statements(table, CONFLICT);
+  const prepared = Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)])) as Record<
+    Statement,
+    ReturnType<SqliteDb["prepare"]>
+  >;
+  return {
+    run: async (key, values) => {
+      if (key === "get") return prepared.get.get(...values) as Row | undefined;
+      prepared[key].run(...values);
+    },
+    close: async () => db.close(),
+  };
+}
+
+const mysqlPool = () => mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL }).promise();
+const pgPool = () => new pg.Pool({ connectionString: PG_URL, max: POOL, options: PG_OPTIONS });
+
+/** sessionkit over `client` (a knex instance or a driver handle); table created here, untimed. */
+async function sessionkit(
+  name: string,
+  client: Parameters<typeof knexAdapter>[0],
+  table: string,
+  operationTimeout?: number,
+  close = async () => {},
+) {
+  const options = { gcInterval: 0, ...(operationTimeout ? { operationTimeout } : {}) };
+  const store = createStore(knexAdapter(client, { tableName: table }), options);
+  await store.length(); // init(): the table exists before the first timed call
+  const contender: SqlContender = {
+    name,
+    layout: ours(table),
+    ops: viaCallbacks(store as unknown as CallbackStore),
+    prune: () => store.prune(),
+    close: async () => {
+      await store.close();
+      await close();
+    },
+  };
+  return contender;
+}
+
+async function connectSessionKnex(knex: Knex, key: DialectKey, table: string): Promise<SqlContender> {
+  const store = new ConnectSessionKnexStore({ knex, tableName: table, cleanupInterval: 0 });
+  await store.ready;
+  const expired = key === "mysql" ? utcDatetime : iso;
+  return {
+    name: "connect-session-knex",
+    layout: {
+      table,
+      sid: "sid",
+      columns: ["sid", "sess", "expired"],
+      values: key === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"],
+      bindings: (at, payload) => [payload, expired(at)],
+    },
+    ops: viaCallbacks(store as unknown as CallbackStore),
+    // Its cleanup is private and runs on a timer; called directly here, once.
+    prune: () => (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup(),
+  };
+}
+
+async function connectPgSimple(table: string): Promise<SqlContender> {
+  const pool = pgPool();
+  const Store = require("connect-pg-simple")(session);
+  const store = new Store({ pool, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+  // Its first call creates the table (and an index of a fixed name: see dropTables).
+  await new Promise((resolve, reject) => store.get("warm-up", (e: unknown) => (e ? reject(e) : resolve(e))));
+  return {
+    name: "connect-pg-simple",
+    layout: {
+      table,
+      sid: "sid",
+      columns: ["sid", "sess", "expire"],
+      values: ["?::json", "to_timestamp(?)"],
+      bindings: (at, payload) => [payload, at / 1000],
+    },
+    ops: viaCallbacks(store),
+    prune: () => new Promise((resolve, reject) => store.pruneSessions((e: unknown) => (e ? reject(e) : resolve(0)))),
+    close: async () => {
+      await store.close();
+      await pool.end();
+    },
+  };
+}
+
+async function expressMysqlSession(table: string): Promise<SqlContender> {
+  const pool = mysqlPool();
+  const Store = require("express-mysql-session")(session);
+  const store = new Store({ clearExpired: false, createDatabaseTable: true, schema: { tableName: table } }, pool);
+  await store.onReady();
+  return {
+    name: "express-mysql-session",
+    layout: {
+      table,
+      sid: "session_id",
+      columns: ["session_id", "data", "expires"],
+      values: ["?", "?"],
+      bindings: (at, payload) => [payload, Math.round(at / 1000)],
+    },
+    ops: viaCallbacks(store),
+    prune: () => store.clearExpiredSessions(),
+    close: async () => {
+      await store.close();
+      await pool.end();
+    },
+  };
+}
+
+/** The three dialects, each with its own knex instance; `close()` drops nothing (see dropTables). */
+export function dialects(): Dialect[] {
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-"));
+  const file = join(dir, "bench.db");
+  const pool = { min: 1, max: POOL };
+  const rawTable = async (knex: Knex, table: string) => knexAdapter(knex, { tableName: table }).init();
+  const pgKnex = knexFactory({ client: "pg", connection: { connectionString: PG_URL, options: PG_OPTIONS }, pool });
+  const myKnex = knexFactory({ client: "mysql2", connection: MYSQL_URL, pool });
+  const liteKnex = knexFactory({
+    client: "better-sqlite3",
+    connection: { filename: file },
+    useNullAsDefault: true,
+    pool: {
+      afterCreate: (db: SqliteDb, done: (e: Error | null, c: unknown) => void) => {
+        for (const p of SQLITE_PRAGMAS) db.pragma(p);
+        done(null, db);
+      },
+    },
+  });
   return [
     {
-      dialect: "pg",
-      opsScale: 1,
+      key: "pg",
       title: "knex on PostgreSQL (pg)",
-      knex: knexFactory({ client: "pg", connection: { connectionString: PG_URL, options: PG_OPTIONS }, pool }),
-      entries: async (knex) => {
-        await rawTable(knex);
+      knex: pgKnex,
+      contenders: async (p, timeout) => {
+        for (const t of ["raw", "ctl"]) await rawTable(pgKnex, `${p}_${t}`);
+        const own = pgPool();
         return [
-          { contender: rawPgContender(PG_URL, T.raw, POOL, PG_OPTIONS), layout: sessionkitLayout(T.raw) },
-          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
-          { contender: await connectSessionKnexContender(knex, T.csk), layout: connectSessionKnexLayout("pg", T.csk) },
-          {
-            contender: await connectPgSimpleContender(PG_URL, T.cps, POOL, PG_OPTIONS),
-            layout: connectPgSimpleLayout(T.cps),
-          },
+          rawContender("raw pg", `${p}_raw`, pgRunner(pgPool(), `${p}_raw`)),
+          rawContender("control: raw pg", `${p}_ctl`, pgRunner(pgPool(), `${p}_ctl`)),
+          await sessionkit("sessionkit", pgKnex, `${p}_sk`, timeout),
+          await sessionkit("sessionkit, pg pool", { pg: own as never }, `${p}_skd`, timeout, () => own.end()),
+          await connectSessionKnex(pgKnex, "pg", `${p}_csk`),
+          await connectPgSimple(`${p}_cps`),
         ];
       },
-      cleanup: () => {},
+      close: () => pgKnex.destroy(),
     },
     {
-      dialect: "mysql",
-      opsScale: 1,
+      key: "mysql",
       title: "knex on MariaDB (mysql2)",
-      knex: knexFactory({ client: "mysql2", connection: MYSQL_URL, pool }),
-      configure: mariadbLazyFlush,
-      entries: async (knex) => {
-        await rawTable(knex);
+      knex: myKnex,
+      contenders: async (p, timeout) => {
+        for (const t of ["raw", "ctl"]) await rawTable(myKnex, `${p}_${t}`);
+        const own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL });
         return [
-          { contender: rawMysqlContender(MYSQL_URL, T.raw, POOL), layout: sessionkitLayout(T.raw) },
-          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
-          {
-            contender: await connectSessionKnexContender(knex, T.csk),
-            layout: connectSessionKnexLayout("mysql", T.csk),
-          },
-          {
-            contender: await expressMysqlSessionContender(MYSQL_URL, T.ems, POOL),
-            layout: expressMysqlSessionLayout(T.ems),
-          },
+          rawContender("raw mysql2", `${p}_raw`, mysqlRunner(mysqlPool(), `${p}_raw`)),
+          rawContender("control: raw mysql2", `${p}_ctl`, mysqlRunner(mysqlPool(), `${p}_ctl`)),
+          await sessionkit("sessionkit", myKnex, `${p}_sk`, timeout),
+          await sessionkit("sessionkit, mysql2 pool", { mysql2: own }, `${p}_skd`, timeout, async () =>
+            own.promise().end(),
+          ),
+          await connectSessionKnex(myKnex, "mysql", `${p}_csk`),
+          await expressMysqlSession(`${p}_ems`),
         ];
       },
-      cleanup: () => {},
+      close: () => myKnex.destroy(),
     },
     {
-      dialect: "sqlite",
-      opsScale: 5,
-      title: "knex on SQLite (better-sqlite3, file)",
-      knex: knexFactory({
-        client: "better-sqlite3",
-        connection: { filename: sqliteFile },
-        useNullAsDefault: true,
-        pool: {
-          afterCreate: (db: { pragma(p: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
-            for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
-            done(null, db);
-          },
-        },
-      }),
-      entries: async (knex) => {
-        await rawTable(knex);
+      key: "sqlite",
+      title: "knex on SQLite (better-sqlite3, file, WAL)",
+      knex: liteKnex,
+      contenders: async (p, timeout) => {
+        for (const t of ["raw", "ctl"]) await rawTable(liteKnex, `${p}_${t}`);
+        const own = new Database(file);
+        for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
         return [
-          { contender: rawSqliteContender(sqliteFile, T.raw, SQLITE_PRAGMAS), layout: sessionkitLayout(T.raw) },
-          { contender: await sessionkitContender(knex, T.ours), layout: sessionkitLayout(T.ours) },
-          {
-            contender: await connectSessionKnexContender(knex, T.csk),
-            layout: connectSessionKnexLayout("sqlite", T.csk),
-          },
+          rawContender("raw better-sqlite3", `${p}_raw`, sqliteRunner(file, `${p}_raw`)),
+          rawContender("control: raw better-sqlite3", `${p}_ctl`, sqliteRunner(file, `${p}_ctl`)),
+          await sessionkit("sessionkit", liteKnex, `${p}_sk`, timeout),
+          await sessionkit("sessionkit, own database", { betterSqlite3: own as never }, `${p}_skd`, timeout, async () =>
+            own.close(),
+          ),
+          await connectSessionKnex(liteKnex, "sqlite", `${p}_csk`),
         ];
       },
-      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      close: async () => {
+        await liteKnex.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
     },
   ];
 }
 
-const OPS = ["set", "get", "touch", "destroy"] as const;
-
 /**
- * Each operation in `rounds` rounds, the contenders in a rotating order, keeping each one's best
- * round: the machine is shared, and a burst of someone else's load should not decide a ratio.
+ * Drops every table of both sections (before, in case an earlier run died, and after): a
+ * leftover connect-pg-simple table keeps the index name the next one needs (IDX_session_expire).
  */
-async function measureOps(
-  entries: Entry[],
-  size: { ops: number; rounds: number },
-  ctx: BenchContext,
-): Promise<Measurement[]> {
-  const ids = Array.from({ length: size.ops }, (_, i) => `bench-${i.toString(36)}-${"x".repeat(24)}`);
-  const sess = benchSession();
-  const out: Measurement[] = [];
-  for (const op of OPS) {
-    const best = new Map<Contender, { opsPerSec: number; p99Ms: number }>();
-    for (let round = 0; round < size.rounds; round++) {
-      const order = entries.map((_, k) => entries[(k + round) % entries.length] as Entry);
-      for (const { contender } of order) {
-        // destroy needs rows to delete: every round starts from the same written sessions.
-        if (op === "destroy") await measure((i) => contender.set(ids[i] as string, sess), { ops: size.ops, warmup: 0 });
-        const run =
-          op === "get" || op === "destroy"
-            ? (i: number) => contender[op](ids[i] as string)
-            : (i: number) => contender[op](ids[i] as string, sess);
-        const result = await measure(run, {
-          ops: size.ops,
-          concurrency: CONCURRENCY,
-          warmup: op === "destroy" ? 0 : undefined,
-        });
-        const previous = best.get(contender);
-        if (!previous || result.opsPerSec > previous.opsPerSec) best.set(contender, result);
-      }
-    }
-    for (const { contender } of entries) {
-      const { opsPerSec, p99Ms } = best.get(contender) as { opsPerSec: number; p99Ms: number };
-      ctx.log(`  ${op} ${contender.name}: ${Math.round(opsPerSec)} ops/s`);
-      out.push({
-        contender: contender.name,
-        op,
-        opsPerSec,
-        p99Ms,
-        ...(contender.note ? { note: contender.note } : {}),
-      });
-    }
-  }
-  return out;
+export async function dropTables(knex: Knex): Promise<void> {
+  for (const prefix of ["skbench_ops", "skbench_gc"])
+    for (const t of ["raw", "ctl", "sk", "skd", "csk", "cps", "ems"])
+      await knex.schema.dropTableIfExists(`${prefix}_${t}`);
 }
 
-/** Each store's own cleanup of `expired` among `live` rows, best of `rounds` fresh fills; every live row must survive. */
-async function measurePrune(
-  target: Target,
-  entries: Entry[],
-  size: PruneScenario & { pruneRounds: number },
-  ctx: BenchContext,
-): Promise<Measurement[]> {
-  const payload = JSON.stringify(benchSession());
-  const jobs = entries.flatMap(({ contender, layout }) => [
-    { name: contender.name, prune: () => contender.prune(), layout },
-    ...(contender.otherPrunes ?? []).map((other) => ({ ...other, layout })),
-  ]);
-  const best = new Map<string, number>();
-  for (let round = 0; round < size.pruneRounds; round++) {
-    for (let k = 0; k < jobs.length; k++) {
-      const { name, prune, layout } = jobs[(k + round) % jobs.length] as (typeof jobs)[number];
-      await fillForPrune(target.knex, target.dialect, layout, size.expired, size.live, payload);
-      const { ms } = await timeJob(async () => {
-        await prune();
-        return size.expired;
-      });
-      await verifyPruned(target.knex, layout, size.live);
-      best.set(name, Math.min(best.get(name) ?? Number.POSITIVE_INFINITY, ms));
-    }
-  }
-  return jobs.map(({ name }) => {
-    const ms = best.get(name) as number;
-    ctx.log(`  ${size.op} ${name}: ${Math.round(ms)} ms`);
-    return { contender: name, op: size.op, opsPerSec: (size.expired / ms) * 1000 };
-  });
+/** MariaDB has no per-session switch for fsync at commit: lazy flush server-wide, put back after. */
+export async function lazyFlush(d: Dialect): Promise<() => Promise<void>> {
+  if (d.key !== "mysql") return async () => {};
+  const [[row]] = (await d.knex.raw("select @@global.innodb_flush_log_at_trx_commit as v")) as [Array<{ v: number }>];
+  await d.knex.raw("set global innodb_flush_log_at_trx_commit = 2");
+  return async () => void (await d.knex.raw(`set global innodb_flush_log_at_trx_commit = ${Number(row?.v ?? 1)}`));
 }
 
-const count = (n: number) => n.toLocaleString("en");
+const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 5000, rounds: 5 } } as const;
+const CONCURRENCY = 8;
 
-async function dropAll(knex: Knex): Promise<void> {
-  for (const table of Object.values(T)) await knex.schema.dropTableIfExists(table);
-}
-
-/** Per dialect: get/set/touch/destroy through each store the way express-session calls it, then a prune. */
 export const bench: Benchmark = async (ctx) => {
   const size = SIZES[ctx.size];
   const sections: BenchSection[] = [];
-  for (const target of targets()) {
-    ctx.log(`${target.title}`);
-    const entries: Entry[] = [];
-    let restore: (() => Promise<void>) | undefined;
+  for (const d of dialects()) {
+    const prefix = "skbench_ops";
+    let contenders: SqlContender[] = [];
+    let restore = async () => {};
     try {
-      await target.knex.raw("select 1");
-      restore = await target.configure?.(target.knex);
-      await dropAll(target.knex);
-      entries.push(...(await target.entries(target.knex)));
-      const measurements = [
-        ...(await measureOps(entries, { ops: size.ops * target.opsScale, rounds: size.rounds }, ctx)),
-        ...(await measurePrune(target, entries, { op: "prune", ...size.prune, pruneRounds: size.pruneRounds }, ctx)),
-        ...(await measurePrune(
-          target,
-          entries,
-          { op: "prune-sparse", ...size.sparse, pruneRounds: size.pruneRounds },
-          ctx,
-        )),
-      ];
+      ctx.log(d.title);
+      await dropTables(d.knex);
+      restore = await lazyFlush(d);
+      contenders = await d.contenders(prefix);
+      // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
+      const ops = d.key === "sqlite" ? size.ops * 5 : size.ops;
+      const measurements = await compare(contenders, { ops, rounds: size.rounds, concurrency: CONCURRENCY }, ctx.log);
       sections.push({
-        title: target.title,
-        baseline: entries[0]?.contender.name ?? "raw",
+        title: d.title,
+        baseline: (contenders[0] as Contender).name,
         measurements,
         notes: [
-          `${size.ops * target.opsScale} operations per measurement, ${CONCURRENCY} in flight, pools of ${POOL} connections, best of ${size.rounds} interleaved rounds; sessions of about ${JSON.stringify(benchSession()).length} bytes of JSON.`,
-          "Durability settings, the same for every contender, so that writes measure the stores and not this machine's disk: PostgreSQL synchronous_commit=off per session; MariaDB innodb_flush_log_at_trx_commit=2 for the section (server-wide, put back after); SQLite WAL with synchronous=NORMAL.",
-          "Every store is called with callbacks, as express-session calls it; sessionkit through createStore(knexAdapter(knex)).",
-          "The raw driver runs the same statements on the same table shape, plus the JSON.stringify/parse any store needs, and nothing else.",
-          `Load average at the end of this section: ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores (other work on the machine makes single figures vary by tens of percent between runs).`,
-          `prune: ${count(size.prune.expired)} expired among ${count(size.prune.live)} live sessions (a backlog: most of the table expired); prune-sparse: ${count(size.sparse.expired)} expired among ${count(size.sparse.live)} live (a routine run). Each store's own cleanup runs to the end, best of ${size.pruneRounds} fresh fills (PostgreSQL: the table vacuumed after the fill; MariaDB: started once InnoDB had purged it). sessionkit: store.prune() with the batch size the adapter declares (10000), and with gcBatchSize 1000 (the core's default); the raw driver and the peers: one unbounded DELETE. The figure is expired rows deleted per second; every live row was verified kept.`,
+          `${ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, pools of ${POOL}, median of ${size.rounds} interleaved rounds after a warm-up round.`,
+          "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
+          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex.',
+          d.key === "sqlite"
+            ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
+            : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
         ],
       });
     } catch (error) {
-      ctx.log(`  skipped: ${error instanceof Error ? error.message : String(error)}`);
-      sections.push({
-        title: target.title,
-        baseline: "raw",
-        measurements: [],
-        notes: [`Not measured: ${String(error)}`],
-      });
+      ctx.log(`  not measured: ${String(error)}`);
+      sections.push({ title: d.title, baseline: "raw", measurements: [], notes: [`Not measured: ${String(error)}`] });
     } finally {
-      for (const { contender } of entries) await contender.close().catch(() => {});
-      await restore?.().catch((error) => ctx.log(`  could not restore the server's settings: ${String(error)}`));
-      await dropAll(target.knex).catch(() => {});
-      await target.knex.destroy();
-      target.cleanup();
+      await closeAll(contenders, ctx.log);
+      await restore().catch((e) => ctx.log(`could not restore settings: ${String(e)}`));
+      await dropTables(d.knex).catch(() => {});
+      await d.close();
     }
   }
   return sections;

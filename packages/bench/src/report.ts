@@ -17,10 +17,12 @@ export function renderMarkdown(report: BenchReport, svgName: string): string {
   lines.push(`- **Machine:** ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB RAM, ${m.os}, Node ${m.node}`);
   lines.push("");
   lines.push(
-    "Columns: **ops/s** (operations per second; for a prune, expired sessions deleted per second), " +
-      "**× baseline** (ops/s divided by the section's baseline, usually the raw driver doing the same work: " +
-      "above 1 is faster), **× sessionkit** (ops/s divided by sessionkit's for the same operation: above 1 means " +
-      "that contender is faster than sessionkit), **p99 ms** (99th percentile latency of one operation).",
+    "Columns: **ops/s** (operations per second; for a cleanup, expired sessions deleted per second), " +
+      "**× baseline** (ops/s divided by the section's baseline, the raw driver doing the minimal work of a store: " +
+      "above 1 is faster; the control row runs the baseline's code again, so its ratio is the run's noise), " +
+      "**× sessionkit** (ops/s divided by sessionkit's for the same operation: above 1 means that contender is " +
+      "faster than sessionkit), **p99 ms** (99th percentile latency of one operation; for a cleanup, of the live " +
+      "requests that ran meanwhile).",
     "",
   );
   lines.push(`![Ratios to each section's baseline](${svgName})`, "");

@@ -11,32 +11,7 @@ import type { BenchReport, ModuleResult } from "./report-model.js";
 import { renderSvg } from "./report-svg.js";
 
 /** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
-export const MODULES = ["memory", "knex", "pouchdb", "databank", "e2e"] as const;
-
-/** The packages whose versions the report lists. */
-const VERSIONED = [
-  "@sessionkit/core",
-  "@sessionkit/knex",
-  "@sessionkit/pouchdb",
-  "@sessionkit/databank",
-  "express",
-  "express-session",
-  "memorystore",
-  "connect-session-knex",
-  "connect-pg-simple",
-  "express-mysql-session",
-  "session-pouchdb-store",
-  "connect-databank",
-  "connect-redis",
-  "knex",
-  "pg",
-  "mysql2",
-  "better-sqlite3",
-  "pouchdb",
-  "databank",
-  "databank-redis",
-  "autocannon",
-];
+export const MODULES = ["memory", "knex", "gc", "redis", "pouchdb", "databank"] as const;
 
 export interface RunOptions {
   size: "small" | "large";
@@ -111,10 +86,11 @@ function machine(): BenchReport["machine"] {
   };
 }
 
-/** Versions from the installed package.json files (the bench package's dependencies). */
+/** The installed version of every dependency of the bench package (each store and driver measured). */
 function versions(packageDir: string): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const name of VERSIONED) {
+  const own = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { dependencies: object };
+  for (const name of Object.keys(own.dependencies)) {
     try {
       const pkg = JSON.parse(readFileSync(join(packageDir, "node_modules", name, "package.json"), "utf8")) as {
         version?: string;
@@ -135,6 +111,12 @@ async function main(): Promise<void> {
     options = parseArgs(process.argv.slice(2), join(root, "docs"));
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
+    process.stderr.write(
+      "bench: run node with --expose-gc (pnpm bench does), so every timed run starts on a collected heap\n",
+    );
     process.exit(2);
   }
   const names = options.only ?? MODULES;

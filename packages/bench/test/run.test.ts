@@ -64,4 +64,13 @@ describe("runModules", () => {
     expect(results).toHaveLength(1);
     expect(results[0]?.error).toMatch(/no-such-benchmark/);
   });
+
+  it("every module named in MODULES exists and exports a bench function", async () => {
+    for (const name of MODULES) {
+      const loaded = (await import(/* @vite-ignore */ new URL(`../src/${name}.ts`, import.meta.url).href)) as {
+        bench?: unknown;
+      };
+      expect(typeof loaded.bench, name).toBe("function");
+    }
+  });
 });

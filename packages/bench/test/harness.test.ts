@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import {
+  type CallbackStore,
+  type Contender,
+  compare,
+  median,
+  probe,
+  quantile,
+  timed,
+  viaCallbacks,
+} from "../src/harness.js";
+
+describe("quantile", () => {
+  it("interpolates between the nearest values, whatever their order", () => {
+    expect(quantile([3, 1, 2], 0.5)).toBe(2);
+    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(quantile([1, 2, 3, 4, 5], 0.25)).toBe(2);
+    expect(quantile([10, 20], 0.25)).toBe(12.5);
+    expect(median([7])).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
+    // a probe during which no request finished has no p99: it doesn't make the median NaN
+    expect(median([Number.NaN, 3, 5])).toBe(4);
+  });
+});
+
+describe("compare", () => {
+  /** A contender that records every call and answers after `ms`. */
+  function recorder(name: string, calls: string[], ms = 0, ops = ["set", "get", "touch", "destroy"]): Contender {
+    const op = (kind: string) => async (id: string) => {
+      calls.push(`${name} ${kind} ${id}`);
+      if (ms) await sleep(ms);
+    };
+    return { name, ops: Object.fromEntries(ops.map((k) => [k, op(k)])) };
+  }
+
+  it("runs a warm-up round of a quarter of the operations, then rotates the contenders' order from round to round, ops in request order", async () => {
+    const calls: string[] = [];
+    const contenders = [recorder("a", calls), recorder("b", calls), recorder("c", calls)];
+    await compare(contenders, { ops: 4, rounds: 2, concurrency: 1 }, () => {});
+    const firsts = calls.filter((c) => c.endsWith("-0")).map((c) => c.split(" ").slice(0, 2).join(" "));
+    // round 0 (warm-up): a b c; round 1: b c a; round 2: c a b; each op in turn.
+    expect(firsts.filter((c) => c.endsWith(" set"))).toEqual([
+      "a set",
+      "b set",
+      "c set",
+      "b set",
+      "c set",
+      "a set",
+      "c set",
+      "a set",
+      "b set",
+    ]);
+    expect(calls.slice(0, 4)).toEqual(["a set r0-0", "b set r0-0", "c set r0-0", "a get r0-0"]);
+    const round = ["set", "get", "touch", "destroy"].flatMap((op) => [op, op, op, op]);
+    const warmUp = ["set", "get", "touch", "destroy"];
+    expect(calls.filter((c) => c.startsWith("a ")).map((c) => c.split(" ")[1])).toEqual([
+      ...warmUp,
+      ...round,
+      ...round,
+    ]);
+  });
+
+  it("reports each contender's median run per op, skipping ops a contender lacks, the warm-up discarded", async () => {
+    const calls: string[] = [];
+    const contenders = [recorder("fast", calls), recorder("slow", calls, 5, ["set", "get"])];
+    const m = await compare(contenders, { ops: 20, rounds: 3, concurrency: 4 }, () => {});
+    expect(m.map((x) => `${x.contender} ${x.op}`)).toEqual([
+      "fast set",
+      "slow set",
+      "fast get",
+      "slow get",
+      "fast touch",
+      "fast destroy",
+    ]);
+    const slow = m.find((x) => x.contender === "slow" && x.op === "get");
+    // 20 ops of 5 ms with 4 in flight: at most 800 ops/s; p99 at least the 5 ms each takes.
+    expect(slow?.opsPerSec).toBeLessThan(800);
+    expect(slow?.p99Ms).toBeGreaterThanOrEqual(4.5);
+    expect(calls.filter((c) => c.startsWith("slow get"))).toHaveLength(5 + 60); // warm-up (a quarter) + 3 rounds
+  });
+});
+
+describe("timed and probe", () => {
+  it("timed runs every operation once, with the concurrency asked", async () => {
+    const seen: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const r = await timed(
+      async (i) => {
+        seen.push(i);
+        most = Math.max(most, ++inFlight);
+        await sleep(1);
+        inFlight--;
+      },
+      30,
+      3,
+    );
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(most).toBe(3);
+    expect(r.opsPerSec).toBeGreaterThan(0);
+  });
+
+  it("probe keeps the traffic going exactly while the job runs, and passes its result and error on", async () => {
+    let running = 0;
+    const traffic = async () => {
+      running++;
+      await sleep(2);
+      running--;
+    };
+    const r = await probe(traffic, 4, async () => {
+      await sleep(50);
+      return "pruned";
+    });
+    expect(r.result).toBe("pruned");
+    expect(r.ops).toBeGreaterThan(8);
+    expect(r.p99Ms).toBeGreaterThanOrEqual(1.5);
+    expect(running).toBe(0); // every request finished before probe returned
+    await expect(probe(traffic, 2, () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(running).toBe(0);
+  });
+
+  it("ends on time when every request answers at once (a synchronous driver)", async () => {
+    const r = await probe(
+      () => Promise.resolve(),
+      2,
+      () => sleep(20),
+    );
+    expect(r.ops).toBeGreaterThan(0);
+  });
+});
+
+describe("viaCallbacks", () => {
+  it("calls a store with callbacks, rejects with its error, and leaves out a touch it lacks", async () => {
+    const store: CallbackStore = {
+      get: (id, cb) => (id === "bad" ? cb(new Error("nope")) : cb(null, { id })),
+      set: (_id, _s, cb) => cb(null),
+      destroy: (_id, cb) => cb(null),
+    };
+    const ops = viaCallbacks(store);
+    expect(Object.keys(ops).sort()).toEqual(["destroy", "get", "set"]);
+    await expect(ops.get?.("x", {} as never)).resolves.toEqual({ id: "x" });
+    await expect(ops.get?.("bad", {} as never)).rejects.toThrow("nope");
+  });
+});
