@@ -65,7 +65,7 @@ export interface Dialect {
   title: string;
   knex: Knex;
   /** Contenders on tables named `<prefix>_<who>`: raw, control, sessionkit (knex), sessionkit (driver), peers. */
-  contenders(prefix: string, operationTimeout?: number): Promise<SqlContender[]>;
+  contenders(prefix: string): Promise<SqlContender[]>;
   close(): Promise<void>;
 }
 
@@ -164,11 +164,9 @@ async function sessionkit(
   name: string,
   client: Parameters<typeof knexAdapter>[0],
   table: string,
-  operationTimeout?: number,
   close = async () => {},
 ) {
-  const options = { gcInterval: 0, ...(operationTimeout ? { operationTimeout } : {}) };
-  const store = createStore(knexAdapter(client, { tableName: table }), options);
+  const store = createStore(knexAdapter(client, { tableName: table }), { gcInterval: 0 });
   await store.length(); // init(): the table exists before the first timed call
   const contender: SqlContender = {
     name,
@@ -273,14 +271,14 @@ export function dialects(): Dialect[] {
       key: "pg",
       title: "knex on PostgreSQL (pg)",
       knex: pgKnex,
-      contenders: async (p, timeout) => {
+      contenders: async (p) => {
         for (const t of ["raw", "ctl"]) await rawTable(pgKnex, `${p}_${t}`);
         const own = pgPool();
         return [
           rawContender("raw pg", `${p}_raw`, pgRunner(pgPool(), `${p}_raw`)),
           rawContender("control: raw pg", `${p}_ctl`, pgRunner(pgPool(), `${p}_ctl`)),
-          await sessionkit("sessionkit", pgKnex, `${p}_sk`, timeout),
-          await sessionkit("sessionkit, pg pool", { pg: own as never }, `${p}_skd`, timeout, () => own.end()),
+          await sessionkit("sessionkit", pgKnex, `${p}_sk`),
+          await sessionkit("sessionkit, pg pool", { pg: own as never }, `${p}_skd`, () => own.end()),
           await connectSessionKnex(pgKnex, "pg", `${p}_csk`),
           await connectPgSimple(`${p}_cps`),
         ];
@@ -291,16 +289,14 @@ export function dialects(): Dialect[] {
       key: "mysql",
       title: "knex on MariaDB (mysql2)",
       knex: myKnex,
-      contenders: async (p, timeout) => {
+      contenders: async (p) => {
         for (const t of ["raw", "ctl"]) await rawTable(myKnex, `${p}_${t}`);
         const own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL });
         return [
           rawContender("raw mysql2", `${p}_raw`, mysqlRunner(mysqlPool(), `${p}_raw`)),
           rawContender("control: raw mysql2", `${p}_ctl`, mysqlRunner(mysqlPool(), `${p}_ctl`)),
-          await sessionkit("sessionkit", myKnex, `${p}_sk`, timeout),
-          await sessionkit("sessionkit, mysql2 pool", { mysql2: own }, `${p}_skd`, timeout, async () =>
-            own.promise().end(),
-          ),
+          await sessionkit("sessionkit", myKnex, `${p}_sk`),
+          await sessionkit("sessionkit, mysql2 pool", { mysql2: own }, `${p}_skd`, async () => own.promise().end()),
           await connectSessionKnex(myKnex, "mysql", `${p}_csk`),
           await expressMysqlSession(`${p}_ems`),
         ];
@@ -311,15 +307,15 @@ export function dialects(): Dialect[] {
       key: "sqlite",
       title: "knex on SQLite (better-sqlite3, file, WAL)",
       knex: liteKnex,
-      contenders: async (p, timeout) => {
+      contenders: async (p) => {
         for (const t of ["raw", "ctl"]) await rawTable(liteKnex, `${p}_${t}`);
         const own = new Database(file);
         for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
         return [
           rawContender("raw better-sqlite3", `${p}_raw`, sqliteRunner(file, `${p}_raw`)),
           rawContender("control: raw better-sqlite3", `${p}_ctl`, sqliteRunner(file, `${p}_ctl`)),
-          await sessionkit("sessionkit", liteKnex, `${p}_sk`, timeout),
-          await sessionkit("sessionkit, own database", { betterSqlite3: own as never }, `${p}_skd`, timeout, async () =>
+          await sessionkit("sessionkit", liteKnex, `${p}_sk`),
+          await sessionkit("sessionkit, own database", { betterSqlite3: own as never }, `${p}_skd`, async () =>
             own.close(),
           ),
           await connectSessionKnex(liteKnex, "sqlite", `${p}_csk`),
