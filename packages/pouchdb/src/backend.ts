@@ -1,27 +1,24 @@
-import type {
-  BackendCapabilities,
-  OwnerDestroy,
-  SessionBackend,
-  SessionRecord,
-  SessionTouch,
-  SessionWrite,
-  Tombstone,
+import {
+  type BackendCapabilities,
+  KeyedQueue,
+  type OwnerDestroy,
+  type SessionBackend,
+  type SessionRecord,
+  type SessionTouch,
+  type SessionWrite,
+  type Tombstone,
 } from "@sessionkit/core/kit";
-import { KeyedQueue } from "@sessionkit/core/kit";
-import * as layout from "./document.js";
 import { adapterError, isConflict, isMissing } from "./errors.js";
+import type { Settings } from "./index.js";
 import * as legacy from "./legacy.js";
-import { EXPIRES_VIEW, type Opened, OWNERS_VIEW, prepareDatabase } from "./schema.js";
+import * as layout from "./schema.js";
 import type { Fields, PouchDatabase, PouchRow } from "./types.js";
 
-/** The options the backend runs with (see `PouchdbAdapterOptions`). */
-export interface BackendSettings {
-  label: string;
-  legacy: typeof legacy.LEGACY_STORE | undefined;
-  legacyTtlMs: number;
-  revisionCacheSize: number;
-  maxConflictRetries: number;
-  pageSize: number;
+/** A database ready to use, and how to let go of it. */
+export interface Opened {
+  db: PouchDatabase;
+  /** Closes (or, in memory, frees) what the adapter created; nothing for the user's instance. */
+  release(): Promise<unknown>;
 }
 
 /**
@@ -35,13 +32,14 @@ export interface Known {
 }
 const MISSING: Known = Object.freeze({});
 const DELETE: Fields = Object.freeze({ _deleted: true });
-/** What a write makes of what it found: a document to put, `false` (refused by a tombstone) or `null` (nothing to do). */
-type Plan = (known: Known) => Fields | false | null;
+/** What a write makes of what it found: a document to put, or null (refused by a tombstone, or nothing to do). */
+type Plan = (known: Known) => Fields | null;
 
 /** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
 export class PouchdbBackend implements SessionBackend {
   readonly capabilities: BackendCapabilities;
-  readonly #settings: BackendSettings;
+  readonly #settings: Settings;
+  readonly #legacyTtlMs: number;
   readonly #open: () => Promise<Opened>;
   #opened: Promise<Opened> | undefined;
   #database: PouchDatabase | undefined;
@@ -55,10 +53,11 @@ export class PouchdbBackend implements SessionBackend {
   constructor(
     readonly name: string,
     open: () => Promise<Opened>,
-    settings: BackendSettings,
+    settings: Settings,
   ) {
     this.#open = open;
     this.#settings = settings;
+    this.#legacyTtlMs = settings.legacyTtl * 1000;
     // CouchDB's default max_document_size is 8,000,000 bytes, and JSON escapes a byte into up to 6.
     const declared = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes: 1_300_000 };
     this.capabilities = settings.legacy ? { ...declared, legacy: settings.legacy } : declared;
@@ -76,7 +75,7 @@ export class PouchdbBackend implements SessionBackend {
       throw error;
     });
     this.#database = (await this.#opened).db;
-    await prepareDatabase(this.#database, this.#settings.label, this.#settings.legacyTtlMs);
+    await layout.prepareDatabase(this.#database, this.#settings.label, this.#legacyTtlMs);
   }
 
   get(id: string, now: number): Promise<SessionRecord | null> {
@@ -84,7 +83,7 @@ export class PouchdbBackend implements SessionBackend {
     return this.#db.get(docId).then(
       (doc) => {
         this.#remember(docId, { rev: doc._rev, doc });
-        const record = layout.readSession(id, doc, this.#settings.legacyTtlMs);
+        const record = layout.readSession(id, doc, this.#legacyTtlMs);
         // A damaged document of ours reads as an unreadable payload, which the core reports once.
         return record === "damaged" ? { id, payload: "", expiresAt: now + 1, owner: null } : record;
       },
@@ -106,29 +105,25 @@ export class PouchdbBackend implements SessionBackend {
   upsert(write: SessionWrite): Promise<boolean> {
     const docId = layout.toDocId(write.id);
     const plan: Plan = (known) => {
-      if (liveUntil(known) > write.now) return false;
+      if (liveUntil(known) > write.now) return null;
       if (known.doc && layout.kindOf(known.doc) === "foreign") {
         throw adapterError("the document under this session's id is not a session");
       }
-      const existing = known.doc && layout.readSession(write.id, known.doc, this.#settings.legacyTtlMs);
+      const existing = known.doc && layout.readSession(write.id, known.doc, this.#legacyTtlMs);
       const createdAt = (typeof existing === "object" ? existing?.createdAt : undefined) ?? write.now;
-      const expiresAt = capped(write.expiresAt, createdAt, write.maxLifetimeMs);
-      const meta = { expiresAt, owner: write.owner, createdAt, lastActiveAt: write.now };
-      return (this.#settings.legacy ? legacy.legacyDocument : layout.sessionDocument)(write.payload, meta);
+      const meta = { expiresAt: capped(write, createdAt), owner: write.owner, createdAt, lastActiveAt: write.now };
+      return this.#settings.legacy ? legacy.legacyDocument(write.payload, meta) : ours(write.payload, meta);
     };
-    return this.#queue
-      .run(docId, () => {
-        const known = this.#cache.get(docId);
-        // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
-        if (known?.doc || this.#settings.legacy) return this.#save(docId, this.#cachedSession(docId), plan);
-        if (known) return this.#save(docId, MISSING, plan); // seen missing: a put without revision
-        const blind = this.#existingShare <= 0.5;
-        const learn = (existed: boolean) => {
-          this.#existingShare = this.#existingShare * 0.9 + (existed ? 0.1 : 0);
-        };
-        return this.#save(docId, blind ? MISSING : undefined, plan, learn);
-      })
-      .then((outcome) => outcome !== false);
+    const learn = (existed: boolean) => {
+      this.#existingShare = this.#existingShare * 0.9 + (existed ? 0.1 : 0);
+    };
+    return this.#queue.run(docId, () => {
+      const known = this.#cache.get(docId);
+      // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
+      if (known?.doc || this.#settings.legacy) return this.#save(docId, this.#cachedSession(docId), plan);
+      if (known) return this.#save(docId, MISSING, plan); // seen missing: a put without revision
+      return this.#save(docId, this.#existingShare <= 0.5 ? MISSING : undefined, plan, learn);
+    });
   }
 
   /** One put after a read of the session (cached); otherwise a read first. Never creates or revives. */
@@ -136,14 +131,11 @@ export class PouchdbBackend implements SessionBackend {
     const docId = layout.toDocId(touch.id);
     const plan: Plan = (known) => {
       if (!known.doc || liveUntil(known) > touch.now) return null;
-      const session = layout.readSession(touch.id, known.doc, this.#settings.legacyTtlMs);
+      const session = layout.readSession(touch.id, known.doc, this.#legacyTtlMs);
       if (typeof session !== "object" || session === null || session.expiresAt <= touch.now) return null;
       const createdAt = session.createdAt ?? touch.now;
-      const expiresAt = capped(touch.expiresAt, createdAt, touch.maxLifetimeMs);
-      const meta = { expiresAt, owner: session.owner, createdAt, lastActiveAt: touch.now };
-      return this.#settings.legacy
-        ? legacy.touchedInLegacyLayout(known.doc, meta)
-        : layout.touchedDocument(known.doc, meta);
+      const meta = { expiresAt: capped(touch, createdAt), owner: session.owner, createdAt, lastActiveAt: touch.now };
+      return legacy.touchedDocument(known.doc, meta, this.#settings.legacy !== undefined);
     };
     return this.#queue.run(docId, () => this.#save(docId, this.#cachedSession(docId), plan)).then(() => undefined);
   }
@@ -153,15 +145,15 @@ export class PouchdbBackend implements SessionBackend {
     return this.#queue.run(docId, () => this.#end(docId, this.#cachedSession(docId), tombstone)).then(() => undefined);
   }
 
-  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
-    const rows = (await this.#ownerRows(owner)).filter(({ id }) => layout.toSessionId(id) !== options.except);
+  async destroyByOwner(owner: string, { except, tombstone }: OwnerDestroy = {}): Promise<number> {
+    const rows = (await this.#ownerRows(owner)).filter(({ id }) => layout.toSessionId(id) !== except);
     let ended = 0;
     for (let i = 0; i < rows.length; i += 32) {
       const ends = rows.slice(i, i + 32).map(({ id, doc }) => {
         const guess = doc ? { rev: doc._rev, doc } : undefined;
-        return this.#queue.run(id, () => this.#end(id, guess, options.tombstone));
+        return this.#queue.run(id, () => this.#end(id, guess, tombstone));
       });
-      for (const hadSession of await Promise.all(ends)) if (hadSession) ended++;
+      ended += (await Promise.all(ends)).filter(Boolean).length;
     }
     return ended;
   }
@@ -173,7 +165,7 @@ export class PouchdbBackend implements SessionBackend {
 
   async clear(): Promise<void> {
     for (let stalled = 0; ; ) {
-      const { rows } = await this.#db.query(EXPIRES_VIEW, { reduce: false, limit: this.#settings.pageSize });
+      const { rows } = await this.#db.query(layout.EXPIRES_VIEW, { reduce: false, limit: this.#settings.pageSize });
       if (rows.length === 0) break;
       // Only conflicts: someone keeps rewriting these documents. Read again, but not forever.
       stalled = (await this.#deleteRows(rows)) === 0 ? stalled + 1 : 0;
@@ -185,7 +177,7 @@ export class PouchdbBackend implements SessionBackend {
   /** Expired sessions, then passed tombstones, by the expires view; one bulk delete. */
   async deleteExpired(now: number, limit: number): Promise<number> {
     const expired = (kind: number, count: number) =>
-      this.#db.query(EXPIRES_VIEW, { reduce: false, startkey: [kind], endkey: [kind, now], limit: count });
+      this.#db.query(layout.EXPIRES_VIEW, { reduce: false, startkey: [kind], endkey: [kind, now], limit: count });
     let { rows } = await expired(0, limit);
     if (rows.length < limit) rows = rows.concat((await expired(1, limit - rows.length)).rows);
     return this.#deleteRows(rows);
@@ -193,8 +185,8 @@ export class PouchdbBackend implements SessionBackend {
 
   async count(now: number): Promise<number> {
     // [0, now, {}] sorts after [0, now] and before [0, later]: the sessions live at `now`.
-    const { rows } = await this.#db.query(EXPIRES_VIEW, { reduce: true, startkey: [0, now, {}], endkey: [0, {}] });
-    const count = rows[0]?.value;
+    const page = { reduce: true, startkey: [0, now, {}], endkey: [0, {}] };
+    const count = (await this.#db.query(layout.EXPIRES_VIEW, page)).rows[0]?.value;
     return typeof count === "number" ? count : 0;
   }
 
@@ -204,7 +196,7 @@ export class PouchdbBackend implements SessionBackend {
     let skip = 0; // rows already seen with key === startkey (PouchDB views have no document id cursor)
     for (;;) {
       const page = { reduce: false, include_docs: true, startkey, endkey: [0, {}], skip, limit };
-      const { rows } = await this.#db.query(EXPIRES_VIEW, page);
+      const { rows } = await this.#db.query(layout.EXPIRES_VIEW, page);
       for (const { id, doc } of rows) {
         const record = this.#record(id, doc);
         if (record && record.expiresAt > now) yield record;
@@ -242,116 +234,110 @@ export class PouchdbBackend implements SessionBackend {
   async #end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
     let ended = false;
     const plan =
-      (next: (known: Known) => Fields | null): Plan =>
+      (next: Plan): Plan =>
       (known) => {
-        ended = known.doc !== undefined && layout.kindOf(known.doc) === "session";
-        return known.doc && layout.kindOf(known.doc) !== "foreign" ? next(known) : null;
+        const kind = known.doc && layout.kindOf(known.doc);
+        ended = kind === "session";
+        return kind && kind !== "foreign" ? next(known) : null;
       };
-    const remove = plan(() => DELETE);
-    const read = (id: string) => this.#read(id);
-    if (!tombstone) await this.#save(docId, guess, remove, undefined, read);
-    else if (this.#settings.legacy) {
-      const known = guess ?? (await read(docId));
-      if (!known.doc || layout.kindOf(known.doc) === "foreign") return false;
+    if (tombstone && this.#settings.legacy) {
+      guess ??= await this.#read(docId);
+      if (!guess.doc || layout.kindOf(guess.doc) === "foreign") return false;
       // Tombstone first: a write that then finds the session's document deleted finds the tombstone.
-      await this.#save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone), undefined, read);
-      await this.#save(docId, known, remove, undefined, read);
-    } else await this.#save(docId, guess, plan(tombstonePlan(tombstone)));
+      await this.#save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone));
+    }
+    const next = tombstone && !this.#settings.legacy ? tombstonePlan(tombstone) : () => DELETE;
+    await this.#save(docId, guess, plan(next));
     return ended;
   }
 
   /**
    * Writes one document by `plan`, from `guess` (what the cache knows, or MISSING: a put without
-   * revision) or else from a read. A revision conflict (another process wrote since) reads again
-   * and plans again, after a growing, jittered wait from the second retry on.
+   * revision) or else from a read; resolves whether it wrote. A revision conflict (another process
+   * wrote since) reads again and plans again, after a growing, jittered wait from the second retry
+   * on. `learn` hears, after the write, whether the document existed.
    */
   async #save(
     docId: string,
     guess: Known | undefined,
     plan: Plan,
     learn?: (existed: boolean) => void,
-    read = (id: string) => this.#readWithTombstone(id),
-  ): Promise<boolean | null> {
+  ): Promise<boolean> {
     let known = guess;
     for (let attempt = 0; ; attempt++) {
-      if (!known) {
-        known = await read(docId);
-        if (attempt === 0) learn?.(known.doc !== undefined);
-      }
+      known ??= await this.#read(docId);
       const next = plan(known);
-      if (next === false || next === null) return next;
+      if (next === null) return false;
       try {
         // _id and _rev first: PouchDB writes such documents measurably faster.
         const doc = known.rev ? { _id: docId, _rev: known.rev, ...next } : { _id: docId, ...next };
         const { rev } = await this.#db.put(doc);
         this.#remember(docId, next === DELETE ? MISSING : { rev, doc: next, until: known.until });
-        if (attempt === 0 && guess === MISSING) learn?.(false);
+        learn?.(attempt > 0 || known.doc !== undefined);
         return true;
       } catch (error) {
         this.#cache.delete(docId);
         if (!isConflict(error) || attempt >= this.#settings.maxConflictRetries) throw error;
-        if (attempt === 0 && guess === MISSING) learn?.(true);
         known = undefined;
         // The first retry goes at once (a stale cached revision); then 2-4 ms, doubling up to 128-256
         // ms, jittered, so that of two rival writers the faster one can't win every round.
-        const wait = attempt > 0 ? Math.min(256, 4 * 2 ** (attempt - 1)) : 0;
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, (wait * (1 + Math.random())) / 2));
+        if (attempt > 0)
+          await new Promise((wake) => setTimeout(wake, Math.min(128, 2 ** attempt) * (1 + Math.random())));
       }
     }
   }
 
+  /** What a write must know first: the document, and in the legacy layout its tombstone too. */
   #read(docId: string): Promise<Known> {
+    if (this.#settings.legacy) return legacy.readWithTombstone(this.#db, docId);
     return this.#db.get(docId).then(
       (doc) => ({ rev: doc._rev, doc }),
       (error: unknown) => (isMissing(error) ? MISSING : Promise.reject(error)),
     );
   }
 
-  /** What a write must know first: the document, and in the legacy layout its tombstone too. */
-  #readWithTombstone(docId: string): Promise<Known> {
-    return this.#settings.legacy ? legacy.readWithTombstone(this.#db, docId) : this.#read(docId);
-  }
-
   /** Keeps what is known of a document, dropping the least recently refreshed entry when full. */
   #remember(docId: string, known: Known): void {
     this.#cache.delete(docId);
-    if (this.#settings.revisionCacheSize === 0) return;
     this.#cache.set(docId, known);
     if (this.#cache.size > this.#settings.revisionCacheSize) this.#cache.delete(this.#cache.keys().next().value ?? "");
   }
 
   #record(docId: string, doc: Fields | null | undefined): SessionRecord | null {
-    const record = doc ? layout.readSession(layout.toSessionId(docId), doc, this.#settings.legacyTtlMs) : null;
+    const record = doc ? layout.readSession(layout.toSessionId(docId), doc, this.#legacyTtlMs) : null;
     return typeof record === "object" ? record : null;
   }
 
   async #ownerRows(owner: string): Promise<PouchRow[]> {
-    return (await this.#db.query(OWNERS_VIEW, { key: owner, include_docs: true })).rows;
+    return (await this.#db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true })).rows;
   }
 
   /** Deletes the documents of view rows (the value is the revision); resolves with how many went. */
   async #deleteRows(rows: PouchRow[]): Promise<number> {
-    const deletes = rows.map((row) => ({ _id: row.id, _rev: row.value as string, _deleted: true }));
-    let deleted = 0;
-    for (const [index, result] of (deletes.length ? await this.#db.bulkDocs(deletes) : []).entries()) {
-      this.#cache.delete(deletes[index]?._id ?? "");
-      if (result.ok === true || (result.error === undefined && typeof result.rev === "string")) deleted++;
-      // A conflict: changed since the view read it (kept). Missing: someone else deleted it.
-      else if (!isConflict(result) && !isMissing(result)) throw result;
-    }
-    return deleted;
+    if (rows.length === 0) return 0;
+    const results = await this.#db.bulkDocs(
+      rows.map((row) => ({ _id: row.id, _rev: row.value as string, _deleted: true })),
+    );
+    for (const row of rows) this.#cache.delete(row.id);
+    // A conflict: changed since the view read it (kept). Missing: someone else deleted it.
+    const failure = results.find((result) => result.error !== undefined && !isConflict(result) && !isMissing(result));
+    if (failure) throw failure;
+    return results.filter((result) => result.error === undefined).length;
   }
 }
 
 /** The latest tombstone end among what was found: the document itself, and a legacy tombstone. */
 const liveUntil = (known: Known) => Math.max(layout.tombstoneEnd(known.doc), known.until ?? -Infinity);
 
-/** `expiresAt` capped at `createdAt + maxLifetimeMs` when a lifetime is set. */
-const capped = (expiresAt: number, createdAt: number, maxLifetimeMs: number | undefined) =>
+/** The expiry a write or touch asks for, capped at `createdAt + maxLifetimeMs` when a lifetime is set. */
+const capped = ({ expiresAt, maxLifetimeMs }: SessionWrite | SessionTouch, createdAt: number) =>
   maxLifetimeMs === undefined ? expiresAt : Math.min(expiresAt, createdAt + maxLifetimeMs);
+
+/** A session document in this adapter's layout. */
+const ours = (payload: string, meta: layout.Meta): Fields => ({ type: layout.SESSION_TYPE, payload, ...meta });
 
 /** A tombstone until `tombstone.until`, unless one that ends later is there already. */
 const tombstonePlan =
-  (tombstone: Tombstone) =>
+  ({ now, until }: Tombstone) =>
   (known: Known): Fields | null =>
-    layout.tombstoneEnd(known.doc) >= tombstone.until ? null : layout.tombstoneDocument(tombstone.now, tombstone.until);
+    layout.tombstoneEnd(known.doc) >= until ? null : { type: layout.TOMBSTONE_TYPE, expiresAt: until, createdAt: now };
