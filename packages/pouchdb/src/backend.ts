@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type BackendCapabilities,
   KeyedQueue,
@@ -38,61 +39,50 @@ type Plan = (known: Known) => Fields | null;
 /** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
 export class PouchdbBackend implements SessionBackend {
   readonly capabilities: BackendCapabilities;
-  readonly #settings: Settings;
-  readonly #legacyTtlMs: number;
-  readonly #open: () => Promise<Opened>;
-  #opened: Promise<Opened> | undefined;
-  #database: PouchDatabase | undefined;
-  #closing: Promise<void> | undefined;
+  private readonly legacyTtlMs: number;
+  private opened: Promise<Opened> | undefined;
+  private database: PouchDatabase | undefined;
+  private closing: Promise<void> | undefined;
   /** Each document's last-known revision and fields (Map order: least recently refreshed first). */
-  readonly #cache = new Map<string, Known>();
-  readonly #queue = new KeyedQueue();
+  private readonly cache = new Map<string, Known>();
+  private readonly queue = new KeyedQueue();
   /** Of recent writes of ids this process knew nothing of, the share that existed (see `upsert`). */
-  #existingShare = 0;
+  private existingShare = 0;
 
   constructor(
     readonly name: string,
-    open: () => Promise<Opened>,
-    settings: Settings,
+    private readonly open: () => Promise<Opened>,
+    private readonly settings: Settings,
   ) {
-    this.#open = open;
-    this.#settings = settings;
-    this.#legacyTtlMs = settings.legacyTtl * 1000;
+    this.legacyTtlMs = settings.legacyTtl * 1000;
     // CouchDB's default max_document_size is 8,000,000 bytes, and JSON escapes a byte into up to 6.
     const declared = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes: 1_300_000 };
     this.capabilities = settings.legacy ? { ...declared, legacy: settings.legacy } : declared;
   }
 
-  get #db(): PouchDatabase {
-    if (!this.#database) throw adapterError("init() has not been called");
-    return this.#database;
+  private get db(): PouchDatabase {
+    if (!this.database) throw adapterError("init() has not been called");
+    return this.database;
   }
 
   async init(): Promise<void> {
-    if (this.#closing) throw adapterError("init() after close()");
-    this.#opened ??= this.#open().catch((error: unknown) => {
-      this.#opened = undefined; // the next init() tries again
+    if (this.closing) throw adapterError("init() after close()");
+    this.opened ??= this.open().catch((error: unknown) => {
+      this.opened = undefined; // the next init() tries again
       throw error;
     });
-    this.#database = (await this.#opened).db;
-    await layout.prepareDatabase(this.#database, this.#settings.label, this.#legacyTtlMs);
+    this.database = (await this.opened).db;
+    await layout.prepareDatabase(this.database, this.settings.label, this.legacyTtlMs);
   }
 
   get(id: string, now: number): Promise<SessionRecord | null> {
     const docId = layout.toDocId(id);
-    return this.#db.get(docId).then(
-      (doc) => {
-        this.#remember(docId, { rev: doc._rev, doc });
-        const record = layout.readSession(id, doc, this.#legacyTtlMs);
-        // A damaged document of ours reads as an unreadable payload, which the core reports once.
-        return record === "damaged" ? { id, payload: "", expiresAt: now + 1, owner: null } : record;
-      },
-      (error: unknown) => {
-        if (!isMissing(error)) throw error;
-        this.#remember(docId, MISSING);
-        return null;
-      },
-    );
+    return this.fetch(docId).then((known) => {
+      this.remember(docId, known);
+      const record = known.doc ? layout.readSession(id, known.doc, this.legacyTtlMs) : null;
+      // A damaged document of ours reads as an unreadable payload, which the core reports once.
+      return record === "damaged" ? { id, payload: "", expiresAt: now + 1, owner: null } : record;
+    });
   }
 
   /**
@@ -109,20 +99,16 @@ export class PouchdbBackend implements SessionBackend {
       if (known.doc && layout.kindOf(known.doc) === "foreign") {
         throw adapterError("the document under this session's id is not a session");
       }
-      const existing = known.doc && layout.readSession(write.id, known.doc, this.#legacyTtlMs);
-      const createdAt = (typeof existing === "object" ? existing?.createdAt : undefined) ?? write.now;
-      const meta = { expiresAt: capped(write, createdAt), owner: write.owner, createdAt, lastActiveAt: write.now };
-      return this.#settings.legacy ? legacy.legacyDocument(write.payload, meta) : ours(write.payload, meta);
+      const existing = known.doc && layout.readSession(write.id, known.doc, this.legacyTtlMs);
+      const meta = metaOf(write, write.owner, typeof existing === "object" ? existing?.createdAt : undefined);
+      return this.settings.legacy ? legacy.legacyDocument(write.payload, meta) : ours(write.payload, meta);
     };
-    const learn = (existed: boolean) => {
-      this.#existingShare = this.#existingShare * 0.9 + (existed ? 0.1 : 0);
-    };
-    return this.#queue.run(docId, () => {
-      const known = this.#cache.get(docId);
+    return this.queue.run(docId, () => {
+      const known = this.cache.get(docId);
       // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
-      if (known?.doc || this.#settings.legacy) return this.#save(docId, this.#cachedSession(docId), plan);
-      if (known) return this.#save(docId, MISSING, plan); // seen missing: a put without revision
-      return this.#save(docId, this.#existingShare <= 0.5 ? MISSING : undefined, plan, learn);
+      if (known?.doc || this.settings.legacy) return this.save(docId, this.cachedSession(docId), plan);
+      if (known) return this.save(docId, MISSING, plan); // seen missing: a put without revision
+      return this.save(docId, this.existingShare <= 0.5 ? MISSING : undefined, plan, true);
     });
   }
 
@@ -131,27 +117,27 @@ export class PouchdbBackend implements SessionBackend {
     const docId = layout.toDocId(touch.id);
     const plan: Plan = (known) => {
       if (!known.doc || liveUntil(known) > touch.now) return null;
-      const session = layout.readSession(touch.id, known.doc, this.#legacyTtlMs);
+      const session = layout.readSession(touch.id, known.doc, this.legacyTtlMs);
       if (typeof session !== "object" || session === null || session.expiresAt <= touch.now) return null;
-      const createdAt = session.createdAt ?? touch.now;
-      const meta = { expiresAt: capped(touch, createdAt), owner: session.owner, createdAt, lastActiveAt: touch.now };
-      return legacy.touchedDocument(known.doc, meta, this.#settings.legacy !== undefined);
+      const meta = metaOf(touch, session.owner, session.createdAt);
+      return legacy.touchedDocument(known.doc, meta, this.settings.legacy !== undefined);
     };
-    return this.#queue.run(docId, () => this.#save(docId, this.#cachedSession(docId), plan)).then(() => undefined);
+    return this.queue.run(docId, () => this.save(docId, this.cachedSession(docId), plan)).then(() => undefined);
   }
 
   destroy(id: string, tombstone?: Tombstone): Promise<void> {
     const docId = layout.toDocId(id);
-    return this.#queue.run(docId, () => this.#end(docId, this.#cachedSession(docId), tombstone)).then(() => undefined);
+    return this.queue.run(docId, () => this.end(docId, this.cachedSession(docId), tombstone)).then(() => undefined);
   }
 
   async destroyByOwner(owner: string, { except, tombstone }: OwnerDestroy = {}): Promise<number> {
-    const rows = (await this.#ownerRows(owner)).filter(({ id }) => layout.toSessionId(id) !== except);
+    const { rows: all } = await this.db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true });
+    const rows = all.filter(({ id }) => layout.toSessionId(id) !== except);
     let ended = 0;
     for (let i = 0; i < rows.length; i += 32) {
       const ends = rows.slice(i, i + 32).map(({ id, doc }) => {
         const guess = doc ? { rev: doc._rev, doc } : undefined;
-        return this.#queue.run(id, () => this.#end(id, guess, tombstone));
+        return this.queue.run(id, () => this.end(id, guess, tombstone));
       });
       ended += (await Promise.all(ends)).filter(Boolean).length;
     }
@@ -159,49 +145,50 @@ export class PouchdbBackend implements SessionBackend {
   }
 
   async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
-    const records = (await this.#ownerRows(owner)).map(({ id, doc }) => this.#record(id, doc));
+    const { rows } = await this.db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true });
+    const records = rows.map(({ id, doc }) => this.record(id, doc));
     return records.filter((record): record is SessionRecord => record?.owner === owner && record.expiresAt > now);
   }
 
   async clear(): Promise<void> {
     for (let stalled = 0; ; ) {
-      const { rows } = await this.#db.query(layout.EXPIRES_VIEW, { reduce: false, limit: this.#settings.pageSize });
+      const { rows } = await this.db.query(layout.EXPIRES_VIEW, { reduce: false, limit: this.settings.pageSize });
       if (rows.length === 0) break;
       // Only conflicts: someone keeps rewriting these documents. Read again, but not forever.
-      stalled = (await this.#deleteRows(rows)) === 0 ? stalled + 1 : 0;
-      if (stalled > this.#settings.maxConflictRetries) throw adapterError("documents kept changing during clear()");
+      stalled = (await this.deleteRows(rows)) === 0 ? stalled + 1 : 0;
+      if (stalled > this.settings.maxConflictRetries) throw adapterError("documents kept changing during clear()");
     }
-    this.#cache.clear();
+    this.cache.clear();
   }
 
   /** Expired sessions, then passed tombstones, by the expires view; one bulk delete. */
   async deleteExpired(now: number, limit: number): Promise<number> {
     const expired = (kind: number, count: number) =>
-      this.#db.query(layout.EXPIRES_VIEW, { reduce: false, startkey: [kind], endkey: [kind, now], limit: count });
+      this.db.query(layout.EXPIRES_VIEW, { reduce: false, startkey: [kind], endkey: [kind, now], limit: count });
     let { rows } = await expired(0, limit);
     if (rows.length < limit) rows = rows.concat((await expired(1, limit - rows.length)).rows);
-    return this.#deleteRows(rows);
+    return this.deleteRows(rows);
   }
 
   async count(now: number): Promise<number> {
     // [0, now, {}] sorts after [0, now] and before [0, later]: the sessions live at `now`.
     const page = { reduce: true, startkey: [0, now, {}], endkey: [0, {}] };
-    const count = (await this.#db.query(layout.EXPIRES_VIEW, page)).rows[0]?.value;
+    const count = (await this.db.query(layout.EXPIRES_VIEW, page)).rows[0]?.value;
     return typeof count === "number" ? count : 0;
   }
 
   async *stream(now: number): AsyncIterable<SessionRecord> {
-    const limit = this.#settings.pageSize;
+    const limit = this.settings.pageSize;
     let startkey: unknown = [0, now, {}];
     let skip = 0; // rows already seen with key === startkey (PouchDB views have no document id cursor)
     for (;;) {
       const page = { reduce: false, include_docs: true, startkey, endkey: [0, {}], skip, limit };
-      const { rows } = await this.#db.query(layout.EXPIRES_VIEW, page);
+      const { rows } = await this.db.query(layout.EXPIRES_VIEW, page);
       for (const { id, doc } of rows) {
-        const record = this.#record(id, doc);
+        const record = this.record(id, doc);
         if (record && record.expiresAt > now) yield record;
       }
-      const last = rows[rows.length - 1];
+      const last = rows.at(-1);
       if (rows.length < limit || !last) return;
       const key = JSON.stringify(last.key);
       const sameKey = rows.filter((row) => JSON.stringify(row.key) === key).length;
@@ -211,18 +198,18 @@ export class PouchdbBackend implements SessionBackend {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#cache.clear();
-      await (await this.#opened?.catch(() => undefined))?.release();
+    this.closing ??= (async () => {
+      this.cache.clear();
+      await (await this.opened?.catch(() => undefined))?.release();
     })();
-    return this.#closing;
+    return this.closing;
   }
 
   // ---- internals ----
 
   /** What the cache knows of a session: worth a write with its revision (a stale one conflicts). */
-  #cachedSession(docId: string): Known | undefined {
-    const known = this.#cache.get(docId);
+  private cachedSession(docId: string): Known | undefined {
+    const known = this.cache.get(docId);
     return known?.doc && layout.kindOf(known.doc) === "session" ? known : undefined;
   }
 
@@ -231,7 +218,7 @@ export class PouchdbBackend implements SessionBackend {
    * layout a tombstone document of its own first, then the session deleted), or a delete.
    * Resolves whether there was a session.
    */
-  async #end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
+  private async end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
     let ended = false;
     const plan =
       (next: Plan): Plan =>
@@ -240,14 +227,14 @@ export class PouchdbBackend implements SessionBackend {
         ended = kind === "session";
         return kind && kind !== "foreign" ? next(known) : null;
       };
-    if (tombstone && this.#settings.legacy) {
-      guess ??= await this.#read(docId);
+    if (tombstone && this.settings.legacy) {
+      guess ??= await this.read(docId);
       if (!guess.doc || layout.kindOf(guess.doc) === "foreign") return false;
       // Tombstone first: a write that then finds the session's document deleted finds the tombstone.
-      await this.#save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone));
+      await this.save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone));
     }
-    const next = tombstone && !this.#settings.legacy ? tombstonePlan(tombstone) : () => DELETE;
-    await this.#save(docId, guess, plan(next));
+    const next = tombstone && !this.settings.legacy ? tombstonePlan(tombstone) : () => DELETE;
+    await this.save(docId, guess, plan(next));
     return ended;
   }
 
@@ -255,70 +242,64 @@ export class PouchdbBackend implements SessionBackend {
    * Writes one document by `plan`, from `guess` (what the cache knows, or MISSING: a put without
    * revision) or else from a read; resolves whether it wrote. A revision conflict (another process
    * wrote since) reads again and plans again, after a growing, jittered wait from the second retry
-   * on. `learn` hears, after the write, whether the document existed.
+   * on. With `learn`, the write tells `existingShare` whether the document existed.
    */
-  async #save(
-    docId: string,
-    guess: Known | undefined,
-    plan: Plan,
-    learn?: (existed: boolean) => void,
-  ): Promise<boolean> {
+  private async save(docId: string, guess: Known | undefined, plan: Plan, learn = false): Promise<boolean> {
     let known = guess;
     for (let attempt = 0; ; attempt++) {
-      known ??= await this.#read(docId);
+      known ??= await this.read(docId);
       const next = plan(known);
       if (next === null) return false;
       try {
         // _id and _rev first: PouchDB writes such documents measurably faster.
         const doc = known.rev ? { _id: docId, _rev: known.rev, ...next } : { _id: docId, ...next };
-        const { rev } = await this.#db.put(doc);
-        this.#remember(docId, next === DELETE ? MISSING : { rev, doc: next, until: known.until });
-        learn?.(attempt > 0 || known.doc !== undefined);
+        const { rev } = await this.db.put(doc);
+        this.remember(docId, next === DELETE ? MISSING : { rev, doc: next, until: known.until });
+        const existed = attempt > 0 || known.doc !== undefined;
+        if (learn) this.existingShare = this.existingShare * 0.9 + (existed ? 0.1 : 0);
         return true;
       } catch (error) {
-        this.#cache.delete(docId);
-        if (!isConflict(error) || attempt >= this.#settings.maxConflictRetries) throw error;
+        this.cache.delete(docId);
+        if (!isConflict(error) || attempt >= this.settings.maxConflictRetries) throw error;
         known = undefined;
         // The first retry goes at once (a stale cached revision); then 2-4 ms, doubling up to 128-256
         // ms, jittered, so that of two rival writers the faster one can't win every round.
-        if (attempt > 0)
-          await new Promise((wake) => setTimeout(wake, Math.min(128, 2 ** attempt) * (1 + Math.random())));
+        if (attempt > 0) await sleep(Math.min(128, 2 ** attempt) * (1 + Math.random()));
       }
     }
   }
 
   /** What a write must know first: the document, and in the legacy layout its tombstone too. */
-  #read(docId: string): Promise<Known> {
-    if (this.#settings.legacy) return legacy.readWithTombstone(this.#db, docId);
-    return this.#db.get(docId).then(
+  private read(docId: string): Promise<Known> {
+    return this.settings.legacy ? legacy.readWithTombstone(this.db, docId) : this.fetch(docId);
+  }
+
+  /** The document alone. */
+  private fetch(docId: string): Promise<Known> {
+    return this.db.get(docId).then(
       (doc) => ({ rev: doc._rev, doc }),
       (error: unknown) => (isMissing(error) ? MISSING : Promise.reject(error)),
     );
   }
 
   /** Keeps what is known of a document, dropping the least recently refreshed entry when full. */
-  #remember(docId: string, known: Known): void {
-    this.#cache.delete(docId);
-    this.#cache.set(docId, known);
-    if (this.#cache.size > this.#settings.revisionCacheSize) this.#cache.delete(this.#cache.keys().next().value ?? "");
+  private remember(docId: string, known: Known): void {
+    this.cache.delete(docId);
+    this.cache.set(docId, known);
+    if (this.cache.size > this.settings.revisionCacheSize) this.cache.delete(this.cache.keys().next().value ?? "");
   }
 
-  #record(docId: string, doc: Fields | null | undefined): SessionRecord | null {
-    const record = doc ? layout.readSession(layout.toSessionId(docId), doc, this.#legacyTtlMs) : null;
+  private record(docId: string, doc: Fields | null | undefined): SessionRecord | null {
+    const record = doc ? layout.readSession(layout.toSessionId(docId), doc, this.legacyTtlMs) : null;
     return typeof record === "object" ? record : null;
   }
 
-  async #ownerRows(owner: string): Promise<PouchRow[]> {
-    return (await this.#db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true })).rows;
-  }
-
   /** Deletes the documents of view rows (the value is the revision); resolves with how many went. */
-  async #deleteRows(rows: PouchRow[]): Promise<number> {
+  private async deleteRows(rows: PouchRow[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const results = await this.#db.bulkDocs(
-      rows.map((row) => ({ _id: row.id, _rev: row.value as string, _deleted: true })),
-    );
-    for (const row of rows) this.#cache.delete(row.id);
+    const deletes = rows.map((row) => ({ _id: row.id, _rev: row.value as string, _deleted: true }));
+    const results = await this.db.bulkDocs(deletes);
+    for (const row of rows) this.cache.delete(row.id);
     // A conflict: changed since the view read it (kept). Missing: someone else deleted it.
     const failure = results.find((result) => result.error !== undefined && !isConflict(result) && !isMissing(result));
     if (failure) throw failure;
@@ -329,9 +310,14 @@ export class PouchdbBackend implements SessionBackend {
 /** The latest tombstone end among what was found: the document itself, and a legacy tombstone. */
 const liveUntil = (known: Known) => Math.max(layout.tombstoneEnd(known.doc), known.until ?? -Infinity);
 
-/** The expiry a write or touch asks for, capped at `createdAt + maxLifetimeMs` when a lifetime is set. */
-const capped = ({ expiresAt, maxLifetimeMs }: SessionWrite | SessionTouch, createdAt: number) =>
-  maxLifetimeMs === undefined ? expiresAt : Math.min(expiresAt, createdAt + maxLifetimeMs);
+/**
+ * What a write or touch stores besides the payload: the stored creation time kept (or this one's
+ * moment), the expiry capped at `createdAt + maxLifetimeMs` when a lifetime is set.
+ */
+const metaOf = (w: SessionWrite | SessionTouch, owner: string | null, createdAt = w.now): layout.Meta => {
+  const cap = w.maxLifetimeMs === undefined ? Number.POSITIVE_INFINITY : createdAt + w.maxLifetimeMs;
+  return { expiresAt: Math.min(w.expiresAt, cap), owner, createdAt, lastActiveAt: w.now };
+};
 
 /** A session document in this adapter's layout. */
 const ours = (payload: string, meta: layout.Meta): Fields => ({ type: layout.SESSION_TYPE, payload, ...meta });

@@ -10,12 +10,6 @@ const statusOf = (error: unknown) => (error as { status?: unknown } | null)?.sta
 export const isMissing = (error: unknown): boolean => statusOf(error) === 404;
 export const isConflict = (error: unknown): boolean => statusOf(error) === 409;
 
-/** A rejection handler: a missing document reads as `undefined`; any other error passes on. */
-export const missingAsUndefined = (error: unknown): undefined => {
-  if (isMissing(error)) return undefined;
-  throw error;
-};
-
 /** A failure of this adapter's own. */
 export function adapterError(problem: string, cause?: unknown): Error {
   const error = new Error(`sessionkit/pouchdb: ${problem}`, cause === undefined ? {} : { cause });

@@ -133,12 +133,11 @@ async function openDatabase(url?: string, createDatabase = true, requestTimeout 
     fetch: async (input: string, init: { signal?: AbortSignal } = {}) => {
       const deadline = AbortSignal.timeout(requestTimeout);
       const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-      try {
-        return await PouchDB.fetch(input, { ...init, signal });
-      } catch (error) {
-        if (deadline.aborted) throw new Error(`request timed out after ${requestTimeout} ms (option requestTimeout)`);
-        throw error;
-      }
+      return PouchDB.fetch(input, { ...init, signal }).catch((error: unknown) => {
+        throw deadline.aborted
+          ? new Error(`request timed out after ${requestTimeout} ms (option requestTimeout)`)
+          : error;
+      });
     },
   });
   return { db, release: () => db.close() };

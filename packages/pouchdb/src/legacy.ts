@@ -30,9 +30,7 @@ export function isLegacyDocument(doc: Fields): boolean {
 const isBookkeeping = (key: string) => key[0] === "_" || key === "$ts" || key === "$dirty" || key === "$sessionkit";
 
 export function readLegacy(id: string, doc: Fields, legacyTtlMs: number): SessionRecord {
-  const meta = (
-    typeof doc.$sessionkit === "object" && doc.$sessionkit !== null ? doc.$sessionkit : {}
-  ) as Partial<Meta>;
+  const meta = (doc.$sessionkit ?? {}) as Partial<Meta>; // not an object: no field of ours
   const ours = isTime(meta.expiresAt) ? meta.expiresAt : Number.NEGATIVE_INFINITY;
   const oursLast = meta.lastActiveAt === doc.$ts && ours > Number.NEGATIVE_INFINITY;
   const cookie = cookieExpiry(doc) ?? (doc.$ts as number) + legacyTtlMs;

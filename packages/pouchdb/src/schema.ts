@@ -1,5 +1,5 @@
 import type { SessionRecord } from "@sessionkit/core/kit";
-import { isConflict, isMissing, missingAsUndefined, openFailed } from "./errors.js";
+import { isConflict, isMissing, openFailed } from "./errors.js";
 import { isLegacyDocument, legacyMapBranch, readLegacy } from "./legacy.js";
 import type { Fields, PouchDatabase } from "./types.js";
 
@@ -109,7 +109,7 @@ export async function prepareDatabase(db: PouchDatabase, label: string, legacyTt
   if (typeof info === "object" && info !== null && "error" in info) throw openFailed(label, missingDatabase);
   const views = designViews(legacyTtlMs);
   for (let attempt = 0; ; attempt++) {
-    const existing = await db.get(DESIGN_ID).catch(missingAsUndefined);
+    const existing = await db.get(DESIGN_ID).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
     if (JSON.stringify(existing?.views) === JSON.stringify(views)) return;
     const revision = existing ? { _rev: existing._rev } : {};
     try {
