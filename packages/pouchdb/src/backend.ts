@@ -56,8 +56,8 @@ export class PouchdbBackend implements SessionBackend {
   ) {
     this.legacyTtlMs = settings.legacyTtl * 1000;
     // CouchDB's default max_document_size is 8,000,000 bytes, and JSON escapes a byte into up to 6.
-    const declared = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes: 1_300_000 };
-    this.capabilities = settings.legacy ? { ...declared, legacy: settings.legacy } : declared;
+    const maxPayloadBytes = 1_300_000;
+    this.capabilities = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes, legacy: settings.legacy };
   }
 
   private get db(): PouchDatabase {
@@ -220,21 +220,19 @@ export class PouchdbBackend implements SessionBackend {
    */
   private async end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
     let ended = false;
-    const plan =
-      (next: Plan): Plan =>
-      (known) => {
-        const kind = known.doc && layout.kindOf(known.doc);
-        ended = kind === "session";
-        return kind && kind !== "foreign" ? next(known) : null;
-      };
+    const plan: Plan = (known) => {
+      const kind = known.doc && layout.kindOf(known.doc);
+      ended = kind === "session";
+      if (!kind || kind === "foreign") return null;
+      return tombstone && !this.settings.legacy ? tombstoneOver(known, tombstone) : DELETE;
+    };
     if (tombstone && this.settings.legacy) {
       guess ??= await this.read(docId);
-      if (!guess.doc || layout.kindOf(guess.doc) === "foreign") return false;
+      if (plan(guess) === null) return false; // nothing of ours under the id
       // Tombstone first: a write that then finds the session's document deleted finds the tombstone.
-      await this.save(legacy.tombstoneId(docId), MISSING, tombstonePlan(tombstone));
+      await this.save(legacy.tombstoneId(docId), MISSING, (known) => tombstoneOver(known, tombstone));
     }
-    const next = tombstone && !this.settings.legacy ? tombstonePlan(tombstone) : () => DELETE;
-    await this.save(docId, guess, plan(next));
+    await this.save(docId, guess, plan);
     return ended;
   }
 
@@ -323,7 +321,5 @@ const metaOf = (w: SessionWrite | SessionTouch, owner: string | null, createdAt 
 const ours = (payload: string, meta: layout.Meta): Fields => ({ type: layout.SESSION_TYPE, payload, ...meta });
 
 /** A tombstone until `tombstone.until`, unless one that ends later is there already. */
-const tombstonePlan =
-  ({ now, until }: Tombstone) =>
-  (known: Known): Fields | null =>
-    layout.tombstoneEnd(known.doc) >= until ? null : { type: layout.TOMBSTONE_TYPE, expiresAt: until, createdAt: now };
+const tombstoneOver = (known: Known, { now, until }: Tombstone): Fields | null =>
+  layout.tombstoneEnd(known.doc) >= until ? null : { type: layout.TOMBSTONE_TYPE, expiresAt: until, createdAt: now };

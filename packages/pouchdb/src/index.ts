@@ -93,20 +93,11 @@ export function pouchdbAdapter(target?: PouchDatabase | string, options?: Pouchd
   return new PouchdbBackend(`pouchdb:${target.adapter ?? "instance"}`, open, { ...o, label });
 }
 
-/** A URL without user name and password; anything else (a path) as it is. */
-function withoutCredentials(name: string): string {
-  if (!/^https?:/.test(name) || !URL.canParse(name)) return name;
-  const url = new URL(name);
-  url.username = "";
-  url.password = "";
-  return url.href;
-}
+/** A URL without user name and password (all before the last "@" of the authority); anything else (a path) as it is. */
+const withoutCredentials = (name: string) => name.replace(/^(https?:\/\/)[^/?#]*@/, "$1");
 
 interface PouchConstructor {
-  new (
-    name: string,
-    options?: Record<string, unknown>,
-  ): PouchDatabase & Record<"close" | "destroy", () => Promise<unknown>>;
+  new (name: string, options?: object): PouchDatabase & Record<"close" | "destroy", () => Promise<unknown>>;
   fetch(url: string, init?: { signal?: AbortSignal }): Promise<unknown>;
 }
 

@@ -21,13 +21,8 @@ export const OWNERS_VIEW = "sessionkit/owners";
 export const toDocId = (id: string) => (id[0] === "_" || id[0] === "~" || id === "." || id === ".." ? `~${id}` : id);
 export const toSessionId = (docId: string) => (docId[0] === "~" ? docId.slice(1) : docId);
 
-/** What a write stores besides the payload (`createdAt`, `lastActiveAt` as in `SessionRecord`). */
-export interface Meta {
-  expiresAt: number;
-  owner: string | null;
-  createdAt: number;
-  lastActiveAt: number;
-}
+/** What a write stores besides the payload (as in `SessionRecord`). */
+export type Meta = Pick<Required<SessionRecord>, "expiresAt" | "owner" | "createdAt" | "lastActiveAt">;
 
 export const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
 
