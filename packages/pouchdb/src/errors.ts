@@ -6,10 +6,7 @@
  */
 
 /** The PouchDB status of an error (404 missing, 409 conflict, ...), when it has one. */
-function statusOf(error: unknown): unknown {
-  return typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
-}
-
+const statusOf = (error: unknown) => (error as { status?: unknown } | null)?.status;
 export const isMissing = (error: unknown): boolean => statusOf(error) === 404;
 export const isConflict = (error: unknown): boolean => statusOf(error) === 409;
 
@@ -22,12 +19,9 @@ export function adapterError(problem: string, cause?: unknown): Error {
 
 /** `init()` could not open the database: says what usually causes it. */
 export function openFailed(label: string, cause: unknown): Error {
-  const text = typeof cause === "object" && cause !== null ? String((cause as Error).message) : String(cause);
+  const text = String((cause as Error | null)?.message ?? cause);
   const hint = /LOCK|No such file/i.test(text)
     ? " (a LevelDB database's directory must exist: create the directory it lives in first)"
     : "";
   return adapterError(`database ${label} could not be opened${hint}: ${text}`, cause);
 }
-
-/** A package a target needs is not installed: `what` says which (e.g. "a URL needs pouchdb"). */
-export const notInstalled = (what: string, cause: unknown) => adapterError(`${what}: install it`, cause);

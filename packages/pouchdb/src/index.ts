@@ -1,7 +1,8 @@
-import { configError, readOptions, rules } from "@sessionkit/core/kit";
-import { PouchdbBackend } from "./backend.js";
+import { randomUUID } from "node:crypto";
+import { configError, type ResolvedOptionsOf, readOptions, rules } from "@sessionkit/core/kit";
+import { type Opened, PouchdbBackend } from "./backend.js";
+import { adapterError } from "./errors.js";
 import { LEGACY_STORE } from "./legacy.js";
-import { openDatabase } from "./schema.js";
 import type { PouchDatabase } from "./types.js";
 
 export type { PouchdbBackend } from "./backend.js";
@@ -44,13 +45,20 @@ export interface PouchdbAdapterOptions {
   pageSize?: number;
 }
 
-const REQUIRED = ["get", "put", "bulkDocs", "allDocs", "query", "info"] as const;
+const OPTIONS = {
+  legacy: rules.oneOf([LEGACY_STORE] as const, undefined),
+  legacyTtl: rules.integer(86_400, { min: 1, max: 10 * 365 * 86_400 }),
+  createDatabase: rules.boolean(undefined),
+  requestTimeout: rules.integer(undefined, { min: 1, max: 2_147_483_647 }),
+  revisionCacheSize: rules.integer(1000, { min: 0, max: 10_000_000 }),
+  maxConflictRetries: rules.integer(10, { min: 0, max: 1000 }),
+  pageSize: rules.integer(500, { min: 1, max: 100_000 }),
+};
 
-function isDatabase(value: unknown): value is PouchDatabase {
-  return (
-    typeof value === "object" && value !== null && REQUIRED.every((m) => typeof (value as never)[m] === "function")
-  );
-}
+/** The options the backend runs with, and the database's name for messages (never with credentials). */
+export type Settings = ResolvedOptionsOf<typeof OPTIONS> & { label: string };
+
+const REQUIRED = ["get", "put", "bulkDocs", "allDocs", "query", "info"] as const;
 
 /**
  * A sessionkit backend over PouchDB or CouchDB.
@@ -62,48 +70,66 @@ function isDatabase(value: unknown): value is PouchDatabase {
  * @throws SessionStoreError `ERR_SESSION_CONFIG` for a target or option it can't use.
  */
 export function pouchdbAdapter(target?: PouchDatabase | string, options?: PouchdbAdapterOptions): PouchdbBackend {
-  const o = readOptions("pouchdbAdapter", options, {
-    legacy: rules.oneOf([LEGACY_STORE] as const, undefined),
-    legacyTtl: rules.integer(86_400, { min: 1, max: 10 * 365 * 86_400 }),
-    createDatabase: rules.boolean(undefined),
-    requestTimeout: rules.integer(undefined, { min: 1, max: 2_147_483_647 }),
-    revisionCacheSize: rules.integer(1000, { min: 0, max: 10_000_000 }),
-    maxConflictRetries: rules.integer(10, { min: 0, max: 1000 }),
-    pageSize: rules.integer(500, { min: 1, max: 100_000 }),
-  });
-  const settings = { ...o, legacyTtlMs: o.legacyTtl * 1000 };
+  const o = readOptions("pouchdbAdapter", options, OPTIONS);
   const url = typeof target === "string" && URL.canParse(target) ? new URL(target) : undefined;
   if (url && /^https?:$/.test(url.protocol) && /[^/]/.test(url.pathname)) {
     const open = () => openDatabase(url.href, o.createDatabase ?? true, o.requestTimeout ?? 10_000);
-    return new PouchdbBackend("pouchdb:http", open, { ...settings, label: withoutCredentials(url.href) });
+    return new PouchdbBackend("pouchdb:http", open, { ...o, label: withoutCredentials(url.href) });
   }
   for (const option of ["createDatabase", "requestTimeout"] as const) {
-    if (o[option] !== undefined && typeof target !== "string") {
+    if (o[option] !== undefined && typeof target !== "string")
       throw configError(option, "of pouchdbAdapter applies only to a URL target");
-    }
   }
-  if (target === undefined) {
-    return new PouchdbBackend("pouchdb:memory", () => openDatabase(), { ...settings, label: "in memory" });
-  }
-  if (!isDatabase(target)) {
+  if (target === undefined) return new PouchdbBackend("pouchdb:memory", openDatabase, { ...o, label: "in memory" });
+  if (typeof target !== "object" || target === null || !REQUIRED.every((m) => typeof target[m] === "function")) {
     throw configError(
       "target",
       "of pouchdbAdapter must be a PouchDB database with map/reduce (get, put, bulkDocs, allDocs, query, info), the http(s) URL of a CouchDB database (e.g. http://127.0.0.1:5984/sessions), or nothing for a database in memory",
     );
   }
-  const db = target; // the user's: never closed here
-  const label = typeof db.name === "string" ? withoutCredentials(db.name) : "passed in";
-  return new PouchdbBackend(`pouchdb:${db.adapter ?? "instance"}`, async () => ({ db, release: async () => {} }), {
-    ...settings,
-    label,
-  });
+  const label = typeof target.name === "string" ? withoutCredentials(target.name) : "passed in";
+  // The user's database: never closed here.
+  const open = async () => ({ db: target, release: async () => {} });
+  return new PouchdbBackend(`pouchdb:${target.adapter ?? "instance"}`, open, { ...o, label });
 }
 
-/** A URL without user name and password; anything else (a path) as it is. */
-function withoutCredentials(name: string): string {
-  if (!/^https?:/.test(name) || !URL.canParse(name)) return name;
-  const url = new URL(name);
-  url.username = "";
-  url.password = "";
-  return url.href;
+/** A URL without user name and password (all before the last "@" of the authority); anything else (a path) as it is. */
+const withoutCredentials = (name: string) => name.replace(/^(https?:\/\/)[^/?#]*@/, "$1");
+
+interface PouchConstructor {
+  new (name: string, options?: object): PouchDatabase & Record<"close" | "destroy", () => Promise<unknown>>;
+  fetch(url: string, init?: { signal?: AbortSignal }): Promise<unknown>;
+}
+
+/**
+ * Creates the database of a URL target, or one in memory, with the `pouchdb` package's constructor
+ * as it is: nothing is registered on it, so a user's own `new PouchDB(...)` is unaffected.
+ */
+async function openDatabase(url?: string, createDatabase = true, requestTimeout = 10_000): Promise<Opened> {
+  const [{ default: PouchDB }, memdown] = await Promise.all([
+    import("pouchdb") as Promise<{ default: PouchConstructor }>,
+    url === undefined ? import("memdown") : undefined,
+  ]).catch((error: unknown) => {
+    const needs = url === undefined ? "a database in memory needs pouchdb and memdown" : "a URL needs pouchdb";
+    throw adapterError(`${needs}: install it`, error);
+  });
+  if (url === undefined) {
+    // pouchdb's LevelDB adapter over memdown: what pouchdb-adapter-memory registers, unregistered.
+    const db = new PouchDB(`sessionkit-${randomUUID()}`, { db: memdown?.default });
+    return { db, release: () => db.destroy() };
+  }
+  const db = new PouchDB(url, {
+    skip_setup: !createDatabase, // without setup PouchDB never creates the database
+    // Each request gets a deadline: a server that stops answering gives errors, not hung sockets.
+    fetch: async (input: string, init: { signal?: AbortSignal } = {}) => {
+      const deadline = AbortSignal.timeout(requestTimeout);
+      const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+      return PouchDB.fetch(input, { ...init, signal }).catch((error: unknown) => {
+        throw deadline.aborted
+          ? new Error(`request timed out after ${requestTimeout} ms (option requestTimeout)`)
+          : error;
+      });
+    },
+  });
+  return { db, release: () => db.close() };
 }

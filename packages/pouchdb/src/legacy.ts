@@ -1,7 +1,7 @@
 import { cookieExpiry, isSessionObject, type SessionRecord } from "@sessionkit/core/kit";
 import type { Known } from "./backend.js";
-import { fieldsOf, isTime, type Meta, tombstoneEnd } from "./document.js";
 import { adapterError } from "./errors.js";
+import { fieldsOf, isTime, type Meta, SESSION_TYPE, tombstoneEnd } from "./schema.js";
 import type { Fields, PouchDatabase } from "./types.js";
 
 /**
@@ -30,9 +30,7 @@ export function isLegacyDocument(doc: Fields): boolean {
 const isBookkeeping = (key: string) => key[0] === "_" || key === "$ts" || key === "$dirty" || key === "$sessionkit";
 
 export function readLegacy(id: string, doc: Fields, legacyTtlMs: number): SessionRecord {
-  const meta = (
-    typeof doc.$sessionkit === "object" && doc.$sessionkit !== null ? doc.$sessionkit : {}
-  ) as Partial<Meta>;
+  const meta = (doc.$sessionkit ?? {}) as Partial<Meta>; // not an object: no field of ours
   const ours = isTime(meta.expiresAt) ? meta.expiresAt : Number.NEGATIVE_INFINITY;
   const oursLast = meta.lastActiveAt === doc.$ts && ours > Number.NEGATIVE_INFINITY;
   const cookie = cookieExpiry(doc) ?? (doc.$ts as number) + legacyTtlMs;
@@ -77,24 +75,21 @@ export function legacyDocument(payload: string, meta: Meta): Fields {
   return { ...session, $ts: meta.lastActiveAt, $dirty: false, $sessionkit: meta };
 }
 
-/** The same old-layout session with a new expiry, in place. */
-export const touchedLegacy = (doc: Fields, meta: Meta): Fields => ({
-  ...fieldsOf(doc),
-  $ts: meta.lastActiveAt,
-  $sessionkit: meta,
-});
-
 /**
- * A touch with `legacy` on: a session of our own layout (written before it was on) moves to the
- * old store's, so that it reads every session in use; one whose payload is not plain JSON stays.
+ * A touched session with a new expiry and activity time. One in the old store's layout stays in
+ * it; one of ours too, except with `legacy` on (`writeLegacy`): then it moves to the old store's,
+ * so that the old store reads every session in use (one whose payload is not plain JSON stays).
  */
-export function touchedInLegacyLayout(doc: Fields, meta: Meta): Fields {
-  if (isLegacyDocument(doc)) return touchedLegacy(doc, meta);
-  try {
-    return legacyDocument(doc.payload as string, meta);
-  } catch {
-    return { ...fieldsOf(doc), ...meta };
+export function touchedDocument(doc: Fields, meta: Meta, writeLegacy: boolean): Fields {
+  if (doc.type !== SESSION_TYPE) return { ...fieldsOf(doc), $ts: meta.lastActiveAt, $sessionkit: meta };
+  if (writeLegacy) {
+    try {
+      return legacyDocument(doc.payload as string, meta);
+    } catch {
+      // stays in our layout
+    }
   }
+  return { ...fieldsOf(doc), ...meta };
 }
 
 /**

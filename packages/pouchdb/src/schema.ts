@@ -1,9 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { SESSION_TYPE, TOMBSTONE_TYPE } from "./document.js";
-import { isConflict, isMissing, notInstalled, openFailed } from "./errors.js";
-import { legacyMapBranch } from "./legacy.js";
-import type { PouchDatabase } from "./types.js";
+import type { SessionRecord } from "@sessionkit/core/kit";
+import { isConflict, isMissing, openFailed } from "./errors.js";
+import { isLegacyDocument, legacyMapBranch, readLegacy } from "./legacy.js";
+import type { Fields, PouchDatabase } from "./types.js";
 
+/** The `type` of a session document in this adapter's layout, and of a tombstone (a destroyed id). */
+export const SESSION_TYPE = "sessionkit-session";
+export const TOMBSTONE_TYPE = "sessionkit-tombstone";
 /** The design document holding the adapter's two views. */
 export const DESIGN_ID = "_design/sessionkit";
 /** Every session and tombstone by `[kind, expiry]` (kind 0 a session, 1 a tombstone); the value is the revision. */
@@ -12,9 +14,54 @@ export const EXPIRES_VIEW = "sessionkit/expires";
 export const OWNERS_VIEW = "sessionkit/owners";
 
 /**
- * The views' map functions classify a document as `readSession` (document.ts) does; a test runs
- * both over the same documents. Plain ES5: they run inside CouchDB. Another application's
- * document emits nothing; a damaged one of ours expires at 0, so GC collects it.
+ * A session id's document id: the id itself, except where CouchDB can't take it. Ids starting
+ * with "_" are reserved, and "." and ".." in a URL path name the database or the server, not a
+ * document: those (and ids starting with the escape "~") get a "~" in front.
+ */
+export const toDocId = (id: string) => (id[0] === "_" || id[0] === "~" || id === "." || id === ".." ? `~${id}` : id);
+export const toSessionId = (docId: string) => (docId[0] === "~" ? docId.slice(1) : docId);
+
+/** What a write stores besides the payload (as in `SessionRecord`). */
+export type Meta = Pick<Required<SessionRecord>, "expiresAt" | "owner" | "createdAt" | "lastActiveAt">;
+
+export const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+
+/** A stored document's fields, without `_id` and `_rev`: what a later write builds on. */
+export const fieldsOf = ({ _id, _rev, ...fields }: Fields): Fields => fields;
+
+/** A session (ours, session-pouchdb-store's, or ours damaged), a tombstone, or another application's document. */
+export function kindOf(doc: Fields): "session" | "tombstone" | "foreign" {
+  if (doc.type === SESSION_TYPE || isLegacyDocument(doc)) return "session";
+  return doc.type === TOMBSTONE_TYPE ? "tombstone" : "foreign";
+}
+
+/**
+ * A stored document as a session: its record, "damaged" for a document of ours whose fields
+ * can't be read, or null for anything else. The design document's views classify alike.
+ */
+export function readSession(id: string, doc: Fields, legacyTtlMs: number): SessionRecord | "damaged" | null {
+  if (doc.type !== SESSION_TYPE) return isLegacyDocument(doc) ? readLegacy(id, doc, legacyTtlMs) : null;
+  if (typeof doc.payload !== "string" || !isTime(doc.expiresAt)) return "damaged";
+  return {
+    id,
+    payload: doc.payload,
+    expiresAt: doc.expiresAt,
+    owner: typeof doc.owner === "string" ? doc.owner : null,
+    createdAt: isTime(doc.createdAt) ? doc.createdAt : undefined,
+    lastActiveAt: isTime(doc.lastActiveAt) ? doc.lastActiveAt : undefined,
+  };
+}
+
+/** Until when a tombstone holds (-Infinity for any other document, or none). */
+export function tombstoneEnd(doc: Fields | undefined): number {
+  if (doc?.type !== TOMBSTONE_TYPE) return Number.NEGATIVE_INFINITY;
+  return isTime(doc.expiresAt) ? doc.expiresAt : 0;
+}
+
+/**
+ * The views' map functions classify a document as `readSession` does; a test runs both over the
+ * same documents. Plain ES5: they run inside CouchDB. Another application's document emits
+ * nothing; a damaged one of ours expires at 0, so GC collects it.
  */
 function mapFunction(emit: string, legacyTtlMs: number): string {
   return `function (doc) {
@@ -43,56 +90,6 @@ export function designViews(legacyTtlMs: number): Record<string, { map: string; 
   };
 }
 
-/** A database ready to use, and how to let go of it. */
-export interface Opened {
-  db: PouchDatabase;
-  /** Closes (or, in memory, frees) what the adapter created; nothing for the user's instance. */
-  release(): Promise<unknown>;
-}
-
-interface PouchConstructor {
-  new (name: string, options?: Record<string, unknown>): PouchDatabase;
-  fetch(url: string, init?: { signal?: AbortSignal }): Promise<unknown>;
-}
-
-/**
- * Creates the database of a URL target, or one in memory, with the `pouchdb` package's constructor
- * as it is: nothing is registered on it, so a user's own `new PouchDB(...)` is unaffected.
- */
-export async function openDatabase(url?: string, createDatabase = true, requestTimeout = 10_000): Promise<Opened> {
-  let PouchDB: PouchConstructor;
-  let memdown: unknown;
-  try {
-    PouchDB = (await import("pouchdb")).default as PouchConstructor;
-    if (url === undefined) memdown = (await import("memdown")).default;
-  } catch (error) {
-    throw notInstalled(
-      url === undefined ? "a database in memory needs pouchdb and memdown" : "a URL needs pouchdb",
-      error,
-    );
-  }
-  if (url === undefined) {
-    // pouchdb's LevelDB adapter over memdown: what pouchdb-adapter-memory registers, unregistered.
-    const db = new PouchDB(`sessionkit-${randomUUID()}`, { db: memdown });
-    return { db, release: () => db.destroy?.() ?? Promise.resolve() };
-  }
-  const db = new PouchDB(url, {
-    skip_setup: !createDatabase, // without setup PouchDB never creates the database
-    // Each request gets a deadline: a server that stops answering gives errors, not hung sockets.
-    fetch: async (input: string, init: { signal?: AbortSignal } = {}) => {
-      const deadline = AbortSignal.timeout(requestTimeout);
-      const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-      try {
-        return await PouchDB.fetch(input, { ...init, signal });
-      } catch (error) {
-        if (deadline.aborted) throw new Error(`request timed out after ${requestTimeout} ms (option requestTimeout)`);
-        throw error;
-      }
-    },
-  });
-  return { db, release: () => db.close?.() ?? Promise.resolve() };
-}
-
 const missingDatabase = new Error("it does not exist (and createDatabase is false)");
 
 /**
@@ -100,28 +97,18 @@ const missingDatabase = new Error("it does not exist (and createDatabase is fals
  * is as this adapter wants it. Idempotent; safe when several processes start at once.
  */
 export async function prepareDatabase(db: PouchDatabase, label: string, legacyTtlMs: number): Promise<void> {
-  let info: unknown;
-  try {
-    info = await db.info();
-  } catch (error) {
+  const info = await db.info().catch((error: unknown) => {
     throw openFailed(label, isMissing(error) ? missingDatabase : error);
-  }
+  });
   // Without setup, PouchDB's HTTP adapter answers info() of a missing database with the error body.
-  if (typeof info === "object" && info !== null && "error" in info) {
-    throw openFailed(label, missingDatabase);
-  }
+  if (typeof info === "object" && info !== null && "error" in info) throw openFailed(label, missingDatabase);
   const views = designViews(legacyTtlMs);
   for (let attempt = 0; ; attempt++) {
-    let rev: string | undefined;
+    const existing = await db.get(DESIGN_ID).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
+    if (JSON.stringify(existing?.views) === JSON.stringify(views)) return;
+    const revision = existing ? { _rev: existing._rev } : {};
     try {
-      const existing = await db.get(DESIGN_ID);
-      if (JSON.stringify(existing.views) === JSON.stringify(views)) return;
-      rev = existing._rev;
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    try {
-      await db.put({ _id: DESIGN_ID, ...(rev ? { _rev: rev } : {}), language: "javascript", views });
+      await db.put({ _id: DESIGN_ID, ...revision, language: "javascript", views });
       return;
     } catch (error) {
       if (!isConflict(error) || attempt >= 10) throw error; // another process wrote it: compare again

@@ -40,6 +40,4 @@ export interface PouchDatabase {
   allDocs(options: { keys: string[]; include_docs: boolean }): Promise<{ rows: PouchRow[] }>;
   query(view: string, options: Record<string, unknown>): Promise<{ rows: PouchRow[] }>;
   info(): Promise<unknown>;
-  close?(): Promise<unknown>;
-  destroy?(): Promise<unknown>;
 }

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { createStore, ErrorCodes } from "@sessionkit/core";
 import { pouchdbAdapter } from "@sessionkit/pouchdb";
 import { describe, expect, it } from "vitest";
-import { readSession, tombstoneEnd } from "../src/document.js";
-import { designViews } from "../src/schema.js";
+import { designViews, readSession, tombstoneEnd } from "../src/schema.js";
 import { leveldbDatabase, PouchDB, pouchdbCoreDatabase } from "./support/pouch.js";
 
 const TTL = 86_400_000;
