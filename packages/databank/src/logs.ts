@@ -10,6 +10,9 @@ const floorKey = (log: string) => `${log}#f`;
 /** A stored counter as a count (0 when missing or damaged). */
 export const countOf = (value: unknown): number =>
   Number.isSafeInteger(Number(value)) ? Math.max(0, Number(value)) : 0;
+/** The integers `from..to`. */
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /**
  * The indexes: append-only logs of ids, over a store without transactions. An append takes a
@@ -26,7 +29,7 @@ export const countOf = (value: unknown): number =>
 export class Logs {
   constructor(
     private readonly bank: Bank,
-    private readonly type: string,
+    readonly type: string,
   ) {}
 
   async append(log: string, ids: readonly string[]): Promise<void> {
@@ -44,7 +47,7 @@ export class Logs {
 
   /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
   async read(log: string, from: number, to: number): Promise<Map<number, string[] | null>> {
-    const numbers = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+    const numbers = range(from, to);
     const chunks = new Map<number, string[] | null>();
     for (let i = 0; i < numbers.length; i += 1000) {
       const slice = numbers.slice(i, i + 1000);

@@ -23,10 +23,10 @@ export interface Meta {
 /** A session record read back. */
 export interface Found {
   record: SessionRecord;
-  /** The expiry the index lists it by (`Meta.exp`); undefined when no index does (connect-databank's). */
-  indexedExp: number | undefined;
+  /** What sessionkit stored beside it; undefined for another layout's record (no index lists it). */
+  meta?: Meta;
   /** A browser-session record of connect-databank's: its expiry is only `legacyTtl` from now. */
-  guessed: boolean;
+  guessed?: boolean;
 }
 
 export function encodeSession(legacyLayout: boolean, id: string, payload: string, meta: Meta): object {
@@ -62,7 +62,7 @@ export function decodeSession(
   const expiresAt = Math.min(Math.max(meta.exp, cookieView(bag, compact) ?? -Infinity), meta.cap ?? Infinity);
   const payload = compact ? (bag.payload as string) : sessionPayload(bag, key);
   const record = { id: key, payload, expiresAt, owner: meta.owner, createdAt: meta.created, lastActiveAt: meta.active };
-  return { record, indexedExp: meta.exp, guessed: false };
+  return { record, meta };
 }
 
 function isMeta(m: Partial<Meta> | null): m is Meta {
