@@ -1,8 +1,8 @@
 import type * as kit from "@sessionkit/core/kit";
 import { idFingerprint, KeyedQueue } from "@sessionkit/core/kit";
 import { Bank } from "./errors.js";
-import type { DatabankLike, Resolved } from "./index.js";
-import { bucketLog, countOf, LO, Logs, range } from "./logs.js";
+import type { DatabankLike, Resolved, Source } from "./index.js";
+import { bucketLog, countOf, LO, Logs, ownerLog, range } from "./logs.js";
 import { decodeSession, encodeSession, type Found, isPrototypeName, type Meta, tombstoneUntil } from "./schema.js";
 
 /** What this process last knew of a stored record (its `Meta`): spares the read an update would need. */
@@ -24,12 +24,12 @@ export class DatabankBackend implements kit.SessionBackend {
   readonly name: string;
   readonly capabilities: kit.BackendCapabilities;
   private db: DatabankLike | undefined;
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private readonly bank = new Bank(() => {
     if (this.db) return this.db;
     throw new Error(this.closing ? "databank: closed" : "databank: init() has not completed");
   });
-  private opening: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
   private readonly queue = new IdQueue();
   private readonly known = new Map<string, Known>();
   private readonly type: string;
@@ -37,10 +37,10 @@ export class DatabankBackend implements kit.SessionBackend {
   private readonly logs: Logs;
 
   constructor(
-    private readonly source: { bank: DatabankLike } | { open(): Promise<DatabankLike>; name: string },
+    private readonly source: Source,
     private readonly o: Resolved,
   ) {
-    this.name = "bank" in source ? "databank" : `databank:${source.name}`;
+    this.name = source.name;
     this.type = o.type;
     this.tombs = `${o.type}_tombstones`;
     this.logs = new Logs(this.bank, `${o.type}_index`);
@@ -52,19 +52,20 @@ export class DatabankBackend implements kit.SessionBackend {
 
   init(): Promise<void> {
     if (this.closing) return Promise.reject(new Error("databank: init() after close()"));
-    this.opening ??= (async () => {
-      this.db = "bank" in this.source ? this.source.bank : await this.source.open();
-    })().catch((error: unknown) => {
-      this.opening = undefined; // the next call tries again
-      throw error;
-    });
+    this.opening ??= this.source.open().then(
+      (db) => void (this.db = db),
+      (error: unknown) => {
+        this.opening = undefined; // the next call tries again
+        throw error;
+      },
+    );
     return this.opening;
   }
 
   /** One databank read, decoded in the driver's callback. */
   get(id: string, now: number): Promise<kit.SessionRecord | null> {
     return this.bank.read(this.type, id, (value) => {
-      const found = value === undefined ? undefined : this.decode(value, id, now);
+      const found = this.decode(value, id, now);
       if (found) return this.remember(id, found.meta ?? UNINDEXED) && found.record;
       if (value !== undefined)
         this.o.logger.warn(
@@ -80,36 +81,6 @@ export class DatabankBackend implements kit.SessionBackend {
   }
 
   /**
-   * One `update` when this process knows the record: it keeps createdAt, and can't bring back a
-   * destroyed session, whose record is gone (databank's `update` fails on a missing key).
-   * Otherwise, unless a tombstone is live, a `create`, with the tombstone read again right behind
-   * it: a destroy landing in between is seen and undone. When the record turns out to have changed
-   * (destroyed, collected, created elsewhere), what is there is read and the write tried again.
-   */
-  private write(w: kit.SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
-    const again = (): Promise<boolean> => {
-      if (attempt >= 3) throw new Error("databank: the record kept changing during an upsert");
-      return this.bank.read(this.type, w.id, (value) => {
-        const found = value === undefined ? undefined : (this.decode(value, w.id, w.now)?.meta ?? UNINDEXED);
-        return this.write(w, found, attempt + 1);
-      });
-    };
-    if (known) {
-      const meta = this.meta(w, known.created ?? w.now, w.owner);
-      const value = encodeSession(this.o.connectDatabank, w.id, w.payload, meta);
-      return this.bank.update(this.type, w.id, value, (ok) => (ok ? this.indexed(w.id, meta, known) : again()));
-    }
-    return this.tombstoned(w.id, w.now).then(async (dead) => {
-      if (dead) return false;
-      const meta = this.meta(w, w.now, w.owner);
-      const created = this.bank.create(this.type, w.id, encodeSession(this.o.connectDatabank, w.id, w.payload, meta));
-      const [made, late] = await Promise.all([created, this.tombstoned(w.id, w.now)]);
-      if (made && late) return this.bank.del(this.type, w.id).then(() => false);
-      return made ? this.indexed(w.id, meta, undefined) : again();
-    });
-  }
-
-  /**
    * No partial update in databank: read, then written back with the new expiry, in this
    * process's order for the id. `update` fails if the record was deleted in between: a touch
    * never revives a destroyed or collected session.
@@ -117,15 +88,48 @@ export class DatabankBackend implements kit.SessionBackend {
   touch(t: kit.SessionTouch): Promise<void> {
     const touched = this.queue.run(t.id, () =>
       this.bank.read(this.type, t.id, (value) => {
-        const found = value === undefined ? undefined : this.decode(value, t.id, t.now);
+        const found = this.decode(value, t.id, t.now);
         if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
-        const { record } = found;
-        const meta = this.meta(t, record.createdAt ?? t.now, record.owner);
-        const next = encodeSession(this.o.connectDatabank, t.id, record.payload, meta);
-        return this.bank.update(this.type, t.id, next, (ok) => ok && this.indexed(t.id, meta, found.meta ?? UNINDEXED));
+        const { payload, owner } = found.record;
+        return this.write({ ...t, payload, owner }, found.meta ?? UNINDEXED, -1);
       }),
     );
     return touched as Promise<unknown> as Promise<void>;
+  }
+
+  /**
+   * One `update` when this process knows the record: it keeps createdAt, and can't bring back a
+   * destroyed session, whose record is gone (databank's `update` fails on a missing key).
+   * Otherwise, unless a tombstone is live, a `create`, with the tombstone read again right behind
+   * it: a destroy landing in between is seen and undone. When the record turns out to have changed
+   * (destroyed, collected, created elsewhere), what is there is read and the write tried again;
+   * a touch (`attempt` -1) leaves it.
+   */
+  private write(w: kit.SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
+    const again = (): false | Promise<boolean> => {
+      if (attempt < 0) return false;
+      if (attempt >= 3) throw new Error("databank: the record kept changing during an upsert");
+      return this.bank.read(this.type, w.id, (value) =>
+        this.write(
+          w,
+          value === undefined ? undefined : (this.decode(value, w.id, w.now)?.meta ?? UNINDEXED),
+          attempt + 1,
+        ),
+      );
+    };
+    const created = known?.created ?? w.now;
+    const cap = w.maxLifetimeMs === undefined ? undefined : created + w.maxLifetimeMs;
+    const meta: Meta = { exp: Math.min(w.expiresAt, cap ?? Infinity), created, active: w.now, owner: w.owner };
+    if (cap !== undefined) meta.cap = cap;
+    const value = encodeSession(this.o.connectDatabank, w.id, w.payload, meta);
+    if (known)
+      return this.bank.update(this.type, w.id, value, (ok) => (ok ? this.indexed(w.id, meta, known) : again()));
+    return this.tombstoned(w.id, w.now).then(async (dead) => {
+      if (dead) return false;
+      const [made, late] = await Promise.all([this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)]);
+      if (made && late) return this.bank.del(this.type, w.id).then(() => false);
+      return made ? this.indexed(w.id, meta, undefined) : again();
+    });
   }
 
   /**
@@ -150,7 +154,7 @@ export class DatabankBackend implements kit.SessionBackend {
 
   async destroyByOwner(owner: string, options: kit.OwnerDestroy = {}): Promise<number> {
     const log = await this.logs.owned(owner);
-    const mine = [...(await this.records(log.ids, 0)).values()].filter((r) => r.owner === owner).map((r) => r.id);
+    const mine = (await this.records(log.ids, 0)).filter((r) => r.owner === owner).map((r) => r.id);
     const ended = mine.filter((id) => id !== options.except);
     await Promise.all(ended.map((id) => this.destroy(id, options.tombstone)));
     await this.logs.rewrite(log, ended.length < mine.length ? [options.except as string] : []);
@@ -159,7 +163,7 @@ export class DatabankBackend implements kit.SessionBackend {
 
   async listByOwner(owner: string, now: number): Promise<kit.SessionRecord[]> {
     const log = await this.logs.owned(owner);
-    const live = [...(await this.records(log.ids, now)).values()].filter((r) => r.owner === owner && r.expiresAt > now);
+    const live = (await this.records(log.ids, now)).filter((r) => r.owner === owner && r.expiresAt > now);
     const stale = log.ids.length - live.length;
     if (stale >= STALE_MIN && stale > live.length)
       await this.logs.rewrite(
@@ -169,7 +173,7 @@ export class DatabankBackend implements kit.SessionBackend {
     return live;
   }
 
-  /** Deletes every value the three types hold that names its key (index values name themselves: "<log>#<n>" or "<log>#f"), and each log's counter. */
+  /** Deletes every value of the three types that names its key (index values name themselves), and the logs' counters. */
   async clear(): Promise<void> {
     this.known.clear();
     let unnamed = 0;
@@ -181,6 +185,7 @@ export class DatabankBackend implements kit.SessionBackend {
         if (typeof key === "string") keys.push(key);
         else if (type === this.type) unnamed++;
       });
+      // Index values are chunks "<log>#<n>" and floors "<log>#f": they name the logs.
       if (type === this.logs.type) keys.push(LO, ...new Set(keys.map((k) => k.slice(0, k.lastIndexOf("#")))));
       await this.remove(type, keys);
     }
@@ -233,15 +238,13 @@ export class DatabankBackend implements kit.SessionBackend {
     for (const [number, ids] of await this.logs.read(log, 1, n)) {
       if (ids === null) continue; // deleted, or not a chunk
       if (deleted >= budget) return [deleted, false];
-      const records = await this.records(ids, now);
       const expired: string[] = [];
       const carried = new Map<number, string[]>();
       let keep = !past;
-      for (const id of ids) {
-        const record = records.get(id);
-        if (!record) continue; // gone, or not a session: its entry is dropped
+      // Ids whose record is gone (or is not a session) are left out: their entries are dropped.
+      for (const { id, expiresAt: at } of await this.records(ids, now)) {
         // A connect-databank browser-session record expires at the end of the bucket it was indexed in.
-        const expiresAt = record.expiresAt === Infinity ? (bucket + 1) * this.o.bucketMs : record.expiresAt;
+        const expiresAt = at === Infinity ? (bucket + 1) * this.o.bucketMs : at;
         if (!this.queue.idle(id) || (expiresAt <= now && expired.length >= budget - deleted)) keep = true;
         else if (expiresAt <= now) expired.push(id);
         else if (past) push(carried, this.bucketOf(expiresAt), id);
@@ -272,17 +275,17 @@ export class DatabankBackend implements kit.SessionBackend {
    * is then collected `legacyTtl` after `now` (unless sessionkit writes it before).
    */
   async reindex(now: number): Promise<{ indexed: number; unreadable: number }> {
-    const buckets = new Map<number, string[]>();
-    const owned: kit.SessionRecord[] = [];
-    const unreadable = await this.scanSessions(now, ({ record, meta }) => {
-      push(buckets, this.bucketOf(meta?.exp ?? record.expiresAt), record.id);
-      if (record.owner !== null) owned.push(record);
+    const logs = new Map<string, string[]>();
+    let indexed = 0;
+    const unreadable = await this.scanSessions(now, ({ record: { id, expiresAt, owner }, meta }) => {
+      push(logs, bucketLog(this.bucketOf(meta?.exp ?? expiresAt)), id);
+      if (owner !== null) push(logs, ownerLog(owner), id);
+      indexed++;
     });
-    for (const [bucket, ids] of buckets) {
-      for (let i = 0; i < ids.length; i += 1000) await this.logs.append(bucketLog(bucket), ids.slice(i, i + 1000));
+    for (const [log, ids] of logs) {
+      for (let i = 0; i < ids.length; i += 1000) await this.logs.append(log, ids.slice(i, i + 1000));
     }
-    for (const { id, owner } of owned) await this.logs.appendOwned(owner as string, [id]);
-    return { indexed: [...buckets.values()].reduce((n, ids) => n + ids.length, 0), unreadable };
+    return { indexed, unreadable };
   }
 
   /** Disconnects only a bank this adapter created, never the user's. Idempotent. */
@@ -291,7 +294,7 @@ export class DatabankBackend implements kit.SessionBackend {
       await this.opening?.catch(() => {});
       const db = this.db;
       this.db = undefined;
-      if (db && !("bank" in this.source)) await new Promise<void>((resolve) => db.disconnect(() => resolve()));
+      if (db && this.source.owned) await new Promise<void>((resolve) => db.disconnect(() => resolve()));
     })();
     return this.closing;
   }
@@ -300,15 +303,9 @@ export class DatabankBackend implements kit.SessionBackend {
     return Math.floor(at / this.o.bucketMs);
   }
 
+  /** A stored value as a session record; undefined for a missing key or a value that is not one. */
   private decode(value: unknown, id: string | undefined, now: number): Found | undefined {
     return decodeSession(value, id, now, this.o.legacyTtl);
-  }
-
-  private meta(w: { expiresAt: number; now: number; maxLifetimeMs?: number }, createdAt: number, owner: string | null) {
-    const cap = w.maxLifetimeMs === undefined ? undefined : createdAt + w.maxLifetimeMs;
-    const meta: Meta = { exp: Math.min(w.expiresAt, cap ?? Infinity), created: createdAt, active: w.now, owner };
-    if (cap !== undefined) meta.cap = cap;
-    return meta;
   }
 
   /** Whether a tombstone of `id` is live at `now` (a readAll: a miss costs the driver no error object). */
@@ -325,7 +322,7 @@ export class DatabankBackend implements kit.SessionBackend {
     const bucket = this.bucketOf(meta.exp);
     const writes: Promise<void>[] = [];
     if (!(bucket >= this.bucketOf(before?.exp ?? Number.NaN))) writes.push(this.logs.append(bucketLog(bucket), [id]));
-    if (meta.owner !== null && meta.owner !== before?.owner) writes.push(this.logs.appendOwned(meta.owner, [id]));
+    if (meta.owner !== null && meta.owner !== before?.owner) writes.push(this.logs.append(ownerLog(meta.owner), [id]));
     return writes.length === 0 ? this.remember(id, meta) : Promise.all(writes).then(() => this.remember(id, meta));
   }
 
@@ -336,14 +333,13 @@ export class DatabankBackend implements kit.SessionBackend {
     return true;
   }
 
-  /** The session records among `ids`, by id; a browser-session one of connect-databank's has expiry Infinity. */
-  private async records(ids: string[], now: number): Promise<Map<string, kit.SessionRecord>> {
-    const records = new Map<string, kit.SessionRecord>();
+  /** The session records among `ids`; a browser-session one of connect-databank's has expiry Infinity. */
+  private async records(ids: string[], now: number): Promise<kit.SessionRecord[]> {
+    const records: kit.SessionRecord[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
-      const values = await this.bank.readAll(this.type, ids.slice(i, i + 1000));
-      for (const [id, value] of Object.entries(values)) {
-        const found = value === null ? undefined : this.decode(value, id, now);
-        if (found) records.set(id, found.guessed ? { ...found.record, expiresAt: Infinity } : found.record);
+      for (const [id, value] of Object.entries(await this.bank.readAll(this.type, ids.slice(i, i + 1000)))) {
+        const found = this.decode(value, id, now);
+        if (found) records.push(found.guessed ? { ...found.record, expiresAt: Infinity } : found.record);
       }
     }
     return records;

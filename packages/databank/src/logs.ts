@@ -3,7 +3,7 @@ import type { Bank } from "./errors.js";
 /** Keys of the index type. The owner's length prefix keeps every owner's keys apart, whatever it contains. */
 export const LO = "lo";
 export const bucketLog = (bucket: number) => `x:${bucket}`;
-const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
+export const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
 const chunkKey = (log: string, n: number) => `${log}#${n}`;
 const floorKey = (log: string) => `${log}#f`;
 
@@ -42,8 +42,6 @@ export class Logs {
     }
     if (log.startsWith("x:")) await this.lowerLo(Number(log.slice(2)));
   }
-
-  appendOwned = (owner: string, ids: readonly string[]) => this.append(ownerLog(owner), ids);
 
   /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
   async read(log: string, from: number, to: number): Promise<Map<number, string[] | null>> {
