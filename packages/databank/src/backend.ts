@@ -123,7 +123,7 @@ export class DatabankBackend implements kit.SessionBackend {
     if (cap !== undefined) meta.cap = cap;
     const value = encodeSession(this.o.connectDatabank, w.id, w.payload, meta);
     if (known)
-      return this.bank.update(this.type, w.id, value, (ok) => (ok ? this.indexed(w.id, meta, known) : again()));
+      return this.bank.update(this.type, w.id, value, (_, ok) => (ok ? this.indexed(w.id, meta, known) : again()));
     return this.tombstoned(w.id, w.now).then(async (dead) => {
       if (dead) return false;
       const [made, late] = await Promise.all([this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)]);

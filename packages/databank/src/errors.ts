@@ -3,13 +3,18 @@ import type { DatabankLike } from "./index.js";
 
 /** Databank's completion callback. */
 export type BankCallback<T = unknown> = (error: unknown, value?: T) => void;
-type Then<T, R> = (value: T) => R | PromiseLike<R>;
+/** What a call's promise settles with, computed in the driver's callback: `ok` false for a missing (or taken) key. */
+type Then<R> = (value: unknown, ok: boolean) => R | PromiseLike<R>;
 
 // Databank's errors are told apart by name: every driver brings its own copy of their classes.
 const named = (name: string) => (error: unknown) => (error as { name?: unknown } | null)?.name === name;
 const isMissing = named("NoSuchThingError");
 const isTaken = named("AlreadyExistsError");
-const same = <T, R>(value: T) => value as unknown as R;
+const same = <R>(value: unknown) => value as R;
+const okay = <R>(_: unknown, ok: boolean) => ok as R;
+const never = () => false;
+const nothing = () => {};
+const orEmpty = (value: unknown) => (value ?? {}) as Record<string, unknown>;
 
 /**
  * A driver failure as an Error with a readable message: a `DatabankError` built around another
@@ -33,74 +38,49 @@ export class Bank {
   /** `db` throws while the bank is not open (the call then rejects). */
   constructor(readonly db: () => DatabankLike) {}
 
-  private call<T, R>(
-    start: (cb: BankCallback<T>) => void,
+  private call<R>(
     expected: (error: unknown) => boolean,
-    then: (value: T | undefined, ok: boolean) => R | PromiseLike<R>,
+    then: Then<R>,
+    start: (db: DatabankLike, cb: BankCallback) => void,
   ): Promise<R> {
-    return fromCallback<T, R>(start, (error, value) => {
-      const ok = error === null || error === undefined;
-      if (!ok && !expected(error)) throw driverError(error);
-      return then(ok ? value : undefined, ok);
-    });
+    return fromCallback<unknown, R>(
+      (cb) => start(this.db(), cb),
+      (error, value) => {
+        const ok = error === null || error === undefined;
+        if (!ok && !expected(error)) throw driverError(error);
+        return then(ok ? value : undefined, ok);
+      },
+    );
   }
 
   /** The value, or undefined when the key is missing. */
-  read<R = unknown>(type: string, id: string, then: Then<unknown, R> = same) {
-    return this.call((cb) => this.db().read(type, id, cb), isMissing, then);
+  read<R = unknown>(type: string, id: string, then: Then<R> = same) {
+    return this.call(isMissing, then, (db, cb) => db.read(type, id, cb));
   }
   readAll(type: string, ids: string[]): Promise<Record<string, unknown>> {
     if (ids.length === 0) return Promise.resolve({});
-    return this.call(
-      (cb) => this.db().readAll(type, ids, cb),
-      () => false,
-      (v) => (v as Record<string, unknown> | null) ?? {},
-    );
+    return this.call(never, orEmpty, (db, cb) => db.readAll(type, ids, cb));
   }
   /** false: the key is taken. */
-  create<R = boolean>(type: string, id: string, value: unknown, then: Then<boolean, R> = same) {
-    return this.call(
-      (cb) => this.db().create(type, id, value, cb),
-      isTaken,
-      (_, ok) => then(ok),
-    );
+  create(type: string, id: string, value: unknown) {
+    return this.call(isTaken, okay<boolean>, (db, cb) => db.create(type, id, value, cb));
   }
   /** false: the key is missing (databank's update never creates). */
-  update<R = boolean>(type: string, id: string, value: unknown, then: Then<boolean, R> = same) {
-    return this.call(
-      (cb) => this.db().update(type, id, value, cb),
-      isMissing,
-      (_, ok) => then(ok),
-    );
+  update<R = boolean>(type: string, id: string, value: unknown, then: Then<R> = okay) {
+    return this.call(isMissing, then, (db, cb) => db.update(type, id, value, cb));
   }
   /** false: the key was missing. */
   del(type: string, id: string) {
-    return this.call(
-      (cb) => this.db().del(type, id, cb),
-      isMissing,
-      (_, ok) => ok,
-    );
+    return this.call(isMissing, okay<boolean>, (db, cb) => db.del(type, id, cb));
   }
   save(type: string, id: string, value: unknown) {
-    return this.call(
-      (cb) => this.db().save(type, id, value, cb),
-      () => false,
-      () => {},
-    );
+    return this.call(never, nothing, (db, cb) => db.save(type, id, value, cb));
   }
   incr(type: string, id: string) {
-    return this.call(
-      (cb) => this.db().incr(type, id, cb),
-      () => false,
-      Number,
-    );
+    return this.call(never, Number, (db, cb) => db.incr(type, id, cb));
   }
   /** Some drivers report an empty type as missing. */
   scan(type: string, onValue: (value: unknown) => void) {
-    return this.call(
-      (cb) => this.db().scan(type, onValue, cb),
-      isMissing,
-      () => {},
-    );
+    return this.call(isMissing, nothing, (db, cb) => db.scan(type, onValue, cb));
   }
 }
