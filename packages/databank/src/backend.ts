@@ -6,9 +6,9 @@ import { bucketLog, countOf, LO, Logs, ownerLog, range } from "./logs.js";
 import { decodeSession, encodeSession, type Found, isPrototypeName, type Meta, tombstoneUntil } from "./schema.js";
 
 /** What this process last knew of a stored record (its `Meta`): spares the read an update would need. */
-type Known = Pick<Meta, "exp"> & Partial<Pick<Meta, "created" | "owner">>;
+type Known = Partial<Meta>;
 /** A record no index lists (another layout's): its owner is not known either. */
-const UNINDEXED: Known = { exp: Number.NaN };
+const UNINDEXED: Known = {};
 const KNOWN_MAX = 16_384;
 /** GC probes this many buckets per read, and walks at most WALK (~23 days of 60 s buckets) per call. */
 const PROBE = 512;
@@ -67,11 +67,11 @@ export class DatabankBackend implements kit.SessionBackend {
     return this.bank.read(this.type, id, (value) => {
       const found = this.decode(value, id, now);
       if (found) return this.remember(id, found.meta ?? UNINDEXED) && found.record;
-      if (value !== undefined)
-        this.o.logger.warn(
-          { op: "get", sidHash: idFingerprint(id) },
-          "the stored value is not a session; read as missing",
-        );
+      if (value === undefined) return null;
+      this.o.logger?.warn(
+        { op: "get", sidHash: idFingerprint(id) },
+        "the stored value is not a session; read as missing",
+      );
       return null;
     });
   }
@@ -190,7 +190,7 @@ export class DatabankBackend implements kit.SessionBackend {
       await this.remove(type, keys);
     }
     if (unnamed > 0)
-      this.o.logger.warn({ op: "clear", unnamed }, "values without a sid were left under the session type");
+      this.o.logger?.warn({ op: "clear", unnamed }, "values without a sid were left under the session type");
   }
 
   /**
@@ -366,7 +366,7 @@ export class DatabankBackend implements kit.SessionBackend {
       else unreadable++;
     });
     if (unreadable > 0)
-      this.o.logger.warn({ op: "scan", unreadable }, "values under the session type are not sessions; skipped");
+      this.o.logger?.warn({ op: "scan", unreadable }, "values under the session type are not sessions; skipped");
     return unreadable;
   }
 }

@@ -14,6 +14,14 @@ const same = <R>(value: unknown) => value as R;
 const okay = <R>(_: unknown, ok: boolean) => ok as R;
 const never = () => false;
 const nothing = () => {};
+type Start = (db: DatabankLike, cb: BankCallback) => void;
+const settle =
+  <R>(expected: (error: unknown) => boolean, then: Then<R>) =>
+  (error: unknown, value: unknown) => {
+    const ok = error === null || error === undefined;
+    if (!ok && !expected(error)) throw driverError(error);
+    return then(ok ? value : undefined, ok);
+  };
 const orEmpty = (value: unknown) => (value ?? {}) as Record<string, unknown>;
 
 /**
@@ -38,19 +46,8 @@ export class Bank {
   /** `db` throws while the bank is not open (the call then rejects). */
   constructor(readonly db: () => DatabankLike) {}
 
-  private call<R>(
-    expected: (error: unknown) => boolean,
-    then: Then<R>,
-    start: (db: DatabankLike, cb: BankCallback) => void,
-  ): Promise<R> {
-    return fromCallback<unknown, R>(
-      (cb) => start(this.db(), cb),
-      (error, value) => {
-        const ok = error === null || error === undefined;
-        if (!ok && !expected(error)) throw driverError(error);
-        return then(ok ? value : undefined, ok);
-      },
-    );
+  private call<R>(expected: (error: unknown) => boolean, then: Then<R>, start: Start): Promise<R> {
+    return fromCallback((cb) => start(this.db(), cb), settle(expected, then));
   }
 
   /** The value, or undefined when the key is missing. */

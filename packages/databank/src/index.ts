@@ -83,22 +83,17 @@ export function databankAdapter(
 
 function resolve(options: DatabankAdapterOptions | undefined) {
   const o = readOptions("databankAdapter", options, {
-    type: rules.string("session", {
-      pattern: /^[A-Za-z0-9_.-]{1,100}$/,
-      shape: "1 to 100 letters, digits, '_', '-' or '.'",
-    }),
+    type: rules.string("session", { pattern: /^[\w.-]{1,100}$/, shape: "1 to 100 letters, digits, '_', '-' or '.'" }),
     connectDatabank: rules.boolean(false),
     legacyTtl: rules.integer(86_400_000, { min: 1 }),
     bucketMs: rules.integer(60_000, { min: 1 }),
     logger: rules.any((v) =>
-      v === undefined || typeof (v as Logger).warn === "function"
-        ? (v ?? { warn() {} })
-        : reject("must have a warn method"),
+      v === undefined || typeof (v as Logger).warn === "function" ? v : reject("must have a warn method"),
     ),
   });
   if (isPrototypeName(o.type))
     throw configError("type", `of databankAdapter must not name an Object.prototype member, got "${o.type}"`);
-  return o as typeof o & { logger: Pick<Logger, "warn"> };
+  return o as typeof o & { logger?: Pick<Logger, "warn"> };
 }
 
 function bankSource(source: unknown): Source {

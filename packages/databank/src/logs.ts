@@ -11,7 +11,7 @@ const floorKey = (log: string) => `${log}#f`;
 export const countOf = (value: unknown): number =>
   Number.isSafeInteger(Number(value)) ? Math.max(0, Number(value)) : 0;
 /** The integers `from..to`. */
-export const range = (from: number, to: number): number[] =>
+export const range = (from: number, to: number) =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /**
@@ -44,18 +44,17 @@ export class Logs {
   }
 
   /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
-  async read(log: string, from: number, to: number): Promise<Map<number, string[] | null>> {
-    const numbers = range(from, to);
-    const chunks = new Map<number, string[] | null>();
-    for (let i = 0; i < numbers.length; i += 1000) {
-      const slice = numbers.slice(i, i + 1000);
+  async read(log: string, from: number, to: number): Promise<Array<[number, string[] | null]>> {
+    const chunks: Array<[number, string[] | null]> = [];
+    for (let first = from; first <= to; first += 1000) {
+      const numbers = range(first, Math.min(to, first + 999));
       const values = await this.bank.readAll(
         this.type,
-        slice.map((n) => chunkKey(log, n)),
+        numbers.map((n) => chunkKey(log, n)),
       );
-      for (const n of slice) {
+      for (const n of numbers) {
         const ids = (values[chunkKey(log, n)] as { ids?: unknown } | null)?.ids;
-        chunks.set(n, Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null);
+        chunks.push([n, Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null]);
       }
     }
     return chunks;
@@ -69,7 +68,7 @@ export class Logs {
     const log = ownerLog(owner);
     const head = await this.bank.readAll(this.type, [log, floorKey(log)]);
     const floor = Math.max(1, countOf((head[floorKey(log)] as { f?: unknown } | null)?.f));
-    const chunks = [...(await this.read(log, floor, countOf(head[log])))];
+    const chunks = await this.read(log, floor, countOf(head[log]));
     // The floor never passes a missing chunk: an append may still be writing it.
     const next = chunks.find(([, ids]) => ids === null)?.[0] ?? floor + chunks.length;
     const read = chunks.filter(([, ids]) => ids !== null).map(([n]) => n);

@@ -29,30 +29,20 @@ export interface Found {
   guessed?: boolean;
 }
 
-export function encodeSession(legacyLayout: boolean, id: string, payload: string, meta: Meta): object {
+export function encodeSession(legacy: boolean, id: string, payload: string, meta: Meta): object {
   // connect-databank compares a cookie.expires that is no string as it is: a number will do.
   return (
-    (legacyLayout && toSessionObject(id, payload, meta)) || {
-      sid: id,
-      cookie: { expires: meta.exp },
-      _sessionkit: meta,
-      payload,
-    }
+    (legacy && toSessionObject(id, payload, meta)) || { sid: id, cookie: { expires: meta.exp }, [META]: meta, payload }
   );
 }
 
 /** Reads a stored value as a session record, or undefined when it is not one. `id`: the key, or (scans) the value's sid. */
-export function decodeSession(
-  value: unknown,
-  id: string | undefined,
-  now: number,
-  legacyTtl: number,
-): Found | undefined {
+export function decodeSession(value: unknown, id: string | undefined, now: number, ttl: number): Found | undefined {
   const bag = value as Record<string, unknown> | null;
   if (typeof bag !== "object" || bag === null || Array.isArray(bag)) return undefined;
   const key = id ?? (typeof bag.sid === "string" ? bag.sid : undefined);
   if (key === undefined) return undefined;
-  if (!Object.hasOwn(bag, META)) return legacyRecord(bag, key, now, legacyTtl);
+  if (!Object.hasOwn(bag, META)) return legacyRecord(bag, key, now, ttl);
   const meta = bag[META] as Meta;
   if (!isMeta(meta)) return undefined;
   const compact = typeof bag.payload === "string";
