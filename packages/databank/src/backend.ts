@@ -53,7 +53,9 @@ export class DatabankBackend implements kit.SessionBackend {
   init(): Promise<void> {
     if (this.closing) return Promise.reject(new Error("databank: init() after close()"));
     this.opening ??= this.source.open().then(
-      (db) => void (this.db = db),
+      (db) => {
+        this.db = db;
+      },
       (error: unknown) => {
         this.opening = undefined; // the next call tries again
         throw error;
