@@ -92,8 +92,9 @@ export class DatabankBackend implements kit.SessionBackend {
       this.bank.read(this.type, t.id, (value) => {
         const found = this.decode(value, t.id, t.now);
         if (!found || !(found.record.expiresAt > t.now)) return; // missing, not a session, or expired
+        const { id, expiresAt, now, maxLifetimeMs } = t;
         const { payload, owner } = found.record;
-        return this.write({ ...t, payload, owner }, found.meta ?? UNINDEXED, -1);
+        return this.write({ id, payload, expiresAt, owner, now, maxLifetimeMs }, found.meta ?? UNINDEXED, -1);
       }),
     );
     return touched as Promise<unknown> as Promise<void>;
