@@ -1,7 +1,7 @@
 import type * as kit from "@sessionkit/core/kit";
 import { idFingerprint, KeyedQueue } from "@sessionkit/core/kit";
 import { Bank } from "./errors.js";
-import type { DatabankLike, Resolved, Source } from "./index.js";
+import type { Resolved, Source } from "./index.js";
 import { bucketLog, countOf, LO, Logs, ownerLog, range } from "./logs.js";
 import { decodeSession, encodeSession, type Found, isPrototypeName, type Meta, tombstoneUntil } from "./schema.js";
 
@@ -23,15 +23,12 @@ class IdQueue extends KeyedQueue {
 export class DatabankBackend implements kit.SessionBackend {
   readonly name: string;
   readonly capabilities: kit.BackendCapabilities;
-  private db: DatabankLike | undefined;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  private readonly bank = new Bank(() => {
-    if (this.db) return this.db;
-    throw new Error(this.closing ? "databank: closed" : "databank: init() has not completed");
-  });
+  private readonly bank = new Bank();
   private readonly queue = new IdQueue();
-  private readonly known = new Map<string, Known>();
+  private known = new Map<string, Known>();
+  private older = new Map<string, Known>();
   private readonly type: string;
   private readonly tombs: string;
   private readonly logs: Logs;
@@ -54,7 +51,7 @@ export class DatabankBackend implements kit.SessionBackend {
     if (this.closing) return Promise.reject(new Error("databank: init() after close()"));
     this.opening ??= this.source.open().then(
       (db) => {
-        this.db = db;
+        this.bank.db = db;
       },
       (error: unknown) => {
         this.opening = undefined; // the next call tries again
@@ -79,7 +76,7 @@ export class DatabankBackend implements kit.SessionBackend {
   }
 
   upsert(write: kit.SessionWrite): Promise<boolean> {
-    return this.queue.run(write.id, () => this.write(write, this.known.get(write.id), 0));
+    return this.queue.run(write.id, () => this.write(write, this.known.get(write.id) ?? this.older.get(write.id), 0));
   }
 
   /**
@@ -141,18 +138,18 @@ export class DatabankBackend implements kit.SessionBackend {
    * then fails on the gone record finds it.
    */
   destroy(id: string, tombstone?: kit.Tombstone): Promise<void> {
-    return this.queue.run(id, async () => {
+    const destroyed = this.queue.run(id, (): Promise<unknown> => {
       this.known.delete(id);
-      if (!tombstone) return void (await this.bank.del(this.type, id));
+      this.older.delete(id);
+      if (!tombstone) return this.bank.del(this.type, id);
       const stone = { sid: id, until: tombstone.until, at: tombstone.now };
-      const [made, existed] = await Promise.all([
-        this.bank.create(this.tombs, id, stone),
-        this.bank.del(this.type, id),
-      ]);
-      if (made && !existed)
-        await this.bank.del(this.tombs, id); // nothing was stored: nothing is left
-      else if (!made && existed) await this.bank.save(this.tombs, id, stone); // an older tombstone, renewed
+      const both = Promise.all([this.bank.create(this.tombs, id, stone), this.bank.del(this.type, id)]);
+      return both.then(([made, existed]): Promise<unknown> | undefined => {
+        if (made && !existed) return this.bank.del(this.tombs, id); // nothing was stored: nothing is left
+        if (!made && existed) return this.bank.save(this.tombs, id, stone); // an older tombstone, renewed
+      });
     });
+    return destroyed as Promise<unknown> as Promise<void>;
   }
 
   async destroyByOwner(owner: string, options: kit.OwnerDestroy = {}): Promise<number> {
@@ -178,7 +175,7 @@ export class DatabankBackend implements kit.SessionBackend {
 
   /** Deletes every value of the three types that names its key (index values name themselves), and the logs' counters. */
   async clear(): Promise<void> {
-    this.known.clear();
+    [this.known, this.older] = [new Map(), new Map()];
     let unnamed = 0;
     for (const type of [this.type, this.tombs, this.logs.type]) {
       const keys: string[] = [];
@@ -294,9 +291,10 @@ export class DatabankBackend implements kit.SessionBackend {
   /** Disconnects only a bank this adapter created, never the user's. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.bank.closed = true;
       await this.opening?.catch(() => {});
-      const db = this.db;
-      this.db = undefined;
+      const db = this.bank.db;
+      this.bank.db = undefined;
       if (db && this.source.owned) await new Promise<void>((resolve) => db.disconnect(() => resolve()));
     })();
     return this.closing;
@@ -329,10 +327,13 @@ export class DatabankBackend implements kit.SessionBackend {
     return writes.length === 0 ? this.remember(id, meta) : Promise.all(writes).then(() => this.remember(id, meta));
   }
 
-  /** The first remembered is forgotten first: a session it forgets costs one read on its next write. */
+  /**
+   * Remembered in the newer generation; when it holds half of KNOWN_MAX it becomes the older, and
+   * the older is forgotten whole (no per-entry eviction). A session forgotten costs one read on its next write.
+   */
   private remember(id: string, known: Known): true {
     this.known.set(id, known);
-    if (this.known.size > KNOWN_MAX) this.known.delete(this.known.keys().next().value as string);
+    if (this.known.size >= KNOWN_MAX / 2) [this.older, this.known] = [this.known, new Map()];
     return true;
   }
 

@@ -14,7 +14,7 @@ const same = <R>(value: unknown) => value as R;
 const okay = <R>(_: unknown, ok: boolean) => ok as R;
 const never = () => false;
 const nothing = () => {};
-type Start = (db: DatabankLike, cb: BankCallback) => void;
+/** Settles a call in the driver's callback: an error `expected` accepts is an answer, any other rejects as an Error. */
 const settle =
   <R>(expected: (error: unknown) => boolean, then: Then<R>) =>
   (error: unknown, value: unknown) => {
@@ -22,7 +22,11 @@ const settle =
     if (!ok && !expected(error)) throw driverError(error);
     return then(ok ? value : undefined, ok);
   };
-const orEmpty = (value: unknown) => (value ?? {}) as Record<string, unknown>;
+const toRecords = settle(never, (value) => (value ?? {}) as Record<string, unknown>);
+const toCreated = settle(isTaken, okay<boolean>);
+const toFound = settle(isMissing, okay<boolean>);
+const toNothing = settle(never, nothing);
+const toNumber = settle(never, Number);
 
 /**
  * A driver failure as an Error with a readable message: a `DatabankError` built around another
@@ -43,41 +47,42 @@ export function driverError(error: unknown): Error {
  * other error rejects as an Error.
  */
 export class Bank {
-  /** `db` throws while the bank is not open (the call then rejects). */
-  constructor(readonly db: () => DatabankLike) {}
+  /** The open bank; undefined before `init()` and after `close()` (a call then rejects). */
+  db: DatabankLike | undefined;
+  closed = false;
 
-  private call<R>(expected: (error: unknown) => boolean, then: Then<R>, start: Start): Promise<R> {
-    return fromCallback((cb) => start(this.db(), cb), settle(expected, then));
+  private open(): DatabankLike {
+    if (this.db) return this.db;
+    throw new Error(this.closed ? "databank: closed" : "databank: init() has not completed");
   }
-
   /** The value, or undefined when the key is missing. */
   read<R = unknown>(type: string, id: string, then: Then<R> = same) {
-    return this.call(isMissing, then, (db, cb) => db.read(type, id, cb));
+    return fromCallback((cb) => this.open().read(type, id, cb), settle(isMissing, then));
   }
   readAll(type: string, ids: string[]): Promise<Record<string, unknown>> {
     if (ids.length === 0) return Promise.resolve({});
-    return this.call(never, orEmpty, (db, cb) => db.readAll(type, ids, cb));
+    return fromCallback((cb) => this.open().readAll(type, ids, cb), toRecords);
   }
   /** false: the key is taken. */
   create(type: string, id: string, value: unknown) {
-    return this.call(isTaken, okay<boolean>, (db, cb) => db.create(type, id, value, cb));
+    return fromCallback((cb) => this.open().create(type, id, value, cb), toCreated);
   }
   /** false: the key is missing (databank's update never creates). */
   update<R = boolean>(type: string, id: string, value: unknown, then: Then<R> = okay) {
-    return this.call(isMissing, then, (db, cb) => db.update(type, id, value, cb));
+    return fromCallback((cb) => this.open().update(type, id, value, cb), settle(isMissing, then));
   }
   /** false: the key was missing. */
   del(type: string, id: string) {
-    return this.call(isMissing, okay<boolean>, (db, cb) => db.del(type, id, cb));
+    return fromCallback((cb) => this.open().del(type, id, cb), toFound);
   }
   save(type: string, id: string, value: unknown) {
-    return this.call(never, nothing, (db, cb) => db.save(type, id, value, cb));
+    return fromCallback((cb) => this.open().save(type, id, value, cb), toNothing);
   }
   incr(type: string, id: string) {
-    return this.call(never, Number, (db, cb) => db.incr(type, id, cb));
+    return fromCallback((cb) => this.open().incr(type, id, cb), toNumber);
   }
   /** Some drivers report an empty type as missing. */
   scan(type: string, onValue: (value: unknown) => void) {
-    return this.call(isMissing, nothing, (db, cb) => db.scan(type, onValue, cb));
+    return fromCallback((cb) => this.open().scan(type, onValue, cb), settle(isMissing, nothing));
   }
 }
