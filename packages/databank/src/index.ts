@@ -55,6 +55,12 @@ export interface DatabankAdapterOptions {
 }
 
 export type Resolved = ReturnType<typeof resolve>;
+/** Where the backend gets its bank, and whether it is the adapter's own (disconnected by `close()`). */
+export interface Source {
+  name: string;
+  owned: boolean;
+  open(): Promise<DatabankLike>;
+}
 
 const require = createRequire(import.meta.url);
 const REDIS_REFUSED =
@@ -77,32 +83,27 @@ export function databankAdapter(
 
 function resolve(options: DatabankAdapterOptions | undefined) {
   const o = readOptions("databankAdapter", options, {
-    type: rules.string("session", {
-      pattern: /^[A-Za-z0-9_.-]{1,100}$/,
-      shape: "1 to 100 letters, digits, '_', '-' or '.'",
-    }),
+    type: rules.string("session", { pattern: /^[\w.-]{1,100}$/, shape: "1 to 100 letters, digits, '_', '-' or '.'" }),
     connectDatabank: rules.boolean(false),
     legacyTtl: rules.integer(86_400_000, { min: 1 }),
     bucketMs: rules.integer(60_000, { min: 1 }),
     logger: rules.any((v) =>
-      v === undefined || typeof (v as Logger).warn === "function"
-        ? (v ?? { warn() {} })
-        : reject("must have a warn method"),
+      v === undefined || typeof (v as Logger).warn === "function" ? v : reject("must have a warn method"),
     ),
   });
   if (isPrototypeName(o.type))
     throw configError("type", `of databankAdapter must not name an Object.prototype member, got "${o.type}"`);
-  return o as typeof o & { logger: Pick<Logger, "warn"> };
+  return o as typeof o & { logger?: Pick<Logger, "warn"> };
 }
 
-function bankSource(source: unknown): ConstructorParameters<typeof DatabankBackend>[0] {
+function bankSource(source: unknown): Source {
   if (typeof (source as DatabankLike | null)?.read === "function") {
     const methods = ["create", "update", "save", "del", "readAll", "scan", "incr"] as const;
     const missing = methods.filter((m) => typeof (source as Record<string, unknown>)[m] !== "function");
     if (missing.length > 0) throw configError("bank", `of databankAdapter lacks databank's ${missing.join(", ")}`);
     if (isDatabankRedis(source))
       throw configError("bank", `of databankAdapter is a databank-redis bank: ${REDIS_REFUSED}`);
-    return { bank: source as DatabankLike };
+    return { name: "databank", owned: false, open: async () => source as DatabankLike };
   }
   const { driver, params } = readOptions("databankAdapter's first argument (a bank or { driver, params })", source, {
     driver: rules.any((v) =>
@@ -125,7 +126,7 @@ function bankSource(source: unknown): ConstructorParameters<typeof DatabankBacke
     await new Promise<void>((done, fail) => bank.connect({}, (error) => (error ? fail(driverError(error)) : done())));
     return bank;
   };
-  return { open, name: typeof driver === "string" ? driver : driver.name || "driver" };
+  return { name: `databank:${typeof driver === "string" ? driver : driver.name || "driver"}`, owned: true, open };
 }
 
 /**

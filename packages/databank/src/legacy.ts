@@ -26,7 +26,7 @@ export function legacyRecord(bag: Bag, id: string, now: number, legacyTtl: numbe
     if (typeof payload !== "string" || !Number.isFinite(expiresAt) || !(owner === null || typeof owner === "string")) {
       return undefined;
     }
-    return { record: { id, payload, expiresAt: expiresAt as number, owner }, indexedExp: undefined, guessed: false };
+    return { record: { id, payload, expiresAt: expiresAt as number, owner } };
   }
   if (!isSessionObject(bag) || typeof bag.sid !== "string") return undefined;
   const { originalMaxAge, expires } = bag.cookie;
@@ -34,7 +34,7 @@ export function legacyRecord(bag: Bag, id: string, now: number, legacyTtl: numbe
   if (!(expires === null || (typeof expires === "string" && Number.isFinite(Date.parse(expires))))) return undefined;
   const at = cookieExpiry(bag);
   const record = { id, payload: sessionPayload(bag, id), expiresAt: at ?? now + legacyTtl, owner: null };
-  return { record, indexedExp: undefined, guessed: at === undefined };
+  return { record, guessed: at === undefined };
 }
 
 /**

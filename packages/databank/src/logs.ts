@@ -3,13 +3,16 @@ import type { Bank } from "./errors.js";
 /** Keys of the index type. The owner's length prefix keeps every owner's keys apart, whatever it contains. */
 export const LO = "lo";
 export const bucketLog = (bucket: number) => `x:${bucket}`;
-const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
+export const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
 const chunkKey = (log: string, n: number) => `${log}#${n}`;
 const floorKey = (log: string) => `${log}#f`;
 
 /** A stored counter as a count (0 when missing or damaged). */
 export const countOf = (value: unknown): number =>
   Number.isSafeInteger(Number(value)) ? Math.max(0, Number(value)) : 0;
+/** The integers `from..to`. */
+export const range = (from: number, to: number) =>
+  Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /**
  * The indexes: append-only logs of ids, over a store without transactions. An append takes a
@@ -26,7 +29,7 @@ export const countOf = (value: unknown): number =>
 export class Logs {
   constructor(
     private readonly bank: Bank,
-    private readonly type: string,
+    readonly type: string,
   ) {}
 
   async append(log: string, ids: readonly string[]): Promise<void> {
@@ -40,21 +43,18 @@ export class Logs {
     if (log.startsWith("x:")) await this.lowerLo(Number(log.slice(2)));
   }
 
-  appendOwned = (owner: string, ids: readonly string[]) => this.append(ownerLog(owner), ids);
-
   /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
-  async read(log: string, from: number, to: number): Promise<Map<number, string[] | null>> {
-    const numbers = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-    const chunks = new Map<number, string[] | null>();
-    for (let i = 0; i < numbers.length; i += 1000) {
-      const slice = numbers.slice(i, i + 1000);
+  async read(log: string, from: number, to: number): Promise<Array<[number, string[] | null]>> {
+    const chunks: Array<[number, string[] | null]> = [];
+    for (let first = from; first <= to; first += 1000) {
+      const numbers = range(first, Math.min(to, first + 999));
       const values = await this.bank.readAll(
         this.type,
-        slice.map((n) => chunkKey(log, n)),
+        numbers.map((n) => chunkKey(log, n)),
       );
-      for (const n of slice) {
+      for (const n of numbers) {
         const ids = (values[chunkKey(log, n)] as { ids?: unknown } | null)?.ids;
-        chunks.set(n, Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null);
+        chunks.push([n, Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null]);
       }
     }
     return chunks;
@@ -68,7 +68,7 @@ export class Logs {
     const log = ownerLog(owner);
     const head = await this.bank.readAll(this.type, [log, floorKey(log)]);
     const floor = Math.max(1, countOf((head[floorKey(log)] as { f?: unknown } | null)?.f));
-    const chunks = [...(await this.read(log, floor, countOf(head[log])))];
+    const chunks = await this.read(log, floor, countOf(head[log]));
     // The floor never passes a missing chunk: an append may still be writing it.
     const next = chunks.find(([, ids]) => ids === null)?.[0] ?? floor + chunks.length;
     const read = chunks.filter(([, ids]) => ids !== null).map(([n]) => n);

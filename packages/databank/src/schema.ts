@@ -23,36 +23,26 @@ export interface Meta {
 /** A session record read back. */
 export interface Found {
   record: SessionRecord;
-  /** The expiry the index lists it by (`Meta.exp`); undefined when no index does (connect-databank's). */
-  indexedExp: number | undefined;
+  /** What sessionkit stored beside it; undefined for another layout's record (no index lists it). */
+  meta?: Meta;
   /** A browser-session record of connect-databank's: its expiry is only `legacyTtl` from now. */
-  guessed: boolean;
+  guessed?: boolean;
 }
 
-export function encodeSession(legacyLayout: boolean, id: string, payload: string, meta: Meta): object {
+export function encodeSession(legacy: boolean, id: string, payload: string, meta: Meta): object {
   // connect-databank compares a cookie.expires that is no string as it is: a number will do.
   return (
-    (legacyLayout && toSessionObject(id, payload, meta)) || {
-      sid: id,
-      cookie: { expires: meta.exp },
-      _sessionkit: meta,
-      payload,
-    }
+    (legacy && toSessionObject(id, payload, meta)) || { sid: id, cookie: { expires: meta.exp }, [META]: meta, payload }
   );
 }
 
 /** Reads a stored value as a session record, or undefined when it is not one. `id`: the key, or (scans) the value's sid. */
-export function decodeSession(
-  value: unknown,
-  id: string | undefined,
-  now: number,
-  legacyTtl: number,
-): Found | undefined {
+export function decodeSession(value: unknown, id: string | undefined, now: number, ttl: number): Found | undefined {
   const bag = value as Record<string, unknown> | null;
   if (typeof bag !== "object" || bag === null || Array.isArray(bag)) return undefined;
   const key = id ?? (typeof bag.sid === "string" ? bag.sid : undefined);
   if (key === undefined) return undefined;
-  if (!Object.hasOwn(bag, META)) return legacyRecord(bag, key, now, legacyTtl);
+  if (!Object.hasOwn(bag, META)) return legacyRecord(bag, key, now, ttl);
   const meta = bag[META] as Meta;
   if (!isMeta(meta)) return undefined;
   const compact = typeof bag.payload === "string";
@@ -62,7 +52,7 @@ export function decodeSession(
   const expiresAt = Math.min(Math.max(meta.exp, cookieView(bag, compact) ?? -Infinity), meta.cap ?? Infinity);
   const payload = compact ? (bag.payload as string) : sessionPayload(bag, key);
   const record = { id: key, payload, expiresAt, owner: meta.owner, createdAt: meta.created, lastActiveAt: meta.active };
-  return { record, indexedExp: meta.exp, guessed: false };
+  return { record, meta };
 }
 
 function isMeta(m: Partial<Meta> | null): m is Meta {
