@@ -83,11 +83,13 @@ export function statements(s: StatementSpec): Statements {
     count: `select count(*) as n from ${t} where ${live}`,
     page: `select ${sid} as s, ${values} from ${t} where ${live} and ${sid} > ? order by ${sid} limit ${PAGE}`,
     expired: {
-      // A heap scan for the ctids of at most `limit` expired rows, locked as they are found, rows
-      // another instance's batch holds skipped; then the DELETE fetches exactly those. No ORDER BY:
-      // an ordered walk of the expiry index reads the heap at random, and the planner picks that
-      // index anyway when few rows are expired.
-      pg: `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} limit ? for update skip locked))`,
+      // The ctids of at most `limit` expired rows, then the DELETE fetches exactly those (a row
+      // updated meanwhile has moved: a session touched since stays). No ORDER BY: walking the
+      // expiry index in order reads the heap at random; the planner picks that index anyway
+      // when few rows are expired. Instances pruning at once don't queue: a batch runs only
+      // while it holds the table's GC lock (transaction-scoped); another instance's batch finds
+      // it taken and deletes nothing, which ends that instance's run.
+      pg: `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} and (select pg_try_advisory_xact_lock(hashtext('sessionkit:gc:${t}'))) limit ?))`,
       // The expiry index, in its order: InnoDB locks what a DELETE scans, and this scans (and
       // locks) expired rows only, never the live rows a table scan would pass. A table without
       // that index (express-mysql-session's) is scanned in key order instead: no sort per batch.
