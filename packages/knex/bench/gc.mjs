@@ -86,6 +86,10 @@ async function load(backend, live, until) {
           await backend.upsert({ id, payload, expiresAt: now + HOUR, owner: "o-1", now, maxLifetimeMs: undefined });
         else await backend.touch({ id, expiresAt: now + HOUR, now });
         latencies.push(performance.now() - t);
+        // A turn of the event loop between requests, as requests arriving on sockets get (with
+        // better-sqlite3 every call completes at once: without it the load would never let the
+        // GC's batches in).
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }),
   );
@@ -193,7 +197,7 @@ async function measure(dialect, c, { backends, fill, raw }) {
 // PostgreSQL
 if (ONLY.includes("pg")) {
   const pool = new pg.Pool({ connectionString: PG_URL, max: 20, idleTimeoutMillis: 0 });
-  const t = "bench_gc_pg";
+  const t = `bench_gc_pg_${process.pid}`;
   const backends = builds({ pg: pool }, { tableName: t });
   await backends[0][1].init();
   const fill = async (size) => {
@@ -219,7 +223,7 @@ if (ONLY.includes("pg")) {
 if (ONLY.includes("mysql")) {
   const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 20 });
   const p = pool.promise();
-  const t = "bench_gc_my";
+  const t = `bench_gc_my_${process.pid}`;
   const backends = builds({ mysql2: pool }, { tableName: t });
   await backends[0][1].init();
   const fill = async (size) => {
