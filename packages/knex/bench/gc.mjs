@@ -81,10 +81,15 @@ async function load(backend, live, until) {
         const id = liveId((k * 7919) % live);
         const now = Date.now();
         const t = performance.now();
-        if (k % 3 === 0) await backend.get(id);
-        else if (k % 3 === 1)
-          await backend.upsert({ id, payload, expiresAt: now + HOUR, owner: "o-1", now, maxLifetimeMs: undefined });
-        else await backend.touch({ id, expiresAt: now + HOUR, now });
+        try {
+          if (k % 3 === 0) await backend.get(id);
+          else if (k % 3 === 1)
+            await backend.upsert({ id, payload, expiresAt: now + HOUR, owner: "o-1", now, maxLifetimeMs: undefined });
+          else await backend.touch({ id, expiresAt: now + HOUR, now });
+        } catch (error) {
+          // A live request failing beside a deletion (a deadlock, a lock wait timeout): counted.
+          failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+        }
         latencies.push(performance.now() - t);
         // A turn of the event loop between requests, as requests arriving on sockets get (with
         // better-sqlite3 every call completes at once: without it the load would never let the
@@ -95,6 +100,9 @@ async function load(backend, live, until) {
   );
   return latencies;
 }
+
+/** Live requests that failed, by error code, since the last report. */
+const failures = new Map();
 
 const p99 = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -138,7 +146,9 @@ async function measure(dialect, c, { backends, fill, raw }) {
   const check = (which, n) => {
     if (n !== size.expired) throw new Error(`${which} deleted ${n}, expected ${size.expired}`);
   };
-  const r = Object.fromEntries(labels.map((l) => [l, { rate: [], ms: [], ratio: [], idle: [], p99: [], p99x: [] }]));
+  const r = Object.fromEntries(
+    labels.map((l) => [l, { rate: [], ms: [], ratio: [], idle: [], p99: [], p99x: [], failed: new Map() }]),
+  );
   // Warm the pool and each connection's prepared statements.
   await fill({ expired: 0, live: 1000 });
   await load(
@@ -173,12 +183,15 @@ async function measure(dialect, c, { backends, fill, raw }) {
       await load(backend, size.live, () => Date.now() - started > IDLE_MS / 4); // settle
       started = Date.now();
       const idle = p99(await load(backend, size.live, () => Date.now() - started > IDLE_MS));
+      failures.clear();
       const got = await beside(backend, size.live, run);
       await after();
       check(label, got.result);
       r[label].idle.push(idle);
       r[label].p99.push(got.p99);
       r[label].p99x.push(got.p99 / idle);
+      for (const [code, n] of failures) r[label].failed.set(code, (r[label].failed.get(code) ?? 0) + n);
+      failures.clear();
     }
   }
   const f = (x) => x.toFixed(2);
@@ -189,6 +202,9 @@ async function measure(dialect, c, { backends, fill, raw }) {
       `  ${l.padEnd(14)} ${String(Math.round(m("rate"))).padStart(8)} rows/s ${m("ms").toFixed(0).padStart(6)} ms  ${f(m("ratio"))}x raw [${r[l].ratio.map(f).join(" ")}]` +
         (LOADED
           ? `  live p99 ${f(m("p99"))} ms, ${f(m("p99x"))}x idle (idle ${f(m("idle"))} ms) [${r[l].p99x.map(f).join(" ")}]`
+          : "") +
+        (r[l].failed.size
+          ? `  live requests failed: ${[...r[l].failed].map(([code, n]) => `${n} ${code}`).join(", ")}`
           : ""),
     );
   }
