@@ -128,6 +128,13 @@ export interface BackendCapabilities {
    */
   readonly gcBatchSize?: number;
   /**
+   * The target duration of one `deleteExpired` batch, in ms, when the store's `gcBatchTime`
+   * option is not set. A database over the network, whose batches block no live request of this
+   * process, can take longer batches than an in-process one (each batch stalls the event loop)
+   * and pay the per-statement cost (round trip, commit) less often. Default: the store's 10.
+   */
+  readonly gcBatchTime?: number;
+  /**
    * The name of another store whose layout the records are in (e.g. `"connect-session-knex"`),
    * when that store reads them too: it expects the session's plain JSON as the payload, so the
    * store refuses `encryption` and a custom `serializer` at construction. Default: none.

@@ -74,7 +74,7 @@ export interface StoreOptions<Fields = Record<string, any>> {
    * Target duration of one GC batch, in ms: each batch is sized to take about this long at the
    * pace the last one went, and the event loop is yielded between batches, so a large backlog
    * never stalls live requests for long (on SQLite a batch blocks the process while it runs).
-   * Default: 10.
+   * Default: the backend's declared `gcBatchTime`, else 10.
    */
   gcBatchTime?: number;
   /**

@@ -76,7 +76,7 @@ export function resolveOptions(options: StoreOptions | undefined, backend: Sessi
     tombstoneTtl: rules.number(3600, { min: 0, max: 7 * 86_400 }),
     gcInterval: rules.integer(600_000, { min: 0, max: MAX_TIMER_MS }),
     gcBatchSize: rules.integer(undefined, { min: 1, max: 1_000_000 }),
-    gcBatchTime: rules.number(10, { min: 1, max: 60_000 }),
+    gcBatchTime: rules.number(undefined, { min: 1, max: 60_000 }),
     owner: rules.func<OwnerFn>(),
     serializer: rules.any(serializerOption),
     encryption: rules.any((value) => (value === undefined ? undefined : encryptionOption(value))),
@@ -112,6 +112,10 @@ export function resolveOptions(options: StoreOptions | undefined, backend: Sessi
   if (preferred !== undefined && (!Number.isSafeInteger(preferred) || preferred <= 0)) {
     throw configError("backend.capabilities.gcBatchSize", `must be a positive integer, got ${preferred}`);
   }
+  const pace = caps.gcBatchTime;
+  if (pace !== undefined && (!Number.isFinite(pace) || pace < 1 || pace > 60_000)) {
+    throw configError("backend.capabilities.gcBatchTime", `must be a number from 1 to 60000, got ${pace}`);
+  }
   const limit = caps.maxPayloadBytes;
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit <= 0)) {
     throw configError("backend.capabilities.maxPayloadBytes", `must be a positive integer, got ${limit}`);
@@ -127,7 +131,7 @@ export function resolveOptions(options: StoreOptions | undefined, backend: Sessi
     tombstoneMs: caps.tombstones === true ? o.tombstoneTtl * 1000 : 0,
     gcInterval: o.gcInterval,
     gcBatchSize: o.gcBatchSize ?? preferred ?? 1000,
-    gcBatchTime: o.gcBatchTime,
+    gcBatchTime: o.gcBatchTime ?? pace ?? 10,
     owner: o.owner,
     serializer: o.serializer,
     encryption: o.encryption,

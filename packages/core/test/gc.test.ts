@@ -1,3 +1,4 @@
+import { setImmediate as realImmediate } from "node:timers/promises";
 import { createStore, ErrorCodes } from "@sessionkit/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { capturingLogger, instrumentedBackend } from "./helpers.js";
@@ -72,6 +73,37 @@ describe("garbage collection", () => {
     const broken = instrumentedBackend();
     Object.defineProperty(broken.backend, "capabilities", { value: { gcBatchSize: 0 } });
     expect(() => createStore(broken.backend)).toThrow(/"backend.capabilities.gcBatchSize"/);
+  });
+
+  it("aims at the backend's declared batch time unless gcBatchTime is set", async () => {
+    const run = async (gcBatchTime?: number) => {
+      const { backend, inner, calls, delay } = instrumentedBackend();
+      Object.defineProperty(backend, "capabilities", { value: { gcBatchSize: 100, gcBatchTime: 100 } });
+      await seedExpired(inner, 300);
+      delay("deleteExpired", 50); // every batch takes 50 ms, whatever its size
+      const store = createStore(backend, { gcInterval: 0, ...(gcBatchTime ? { gcBatchTime } : {}) });
+      const pruned = store.prune();
+      let done = false;
+      void pruned.finally(() => {
+        done = true;
+      });
+      // Fake time for the batches, a real turn of the event loop for the GC's yield between them.
+      while (!done) {
+        await vi.advanceTimersByTimeAsync(10);
+        await realImmediate();
+      }
+      expect(await pruned).toBe(300);
+      await store.close();
+      return calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1]);
+    };
+    // 100 in 50 ms against a 100 ms target: twice as many next time.
+    expect(await run()).toEqual([100, 200, 400]);
+    // The option wins: against 10 ms, the batch stays at the floor.
+    expect(await run(10)).toEqual([100, 100, 100, 100]);
+
+    const broken = instrumentedBackend();
+    Object.defineProperty(broken.backend, "capabilities", { value: { gcBatchTime: 0 } });
+    expect(() => createStore(broken.backend)).toThrow(/"backend.capabilities.gcBatchTime"/);
   });
 
   it("never overlaps itself: a prune during a run joins it", async () => {

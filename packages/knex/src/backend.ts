@@ -21,8 +21,8 @@ const text = (value: unknown): string =>
       : String(value);
 
 /**
- * The records of one table, in one layout, through one runner: one statement per operation (two
- * for a MySQL GC batch). The runner may be knex or the user's own driver handle.
+ * The records of one table, in one layout, through one runner: one statement per operation. The
+ * runner may be knex or the user's own driver handle.
  */
 export class SqlBackend implements SessionBackend {
   readonly name: string;
@@ -33,12 +33,12 @@ export class SqlBackend implements SessionBackend {
     private readonly layout: Layout,
     private readonly place: TablePlace,
     private readonly createTable: boolean,
-    gcBatchSize: number,
+    gc: { gcBatchSize: number; gcBatchTime?: number },
   ) {
     this.name = `${runner.name}${layout.legacy ? `:${layout.legacy}` : ""}`;
     this.capabilities = {
       ...layout.capabilities,
-      gcBatchSize,
+      ...gc,
       ...(layout.legacy ? { legacy: layout.legacy } : {}),
     };
   }
@@ -101,18 +101,8 @@ export class SqlBackend implements SessionBackend {
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     const { sql, bound } = this.layout;
-    if (sql.expired) return (await this.runner.run(sql.expired, [bound(now), limit])).count;
-    // MySQL/MariaDB: a DELETE ... ORDER BY ... LIMIT repeated batch after batch rescans the rows
-    // earlier batches deleted (InnoDB keeps them, delete-marked, until purge). So an index-only
-    // read finds the batch's last (expiry, id) first, and the DELETE takes the index range up to
-    // it, re-checking the expiry (a session touched meanwhile stays) and capped by LIMIT.
-    // Stateless: each call starts from the first expired row.
-    const { boundary, expiredUpTo, expiredAll } = sql as Required<typeof sql>;
-    const [last] = await this.runner.all(boundary(limit), [bound(now)]);
-    const { count } = last
-      ? await this.runner.run(expiredUpTo(limit), [bound(now), last.e, last.e, last.s])
-      : await this.runner.run(expiredAll(limit), [bound(now)]);
-    return count;
+    // Stateless: each call starts from what is stored, whichever instance made the last.
+    return (await this.runner.run(sql.expired, [bound(now), limit])).count;
   }
 
   async count(now: number): Promise<number> {

@@ -119,12 +119,19 @@ export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapt
   const layout = o.legacy
     ? legacyLayout(o.legacy, flavor, table, tableName, { indexExpires: o.indexExpires })
     : ownLayout(flavor, table, tableName);
-  return new SqlBackend(runner, layout, { schema: o.schemaName, name: tableName }, o.createTable, GC_BATCH[flavor]);
+  return new SqlBackend(runner, layout, { schema: o.schemaName, name: tableName }, o.createTable, GC[flavor]);
 }
 
 /**
- * The first GC batch each dialect asks for: about what one batch deletes within the store's
- * default batch time (20 ms) from a backlog of 100,000 expired among 10,000 live sessions on a
- * loaded 2-core machine (`bench/paths.mjs --gc`). The store then sizes batches by their duration.
+ * How each dialect's GC batches start and how long each should take. PostgreSQL and MySQL are over
+ * the network: a batch blocks no request of this process, and each one pays a round trip and a
+ * commit (a log flush, a few ms), so batches aim at 50 ms, where that cost is small beside the
+ * deleting. SQLite runs in this process and blocks it for the whole batch: the store's 10 ms.
+ * The first size is about what one such batch deletes from a large backlog on a loaded 2-core
+ * machine (`bench/gc.mjs`); the store then sizes batches by their duration.
  */
-const GC_BATCH: Record<Flavor, number> = { pg: 5000, mysql: 1000, sqlite: 2000 };
+const GC: Record<Flavor, { gcBatchSize: number; gcBatchTime?: number }> = {
+  pg: { gcBatchSize: 10_000, gcBatchTime: 50 },
+  mysql: { gcBatchSize: 2000, gcBatchTime: 50 },
+  sqlite: { gcBatchSize: 2000 },
+};

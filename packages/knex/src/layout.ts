@@ -44,12 +44,8 @@ export interface Statements {
   clear: string;
   count: string;
   page: string;
-  /** PostgreSQL and SQLite: one bounded DELETE, [bound, limit]. */
-  expired?: string;
-  /** MySQL: the batch's last (expiry, id), then the DELETE of that index range; the limit is inlined. */
-  boundary?: (limit: number) => string;
-  expiredUpTo?: (limit: number) => string;
-  expiredAll?: (limit: number) => string;
+  /** One bounded DELETE of expired rows (and passed tombstones), [bound, limit]. */
+  expired: string;
 }
 
 /** Quotes an identifier already checked to be [A-Za-z_][A-Za-z0-9_]*. */
@@ -70,6 +66,8 @@ export interface StatementSpec {
   payloadOut: string;
   /** sessionkit's own layout: owner, created, active and tombstones (a NULL payload). */
   own: boolean;
+  /** Whether the table has an index on the expiry column. Default: true. */
+  expiresIndexed?: boolean;
 }
 
 /** Every statement of a layout, written once per dialect. */
@@ -78,27 +76,26 @@ export function statements(s: StatementSpec): Statements {
   const least = flavor === "sqlite" ? "min" : "least";
   const values = `${s.payloadOut} as p, ${s.expiresOut} as e${s.own ? ", owner as o, created as c, active as a" : ""}`;
   const live = `${s.own ? `${data} is not null and ` : ""}${exp} > ${ein}`;
-  const byExpiry = `order by ${exp}, ${sid} limit`;
   const common = {
     get: `select ${values} from ${t} where ${sid} = ?${s.own ? ` and ${data} is not null` : ""}`,
     destroy: `delete from ${t} where ${sid} = ?`,
     clear: `delete from ${t}`,
     count: `select count(*) as n from ${t} where ${live}`,
     page: `select ${sid} as s, ${values} from ${t} where ${live} and ${sid} > ? order by ${sid} limit ${PAGE}`,
-    ...(flavor === "mysql"
-      ? {
-          boundary: (n: number) =>
-            `select ${s.expiresOut} as e, ${sid} as s from ${t} where ${exp} <= ? ${byExpiry} ${n - 1}, 1`,
-          expiredUpTo: (n: number) =>
-            `delete from ${t} where ${exp} <= ? and (${exp} < ? or (${exp} = ? and ${sid} <= ?)) ${byExpiry} ${n}`,
-          expiredAll: (n: number) => `delete from ${t} where ${exp} <= ? ${byExpiry} ${n}`,
-        }
-      : {
-          expired:
-            flavor === "pg"
-              ? `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} order by ${exp} limit ? for update skip locked))`
-              : `delete from ${t} where rowid in (select rowid from ${t} where ${exp} <= ${ein} order by ${exp} limit ?)`,
-        }),
+    expired: {
+      // The ctids of at most `limit` expired rows, then the DELETE fetches exactly those (a row
+      // updated meanwhile has moved: a session touched since stays). No ORDER BY: walking the
+      // expiry index in order reads the heap at random; the planner picks that index anyway
+      // when few rows are expired. Instances pruning at once don't queue: a batch runs only
+      // while it holds the table's GC lock (transaction-scoped); another instance's batch finds
+      // it taken and deletes nothing, which ends that instance's run.
+      pg: `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} and (select pg_try_advisory_xact_lock(hashtext('sessionkit:gc:${t}'))) limit ?))`,
+      // The expiry index, in its order: InnoDB locks what a DELETE scans, and this scans (and
+      // locks) expired rows only, never the live rows a table scan would pass. A table without
+      // that index (express-mysql-session's) is scanned in key order instead: no sort per batch.
+      mysql: `delete from ${t} where ${exp} <= ${ein}${s.expiresIndexed === false ? "" : ` order by ${exp}`} limit ?`,
+      sqlite: `delete from ${t} where rowid in (select rowid from ${t} where ${exp} <= ${ein} order by ${exp} limit ?)`,
+    }[flavor],
   };
   if (!s.own) {
     const insert = `insert into ${t} (${sid}, ${data}, ${exp}) values (?, ?, ${ein})`;

@@ -107,6 +107,7 @@ export function legacyLayout(
         expiresOut: "expires",
         payloadOut: "data",
         own: false,
+        expiresIndexed: options.indexExpires,
       }),
     };
   }

@@ -6,7 +6,7 @@ import { dropTables, mysqlGate, mysqlKnex, mysqlPool } from "./support/databases
 
 // MySQL/MariaDB specifics: the upsert's assignments run left to right (each later one sees the
 // earlier new values), its refusal must be told with or without the FOUND_ROWS client flag, and GC
-// batches are two statements.
+// batches go along the expiry index with a bound LIMIT.
 const skip = await mysqlGate();
 const T0 = Date.now();
 const HOUR = 3_600_000;

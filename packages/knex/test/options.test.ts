@@ -89,6 +89,8 @@ describe("declared capabilities", () => {
         maxPayloadBytes: max,
       });
       expect(backend.capabilities?.gcBatchSize).toBeGreaterThan(0);
+      // A database over the network takes longer GC batches; SQLite, in this process, the store's default.
+      expect(backend.capabilities?.gcBatchTime).toBe(name.includes("sqlite") ? undefined : 50);
       expect(backend.capabilities?.legacy).toBeUndefined();
     },
   );

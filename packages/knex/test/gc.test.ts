@@ -1,0 +1,79 @@
+import { write } from "@sessionkit/conformance";
+import { afterAll, describe, expect, it } from "vitest";
+import { knexAdapter } from "../src/index.js";
+import { mysqlGate, mysqlPool, pgGate, pgPool } from "./support/databases.js";
+
+// GC batches beside other transactions: a batch never waits on another instance's batch, nor (on
+// MySQL) on a live row someone holds. Lock waits fail fast here (PostgreSQL lock_timeout, InnoDB
+// innodb_lock_wait_timeout), so a batch that would queue fails the test instead of hanging it.
+const T0 = Date.now();
+const HOUR = 3_600_000;
+const [skipPg, skipMysql] = [await pgGate(), await mysqlGate()];
+
+describe.skipIf(skipPg)("PostgreSQL GC", () => {
+  const pool = pgPool({ lock_timeout: 2000 });
+  afterAll(async () => {
+    await pool.query("drop table if exists gc_pg_locked");
+    await pool.end();
+  });
+
+  it("a batch finds another instance's batch running and deletes nothing, without waiting for it", async () => {
+    const backend = knexAdapter({ pg: pool }, { tableName: "gc_pg_locked" });
+    await backend.init();
+    await backend.clear();
+    for (let i = 0; i < 20; i++) await backend.upsert(write(`old-${i}`, T0 + 10, { now: T0 }));
+    await backend.upsert(write("live", T0 + HOUR, { now: T0 }));
+    const other = await pool.connect();
+    try {
+      // What another instance's batch holds while it runs.
+      await other.query("begin");
+      await other.query(`select pg_advisory_xact_lock(hashtext('sessionkit:gc:"gc_pg_locked"'))`);
+      // A row lock too: were the batch to wait on anything, lock_timeout would fail it.
+      await other.query("select sid from gc_pg_locked where sid = 'old-3' for update");
+      expect(await backend.deleteExpired(T0 + 10, 100)).toBe(0);
+    } finally {
+      await other.query("rollback");
+      other.release();
+    }
+    expect(await backend.deleteExpired(T0 + 10, 8)).toBe(8);
+    expect(await backend.deleteExpired(T0 + 10, 100)).toBe(12);
+    expect(await backend.count(T0 + 10)).toBe(1);
+  });
+});
+
+describe.skipIf(skipMysql)("MySQL/MariaDB GC", () => {
+  const pool = mysqlPool({ connectionLimit: 1 }); // one connection: the session setting below stays
+  const other = mysqlPool({ connectionLimit: 1 });
+  afterAll(async () => {
+    await pool.promise().query("drop table if exists gc_my_locked");
+    await pool.promise().end();
+    await other.promise().end();
+  });
+
+  it("a batch takes expired rows along the expiry index, never waiting on a live row another transaction holds", async () => {
+    await pool.promise().query("set session innodb_lock_wait_timeout = 2");
+    const backend = knexAdapter({ mysql2: pool }, { tableName: "gc_my_locked" });
+    await backend.init();
+    await backend.clear();
+    // A table of some size (on a few rows the optimizer rightly prefers a scan).
+    const rows = Array.from({ length: 3000 }, (_, i) =>
+      i < 200 ? [`old-${i}`, "{}", T0 + 10 + i, null, T0, T0] : [`live-${i}`, "{}", T0 + HOUR + i, null, T0, T0],
+    );
+    await pool
+      .promise()
+      .query("insert into gc_my_locked (sid, data, expires, owner, created, active) values ?", [rows]);
+    await pool.promise().query("analyze table gc_my_locked");
+    const holder = await other.promise().getConnection();
+    try {
+      await holder.query("begin");
+      await holder.query("select sid from gc_my_locked where sid = 'live-300' for update");
+      expect(await backend.deleteExpired(T0 + 1000, 50)).toBe(50);
+      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(100);
+      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(50);
+    } finally {
+      await holder.query("rollback");
+      holder.release();
+    }
+    expect(await backend.count(T0 + 1000)).toBe(2800);
+  });
+});
