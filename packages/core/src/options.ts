@@ -95,7 +95,7 @@ export interface StoreOptions<Fields = Record<string, any>> {
   maxSize?: number;
   /**
    * Milliseconds a backend call may take before it fails with `ERR_SESSION_TIMEOUT` (a hung
-   * database; for `prune()`, each batch). `close()` waits at most this long for work under way, then this long for the
+   * database; for `prune()`, `all()` and `ids()`, each batch or page). `close()` waits at most this long for work under way, then this long for the
    * backend. Default: 10000.
    */
   operationTimeout?: number;

@@ -441,9 +441,9 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
       this.reportWrite(op, failure);
       reject(failure);
     };
-    // A prune runs as many batches as the backlog needs, each with its own deadline (see gc.ts):
-    // one deadline over the whole run would fail a large backlog that is making progress.
-    const watched = op === "prune" ? undefined : this.deadlines.start(op, failed);
+    // An operation made of steps (GC batches, stream pages) has a deadline per step instead
+    // (gc.ts, records()): one over the whole would fail a large table that is making progress.
+    const watched = STEPWISE.has(op) ? undefined : this.deadlines.start(op, failed);
     started.then(
       (result) => {
         if (watched && !this.deadlines.finish(watched)) return;
@@ -559,12 +559,26 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
   }
 
   /** The records live at `now`, each step of the backend's stream bounded in time. */
+  /**
+   * The backend's stream, each step bounded by `operationTimeout`; stops at `close()` (so close
+   * waits for one step at most), and releases the backend's iterator when it stops early.
+   */
   private async *records(now: number): AsyncIterable<SessionRecord> {
     const iterator = this.backend.stream(now)[Symbol.asyncIterator]();
-    for (;;) {
-      const step = await this.deadlines.bound(Promise.resolve(iterator.next()), "stream");
-      if (step.done) return;
-      yield step.value;
+    let done = false;
+    try {
+      for (;;) {
+        if (this.closing) throw new SessionStoreError(ErrorCodes.CLOSED, "sessionkit: close() during a listing");
+        const step = await this.deadlines.bound(Promise.resolve(iterator.next()), "stream");
+        if (step.done) {
+          done = true;
+          return;
+        }
+        yield step.value;
+      }
+    } finally {
+      // Not awaited: after a timeout the backend may never answer this either.
+      if (!done) Promise.resolve(iterator.return?.()).catch(() => {});
     }
   }
 
@@ -676,6 +690,8 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
 }
 
 /** Operations on one session: their id is validated before any I/O. */
+/** Operations bounded per step (each GC batch, each page of a stream), not as a whole. */
+const STEPWISE: ReadonlySet<Operation> = new Set(["prune", "all", "ids"]);
 const ID_OPERATIONS: ReadonlySet<Operation> = new Set(["get", "set", "touch", "destroy", "destroyOthers"]);
 
 function secretOf(owner: unknown): string | undefined {

@@ -256,6 +256,44 @@ describe("bounded time on a hung database", () => {
     await store.close();
   });
 
+  it("a listing longer than operationTimeout finishes: each step has the deadline; close() stops it", async () => {
+    const { backend } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, operationTimeout: 50 });
+    for (const id of ["a", "b", "c", "d", "e", "f"]) await store.set(id, sessionWith({ id }));
+    let released = 0;
+    let onStep = () => {};
+    const inner = backend.stream.bind(backend);
+    // Each record 30 ms after the last (180 ms in all, each step well inside 50 ms).
+    backend.stream = (now: number) => ({
+      [Symbol.asyncIterator]() {
+        const records = inner(now)[Symbol.asyncIterator]();
+        return {
+          next: () => {
+            onStep();
+            return new Promise((resolve) => setTimeout(() => resolve(records.next()), 30));
+          },
+          return: async () => {
+            released++;
+            return { done: true as const, value: undefined };
+          },
+        };
+      },
+    });
+    expect(Object.keys(await store.all()).sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+    expect(await store.ids()).toHaveLength(6);
+    expect(released).toBe(0); // read to the end: nothing to release
+    // close() during a listing: the listing stops after the step under way, and its iterator is released.
+    const secondStep = new Promise<void>((resolve) => {
+      let steps = 0;
+      onStep = () => ++steps === 2 && resolve();
+    });
+    const listing = store.ids().catch((e: unknown) => e);
+    await secondStep;
+    await store.close();
+    expect(await listing).toMatchObject({ code: ErrorCodes.CLOSED });
+    expect(released).toBe(1);
+  });
+
   it("a hung init fails the operations waiting for it instead of holding them", async () => {
     const { backend, hang } = instrumentedBackend();
     hang("init");
