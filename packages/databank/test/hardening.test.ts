@@ -229,6 +229,24 @@ describe("any stored value settles: a value that is not a session reads as missi
   });
 });
 
+describe("the adapter's own errors name no owner", () => {
+  it("a damaged owner's index counter fails the write without the owner in the message", async () => {
+    const b = await bank();
+    const backend = databankAdapter(b);
+    await backend.init();
+    const owner = "owner-ann@example.com";
+    await bankCall((cb) => b.save("session_index", `o:${owner.length}:${owner}`, "junk", cb));
+    const write = { id: "s1", payload: JSON.stringify(session()), expiresAt: T0 + HOUR, owner, now: T0 };
+    const error = await backend.upsert(write).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/owner's index log is not a count/);
+    expect(error?.message).not.toContain(owner);
+    await backend.close();
+  });
+});
+
 describe("ids that databank's memory driver can't store", () => {
   it("are refused before any I/O (the driver would throw outside any callback)", async () => {
     const b = await bank();
