@@ -1,7 +1,16 @@
 import { createStore, ErrorCodes, SessionStoreError } from "@sessionkit/core";
-import { afterAll, describe, expect, it } from "vitest";
-import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, Databank, databankRedisClass, memoryBank, rawRead, scanAll, warnings } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { databankAdapter } from "../src/index.js";
+import {
+  bankCall,
+  Databank,
+  databankRedisClass,
+  memoryBank,
+  memoryBanks,
+  rawRead,
+  scanAll,
+  warnings,
+} from "./helpers.js";
 
 const RedisDatabank = databankRedisClass();
 
@@ -24,15 +33,7 @@ function configError(run: () => unknown, option: string): SessionStoreError {
   throw new Error(`expected a config error naming ${option}`);
 }
 
-const banks: DatabankLike[] = [];
-afterAll(async () => {
-  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb)).catch(() => {});
-});
-async function bank(): Promise<DatabankLike> {
-  const b = await memoryBank();
-  banks.push(b);
-  return b;
-}
+const bank = memoryBanks();
 
 describe("configuration is refused at construction, naming the option", () => {
   const memory = { driver: "memory" };
