@@ -33,12 +33,14 @@ export class Logs {
   ) {}
 
   async append(log: string, ids: readonly string[]): Promise<void> {
+    // An owner's log is named after the owner, which no error text carries.
+    const name = log.startsWith("x:") ? `the expiry index's log ${log}` : "an owner's index log";
     for (let attempt = 0; ; attempt++) {
       const n = await this.bank.incr(this.type, log);
-      if (!Number.isSafeInteger(n) || n < 1) throw new Error(`databank: index counter ${log} is not a count`);
+      if (!Number.isSafeInteger(n) || n < 1) throw new Error(`databank: the counter of ${name} is not a count`);
       // Taken: only a driver whose incr is not atomic hands a number out twice. Take the next.
       if (await this.bank.create(this.type, chunkKey(log, n), { k: chunkKey(log, n), ids })) break;
-      if (attempt >= 8) throw new Error(`databank: no free chunk number in index log ${log}`);
+      if (attempt >= 8) throw new Error(`databank: no free chunk number in ${name}`);
     }
     if (log.startsWith("x:")) await this.lowerLo(Number(log.slice(2)));
   }

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, memoryBank, scanAll } from "./helpers.js";
+import { memoryBanks, scanAll } from "./helpers.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -14,15 +14,11 @@ const write = (id: string, expiresAt: number, now = T0, owner: string | null = n
   now,
 });
 
-const banks: DatabankLike[] = [];
-afterAll(async () => {
-  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb));
-});
+const newBank = memoryBanks();
 
 /** A real memory bank, behind a wrapper that counts what each call asks for, per type. */
 async function countingBank() {
-  const bank = await memoryBank();
-  banks.push(bank);
+  const bank = await newBank();
   const counts = new Map<string, number>();
   const count = (what: string, n = 1) => counts.set(what, (counts.get(what) ?? 0) + n);
   const counted = Object.create(bank) as DatabankLike;

@@ -1,7 +1,16 @@
 import { createStore, ErrorCodes, SessionStoreError } from "@sessionkit/core";
-import { afterAll, describe, expect, it } from "vitest";
-import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, Databank, databankRedisClass, memoryBank, rawRead, scanAll, warnings } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { databankAdapter } from "../src/index.js";
+import {
+  bankCall,
+  Databank,
+  databankRedisClass,
+  memoryBank,
+  memoryBanks,
+  rawRead,
+  scanAll,
+  warnings,
+} from "./helpers.js";
 
 const RedisDatabank = databankRedisClass();
 
@@ -24,15 +33,7 @@ function configError(run: () => unknown, option: string): SessionStoreError {
   throw new Error(`expected a config error naming ${option}`);
 }
 
-const banks: DatabankLike[] = [];
-afterAll(async () => {
-  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb)).catch(() => {});
-});
-async function bank(): Promise<DatabankLike> {
-  const b = await memoryBank();
-  banks.push(b);
-  return b;
-}
+const bank = memoryBanks();
 
 describe("configuration is refused at construction, naming the option", () => {
   const memory = { driver: "memory" };
@@ -226,6 +227,24 @@ describe("any stored value settles: a value that is not a session reads as missi
     await store.set("b", session({ user: "ann" }) as never);
     expect((await store.sessionsOf("ann")).map((s) => s.id)).toEqual(["b"]);
     await store.close();
+  });
+});
+
+describe("the adapter's own errors name no owner", () => {
+  it("a damaged owner's index counter fails the write without the owner in the message", async () => {
+    const b = await bank();
+    const backend = databankAdapter(b);
+    await backend.init();
+    const owner = "owner-ann@example.com";
+    await bankCall((cb) => b.save("session_index", `o:${owner.length}:${owner}`, "junk", cb));
+    const write = { id: "s1", payload: JSON.stringify(session()), expiresAt: T0 + HOUR, owner, now: T0 };
+    const error = await backend.upsert(write).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/owner's index log is not a count/);
+    expect(error?.message).not.toContain(owner);
+    await backend.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { afterAll } from "vitest";
 import type { DatabankLike } from "../src/index.js";
 
 // databank is CommonJS without types.
@@ -19,6 +20,22 @@ export async function memoryBank(): Promise<DatabankLike> {
   const bank = Databank.get("memory", {});
   await bankCall((cb) => bank.connect({}, cb));
   return bank;
+}
+
+/**
+ * A maker of connected memory banks for one test file: each is disconnected once the file's tests
+ * are done (a bank a test disconnected itself is passed over).
+ */
+export function memoryBanks(): () => Promise<DatabankLike> {
+  const banks: DatabankLike[] = [];
+  afterAll(async () => {
+    for (const bank of banks) await bankCall((cb) => bank.disconnect(cb)).catch(() => {});
+  });
+  return async () => {
+    const bank = await memoryBank();
+    banks.push(bank);
+    return bank;
+  };
 }
 
 /** A stored value, or undefined when the key is missing. */

@@ -5,9 +5,9 @@ import { Browser } from "@sessionkit/conformance";
 import { createStore } from "@sessionkit/core";
 import express from "express";
 import session, { type Store } from "express-session";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, memoryBank, rawRead, scanAll } from "./helpers.js";
+import { bankCall, memoryBanks, rawRead, scanAll } from "./helpers.js";
 
 // connect-databank 1.0.3, the store being replaced: CommonJS, no types.
 const require = createRequire(import.meta.url);
@@ -44,15 +44,7 @@ const expressSession = (expires: number | null, fields: Record<string, unknown> 
   ...fields,
 });
 
-const banks: DatabankLike[] = [];
-afterAll(async () => {
-  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb)).catch(() => {});
-});
-async function bank() {
-  const b = await memoryBank();
-  banks.push(b);
-  return b;
-}
+const bank = memoryBanks();
 
 describe("connect-databank's records, read in place", () => {
   it("get, all, ids and length serve a record connect-databank wrote, by its cookie expiry", async () => {

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { type DatabankLike, databankAdapter } from "../src/index.js";
-import { bankCall, memoryBank } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { databankAdapter } from "../src/index.js";
+import { memoryBanks } from "./helpers.js";
 
 // Two (or three) adapters over one memory bank, as instances of an app share a database. Each
 // race issues both calls in the same event-loop turn, in both orders: the memory driver applies
@@ -19,15 +19,11 @@ const write = (id: string, v: string, now = T0) => ({
 });
 const tombstone = { now: T0 + 1, until: T0 + HOUR };
 
-const banks: DatabankLike[] = [];
-afterAll(async () => {
-  for (const bank of banks) await bankCall((cb) => bank.disconnect(cb));
-});
+const newBank = memoryBanks();
 
 /** Three adapters over one fresh memory bank. */
 async function instances() {
-  const bank = await memoryBank();
-  banks.push(bank);
+  const bank = await newBank();
   const [a, b, c] = [0, 1, 2].map(() => databankAdapter(bank, { type: "race" })) as [Adapter, Adapter, Adapter];
   for (const adapter of [a, b, c]) await adapter.init();
   return [a, b, c] as const;

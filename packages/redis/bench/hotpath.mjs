@@ -20,15 +20,10 @@
 //
 // "raw" is node-redis's sendCommand with what a minimal store sends: JSON and GET, SET PXAT,
 // PEXPIREAT, DEL; no validation, no expiry check, no tombstone, no metadata.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { RedisStore } from "connect-redis";
-import { createClient } from "redis";
+import { privateServer } from "./server.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 
@@ -48,35 +43,8 @@ const builds = [await sessionkitFrom(join(here, "../.."), "sessionkit")];
 if (process.env.BEFORE) builds.unshift(await sessionkitFrom(process.env.BEFORE, "before"));
 
 // --- a private server -------------------------------------------------------------------------
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const dir = mkdtempSync(join(tmpdir(), "sessionkit-redis-bench-"));
-const server = spawn(
-  "redis-server",
-  ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-  { stdio: "ignore" },
-);
-const stopServer = () => {
-  server.kill("SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on("exit", stopServer);
-const connect = async () => {
-  const client = createClient({ url: `redis://127.0.0.1:${port}` });
-  client.on("error", (error) => console.error("redis:", error.message));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.connect();
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await sleep(100);
-    }
-  }
-};
+const server = await privateServer("bench");
+const connect = server.connect;
 const admin = await connect();
 
 // --- the contenders -----------------------------------------------------------------------------
@@ -274,5 +242,4 @@ for (const c of contenders) {
   await c.client.close();
 }
 await admin.close();
-stopServer();
-process.removeListener("exit", stopServer);
+server.stop();

@@ -8,14 +8,9 @@
 // Per command: its time in INFO commandstats (a script's includes the commands it runs) and the
 // server process's CPU (INFO cpu, main thread: parsing, replies and the network too), median of
 // ROUNDS (default 9) rounds of CALLS (default 5000) calls.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { createClient } from "redis";
+import { privateServer } from "./server.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 const CALLS = Number(process.env.CALLS ?? 5000);
@@ -25,34 +20,8 @@ const load = async (root) => (await import(pathToFileURL(join(root, "packages/re
 const builds = [["", await load(join(here, "../.."))]];
 if (process.env.BEFORE) builds.push([" (before)", await load(process.env.BEFORE)]);
 
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const dir = mkdtempSync(join(tmpdir(), "sessionkit-redis-scripts-"));
-const server = spawn(
-  "redis-server",
-  ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-  { stdio: "ignore" },
-);
-const stopServer = () => {
-  server.kill("SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on("exit", stopServer);
-const client = createClient({ url: `redis://127.0.0.1:${port}` });
-client.on("error", (error) => console.error("redis:", error.message));
-for (let attempt = 0; ; attempt++) {
-  try {
-    await client.connect();
-    break;
-  } catch (error) {
-    if (attempt > 50) throw error;
-    await sleep(100);
-  }
-}
+const server = await privateServer("scripts");
+const client = await server.connect();
 for (const [, scripts] of builds) {
   for (const script of Object.values(scripts)) await client.sendCommand(["SCRIPT", "LOAD", script.source]);
 }
@@ -132,5 +101,4 @@ for (const [name, values] of [...results].sort(([a], [b]) => a.localeCompare(b))
   console.log(`${name.padEnd(26)} ${c.padStart(6)} ${s.padStart(7)}`);
 }
 await client.close();
-stopServer();
-process.removeListener("exit", stopServer);
+server.stop();
