@@ -293,6 +293,24 @@ describe("nothing secret in error messages or logs", () => {
     expect((error.cause as { sql?: unknown }).sql).toBeUndefined();
     await store.close();
   });
+
+  it("an id run into a key prefix is scrubbed; a short owner is replaced only as a whole word", async () => {
+    const { backend, failWith } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, owner: (s) => s.user });
+    const sid = "Zk3VqP0c8mWsecretSessionId81";
+    // A key prefix ending in a letter ("sess") runs straight into the id, as Redis keys do.
+    failWith(
+      "get",
+      ([id]) => new Error(`WRONGTYPE Operation against a key holding the wrong kind of value: sess${id}`),
+    );
+    const read = (await store.get(sid).catch((e: unknown) => e)) as SessionStoreError;
+    expect(read.code).toBe(ErrorCodes.BACKEND);
+    expect([read.message, (read.cause as Error).message].join("\n")).not.toContain(sid);
+    failWith("upsert", () => new Error("Duplicate entry a for key PRIMARY"));
+    const write = (await store.set("b", sessionWith({ user: "a" })).catch((e: unknown) => e)) as SessionStoreError;
+    expect(write.message).toContain("Duplicate entry [redacted] for key PRIMARY");
+    await store.close();
+  });
 });
 
 describe("encryption bound to the id", () => {
