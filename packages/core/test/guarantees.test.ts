@@ -1,7 +1,13 @@
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { createStore, ErrorCodes, memoryBackend, type SessionRecord, type SessionStoreError } from "@sessionkit/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { capturingLogger, instrumentedBackend, sessionWith, sessionWithoutExpiry } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import {
+  capturingLogger,
+  expectNoStrayErrors,
+  instrumentedBackend,
+  sessionWith,
+  sessionWithoutExpiry,
+} from "./helpers.js";
 
 const HOUR = 3_600_000;
 
@@ -432,16 +438,7 @@ describe("configuration that cannot work is refused at construction", () => {
 });
 
 describe("a write refused after the response went out is visible", () => {
-  let unhandled: unknown[];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
-  beforeEach(() => {
-    unhandled = [];
-    process.on("uncaughtException", onUnhandled);
-  });
-  afterEach(() => {
-    process.off("uncaughtException", onUnhandled);
-    expect(unhandled).toEqual([]);
-  });
+  expectNoStrayErrors();
 
   it("emits error to a listener and logs it; without a listener nothing is thrown", async () => {
     const { logger, entries } = capturingLogger();
