@@ -453,6 +453,22 @@ describe("a write refused after the response went out is visible", () => {
     expect(entries().filter((e) => e.level === 50 && e.code === ErrorCodes.TOO_LARGE)).toHaveLength(2);
     await store.close();
   });
+  it("an error listener that throws neither holds the caller nor escapes: the caller gets its error, the throw is logged", async () => {
+    const { logger, entries } = capturingLogger();
+    const { backend, fail } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, logger });
+    store.on("error", () => {
+      throw new Error("a buggy listener");
+    });
+    fail("upsert");
+    await expect(store.set("a", sessionWith())).rejects.toMatchObject({ code: ErrorCodes.BACKEND });
+    const [err] = await new Promise<unknown[]>((resolve) => store.set("a", sessionWith(), (...args) => resolve(args)));
+    expect(err).toMatchObject({ code: ErrorCodes.BACKEND });
+    // A bad id fails before any I/O, on the same path.
+    await expect(store.destroy("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+    expect(entries().filter((e) => e.level === 50 && /error listener threw/.test(String(e.msg)))).toHaveLength(3);
+    await store.close();
+  });
 });
 
 describe("garbage collection stays gentle", () => {
