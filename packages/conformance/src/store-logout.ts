@@ -1,4 +1,4 @@
-import { createStore } from "@sessionkit/core";
+import { createStore, ErrorCodes } from "@sessionkit/core";
 import { expect, it } from "vitest";
 import { LogLevel } from "./logs.js";
 import {
@@ -19,7 +19,7 @@ const IN_FLIGHT = [
   { kind: "that changes nothing under resave: true (written back anyway)", path: "/resave/slow", change: false },
 ] as const;
 
-const UNSUPPORTED = { code: "ERR_SESSION_UNSUPPORTED" };
+const UNSUPPORTED = { code: ErrorCodes.UNSUPPORTED };
 
 /**
  * "A logout is a logout": destroy, regenerate, log out everywhere and sign out the other devices
@@ -192,7 +192,7 @@ function lifetimeScenarios(h: Harness): void {
     if (h.caps.createdAt !== true) {
       // Nothing to cap by: the store refuses the option rather than ignore it.
       expect(() => createStore(h.store.backend, { maxLifetime: MAX_LIFETIME_MS / 1000 })).toThrow(
-        expect.objectContaining({ code: "ERR_SESSION_CONFIG" }),
+        expect.objectContaining({ code: ErrorCodes.CONFIG }),
       );
       return;
     }

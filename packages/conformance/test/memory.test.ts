@@ -1,4 +1,5 @@
 import { memoryBackend, type SessionBackend, type SessionRecord } from "@sessionkit/core";
+import { unsupported } from "@sessionkit/core/kit";
 import { backendConformance, storeConformance } from "../src/index.js";
 
 // The suite's self-test: the reference backend must pass it.
@@ -16,9 +17,10 @@ function legacyLayout(inner: SessionBackend): SessionBackend {
     expiresAt: r.expiresAt,
     owner: null,
   });
-  const noOwners = () => Promise.reject(new Error("this layout stores no owners"));
+  const name = "memory-legacy";
+  const noOwners = () => unsupported(name, "stores no owners");
   return {
-    name: "memory-legacy",
+    name,
     capabilities: { owners: false, tombstones: false, createdAt: false },
     init: () => inner.init(),
     get: async (id, now) => {

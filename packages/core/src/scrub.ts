@@ -9,6 +9,8 @@
 
 const MAX_TEXT = 300;
 const REDACTED = "[redacted]";
+/** Secrets shorter than this are replaced only as whole tokens; longer ones wherever they appear. */
+const WHOLE_TOKEN_BELOW = 8;
 
 /** The parts of a driver error worth keeping: its class, its code and its scrubbed message. */
 export interface ScrubbedError {
@@ -22,8 +24,10 @@ export function scrubText(text: string, secrets: ReadonlyArray<string | null | u
   for (const secret of secrets) {
     if (!secret) continue;
     for (const form of forms(secret)) {
-      // Whole tokens only: a short id or owner ("a", "7") must not eat letters out of words.
-      if (form.length > 0)
+      // A long secret goes wherever it appears (a key prefix may run straight into an id:
+      // `sess<id>`); a short one ("a", "7") only as a whole token, so it eats no letters out of words.
+      if (form.length >= WHOLE_TOKEN_BELOW) out = out.split(form).join(REDACTED);
+      else if (form.length > 0)
         out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(form)}(?![A-Za-z0-9])`, "g"), REDACTED);
     }
   }

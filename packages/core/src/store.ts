@@ -477,7 +477,14 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
       // The request's change is dropped, often after the response went out: make it visible.
       this.log.error({ op, code: failure.code }, failure.message);
     }
-    if (this.listenerCount("error") > 0) this.emit("error", failure);
+    if (this.listenerCount("error") === 0) return;
+    try {
+      this.emit("error", failure);
+    } catch {
+      // A listener that throws must neither hold the caller (who still gets its error) nor escape
+      // from inside the store's machinery. Its error is not logged: it may quote the session.
+      this.log.error({ op, code: failure.code }, "an error listener threw");
+    }
   }
 
   /** Whether debug lines are wanted; a logger without isLevelEnabled gets them all. Spares the id hash otherwise. */

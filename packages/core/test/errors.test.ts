@@ -1,22 +1,9 @@
 import { createStore, ErrorCodes, isSessionStoreError, memoryBackend, SessionStoreError } from "@sessionkit/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deepFreeze, instrumentedBackend, sessionWith } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { deepFreeze, expectNoStrayErrors, instrumentedBackend, sessionWith } from "./helpers.js";
 
 describe("errors reach the caller with a stable code, never as a throw", () => {
-  let unhandled: unknown[];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
-  beforeEach(() => {
-    unhandled = [];
-    process.on("unhandledRejection", onUnhandled);
-    process.on("uncaughtException", onUnhandled);
-  });
-  afterEach(async () => {
-    // Give stray rejections a few turns of the event loop to surface before counting.
-    await new Promise((r) => setTimeout(r, 20));
-    process.off("unhandledRejection", onUnhandled);
-    process.off("uncaughtException", onUnhandled);
-    expect(unhandled).toEqual([]);
-  });
+  expectNoStrayErrors();
 
   it("bad ids: not a string, empty, too long", async () => {
     const store = createStore(memoryBackend(), { gcInterval: 0 });

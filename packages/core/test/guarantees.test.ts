@@ -1,7 +1,13 @@
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { createStore, ErrorCodes, memoryBackend, type SessionRecord, type SessionStoreError } from "@sessionkit/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { capturingLogger, instrumentedBackend, sessionWith, sessionWithoutExpiry } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import {
+  capturingLogger,
+  expectNoStrayErrors,
+  instrumentedBackend,
+  sessionWith,
+  sessionWithoutExpiry,
+} from "./helpers.js";
 
 const HOUR = 3_600_000;
 
@@ -331,6 +337,24 @@ describe("nothing secret in error messages or logs", () => {
     expect((error.cause as { sql?: unknown }).sql).toBeUndefined();
     await store.close();
   });
+
+  it("an id run into a key prefix is scrubbed; a short owner is replaced only as a whole word", async () => {
+    const { backend, failWith } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, owner: (s) => s.user });
+    const sid = "Zk3VqP0c8mWsecretSessionId81";
+    // A key prefix ending in a letter ("sess") runs straight into the id, as Redis keys do.
+    failWith(
+      "get",
+      ([id]) => new Error(`WRONGTYPE Operation against a key holding the wrong kind of value: sess${id}`),
+    );
+    const read = (await store.get(sid).catch((e: unknown) => e)) as SessionStoreError;
+    expect(read.code).toBe(ErrorCodes.BACKEND);
+    expect([read.message, (read.cause as Error).message].join("\n")).not.toContain(sid);
+    failWith("upsert", () => new Error("Duplicate entry a for key PRIMARY"));
+    const write = (await store.set("b", sessionWith({ user: "a" })).catch((e: unknown) => e)) as SessionStoreError;
+    expect(write.message).toContain("Duplicate entry [redacted] for key PRIMARY");
+    await store.close();
+  });
 });
 
 describe("encryption bound to the id", () => {
@@ -452,16 +476,7 @@ describe("configuration that cannot work is refused at construction", () => {
 });
 
 describe("a write refused after the response went out is visible", () => {
-  let unhandled: unknown[];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
-  beforeEach(() => {
-    unhandled = [];
-    process.on("uncaughtException", onUnhandled);
-  });
-  afterEach(() => {
-    process.off("uncaughtException", onUnhandled);
-    expect(unhandled).toEqual([]);
-  });
+  expectNoStrayErrors();
 
   it("emits error to a listener and logs it; without a listener nothing is thrown", async () => {
     const { logger, entries } = capturingLogger();
@@ -474,6 +489,22 @@ describe("a write refused after the response went out is visible", () => {
     await new Promise<void>((resolve) => store.set("a", sessionWith({ big: "x".repeat(200) }), () => resolve()));
     expect(events).toEqual([expect.objectContaining({ code: ErrorCodes.TOO_LARGE })]);
     expect(entries().filter((e) => e.level === 50 && e.code === ErrorCodes.TOO_LARGE)).toHaveLength(2);
+    await store.close();
+  });
+  it("an error listener that throws neither holds the caller nor escapes: the caller gets its error, the throw is logged", async () => {
+    const { logger, entries } = capturingLogger();
+    const { backend, fail } = instrumentedBackend();
+    const store = createStore(backend, { gcInterval: 0, logger });
+    store.on("error", () => {
+      throw new Error("a buggy listener");
+    });
+    fail("upsert");
+    await expect(store.set("a", sessionWith())).rejects.toMatchObject({ code: ErrorCodes.BACKEND });
+    const [err] = await new Promise<unknown[]>((resolve) => store.set("a", sessionWith(), (...args) => resolve(args)));
+    expect(err).toMatchObject({ code: ErrorCodes.BACKEND });
+    // A bad id fails before any I/O, on the same path.
+    await expect(store.destroy("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_ID });
+    expect(entries().filter((e) => e.level === 50 && /error listener threw/.test(String(e.msg)))).toHaveLength(3);
     await store.close();
   });
 });

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { memoryBackend, type SessionBackend } from "@sessionkit/core";
 import pino from "pino";
+import { afterEach, beforeEach, expect } from "vitest";
 import { BACKEND_METHODS } from "../src/resolve-options.js";
 
 /**
@@ -97,4 +98,26 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * Registers hooks of the enclosing describe block: during each test, uncaught exceptions and
+ * unhandled rejections are collected (a failure thrown at an app, a promise nobody awaits), and
+ * after it there must be none.
+ */
+export function expectNoStrayErrors(): void {
+  let stray: unknown[] = [];
+  const onStray = (e: unknown) => stray.push(e);
+  beforeEach(() => {
+    stray = [];
+    process.on("unhandledRejection", onStray);
+    process.on("uncaughtException", onStray);
+  });
+  afterEach(async () => {
+    // Give stray rejections a few turns of the event loop to surface before counting.
+    await new Promise((r) => setTimeout(r, 20));
+    process.off("unhandledRejection", onStray);
+    process.off("uncaughtException", onStray);
+    expect(stray).toEqual([]);
+  });
 }
