@@ -247,15 +247,16 @@ describe("bounded time on a hung database", () => {
 
   it("a prune longer than operationTimeout finishes: each batch has the deadline, not the whole run", async () => {
     const { backend } = instrumentedBackend();
-    const store = createStore(backend, { gcInterval: 0, operationTimeout: 50, gcBatchSize: 100 });
+    const store = createStore(backend, { gcInterval: 0, operationTimeout: 200, gcBatchSize: 100 });
     await store.length(); // initialized
     let batches = 0;
-    // Six full batches of 30 ms each (180 ms in all, each well inside 50 ms), then a short one.
+    // Twelve full batches of 25 ms each (300 ms in all, each far inside 200 ms even on a busy
+    // machine), then a short one.
     backend.deleteExpired = (_now: number, limit: number) =>
-      new Promise((resolve) => setTimeout(() => resolve(++batches <= 6 ? limit : 0), 30));
+      new Promise((resolve) => setTimeout(() => resolve(++batches <= 12 ? limit : 0), 25));
     const deleted = await store.prune();
-    expect(batches).toBe(7);
-    expect(deleted).toBeGreaterThanOrEqual(600);
+    expect(batches).toBe(13);
+    expect(deleted).toBeGreaterThanOrEqual(1200);
     // A batch that hangs still fails the prune, with the batch's deadline.
     backend.deleteExpired = () => new Promise(() => {});
     await expect(store.prune()).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
@@ -264,19 +265,20 @@ describe("bounded time on a hung database", () => {
 
   it("a listing longer than operationTimeout finishes: each step has the deadline; close() stops it", async () => {
     const { backend } = instrumentedBackend();
-    const store = createStore(backend, { gcInterval: 0, operationTimeout: 50 });
-    for (const id of ["a", "b", "c", "d", "e", "f"]) await store.set(id, sessionWith({ id }));
+    const store = createStore(backend, { gcInterval: 0, operationTimeout: 200 });
+    const ids = Array.from({ length: 12 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+    for (const id of ids) await store.set(id, sessionWith({ id }));
     let released = 0;
     let onStep = () => {};
     const inner = backend.stream.bind(backend);
-    // Each record 30 ms after the last (180 ms in all, each step well inside 50 ms).
+    // Each record 25 ms after the last (300 ms in all, each step far inside 200 ms).
     backend.stream = (now: number) => ({
       [Symbol.asyncIterator]() {
         const records = inner(now)[Symbol.asyncIterator]();
         return {
           next: () => {
             onStep();
-            return new Promise((resolve) => setTimeout(() => resolve(records.next()), 30));
+            return new Promise((resolve) => setTimeout(() => resolve(records.next()), 25));
           },
           return: async () => {
             released++;
@@ -285,8 +287,8 @@ describe("bounded time on a hung database", () => {
         };
       },
     });
-    expect(Object.keys(await store.all()).sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
-    expect(await store.ids()).toHaveLength(6);
+    expect(Object.keys(await store.all()).sort()).toEqual(ids);
+    expect(await store.ids()).toHaveLength(12);
     expect(released).toBe(0); // read to the end: nothing to release
     // close() during a listing: the listing stops after the step under way, and its iterator is released.
     const secondStep = new Promise<void>((resolve) => {
