@@ -48,7 +48,13 @@ export class PayloadCodec {
    */
   decode(payload: string, sessionId: string): Record<string, unknown> {
     const text = this.encryption ? this.encryption.decrypt(payload, sessionId) : payload;
-    const session = this.serializer.parse(text);
+    let session: unknown;
+    try {
+      session = this.serializer.parse(text);
+    } catch (error) {
+      // A parser's message may quote the stored value (JSON.parse does): none of it goes further.
+      throw new Error(error instanceof SyntaxError ? "not valid JSON" : "the serializer could not parse it");
+    }
     if (!isSessionObject(session)) throw new TypeError("stored value is not a session (no cookie object)");
     return session;
   }

@@ -599,8 +599,7 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
         {
           op: "read",
           sidHash: idFingerprint(record.id),
-          reason:
-            error instanceof SyntaxError ? "not valid JSON" : error instanceof Error ? error.message : "unreadable",
+          reason: error instanceof Error ? error.message : "unreadable",
         },
         "stored session could not be read back; treating it as missing",
       );

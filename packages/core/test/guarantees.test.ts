@@ -312,6 +312,29 @@ describe("bounded time on a hung database", () => {
 });
 
 describe("nothing secret in error messages or logs", () => {
+  it("a stored value a parser can't read is missing, and the parser's message (which may quote it) is not logged", async () => {
+    const { logger, lines } = capturingLogger();
+    const { backend, inner } = instrumentedBackend();
+    const serializer = {
+      stringify: JSON.stringify,
+      parse: (text: string) => {
+        if (text.startsWith("{")) return JSON.parse(text);
+        throw new Error(`cannot parse ${text}`);
+      },
+    };
+    const store = createStore(backend, { gcInterval: 0, logger, serializer });
+    const record = { expiresAt: Date.now() + HOUR, owner: null, now: Date.now() };
+    await inner.upsert({ ...record, id: "custom", payload: "TOP-SECRET-5521 in a format" });
+    await inner.upsert({ ...record, id: "json", payload: "{TOP-SECRET-6632 not json" });
+    expect(await store.get("custom")).toBeNull();
+    expect(await store.get("json")).toBeNull();
+    const warnings = lines.filter((line) => line.includes('"level":40'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join("\n")).toMatch(/the serializer could not parse it[\s\S]*not valid JSON/);
+    expect(lines.join("\n")).not.toMatch(/TOP-SECRET/);
+    await store.close();
+  });
+
   it("a driver error quoting the statement, the id, the owner and the contents is scrubbed for callers and logs", async () => {
     const { logger, lines } = capturingLogger();
     const { backend, failWith } = instrumentedBackend();
