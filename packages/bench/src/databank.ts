@@ -3,7 +3,15 @@
 import { createRequire } from "node:module";
 import { createStore } from "@sessionkit/core";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
-import { type Benchmark, type CallbackStore, type Contender, closeAll, compare, viaCallbacks } from "./harness.js";
+import {
+  type Benchmark,
+  type CallbackStore,
+  type Contender,
+  closeAll,
+  compareSection,
+  storeContender,
+  viaCallbacks,
+} from "./harness.js";
 
 const require = createRequire(import.meta.url);
 const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
@@ -55,7 +63,7 @@ export const bench: Benchmark = async (ctx) => {
   const contenders: Contender[] = [
     raw("raw databank", await bank()),
     raw("control: raw databank", await bank()),
-    { name: "sessionkit", ops: viaCallbacks(store as unknown as CallbackStore), close: () => store.close() },
+    storeContender("sessionkit", store),
     // It adds `sid` to the object it is given: each call gets its own copy. It has no touch().
     {
       name: "connect-databank",
@@ -64,18 +72,14 @@ export const bench: Benchmark = async (ctx) => {
     },
   ];
   try {
-    const measurements = await compare(contenders, { ...size, concurrency: CONCURRENCY }, ctx.log);
     return [
-      {
-        title: "databank (memory driver)",
-        baseline: "raw databank",
-        measurements,
-        notes: [
-          `${size.ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, median of ${size.rounds} interleaved rounds after a warm-up round; a bank per contender.`,
+      await compareSection("databank (memory driver)", contenders, { ...size, concurrency: CONCURRENCY }, ctx.log, {
+        setup: "a bank per contender",
+        more: [
           "raw: save of { payload, expiresAt } (+ JSON.stringify), read (+ JSON.parse, expiry check), touch as read + save, del: no expiry index, no ordering of a touch against other writes. control: the same code on its own bank.",
           "sessionkit: createStore(databankAdapter(bank)) with its defaults (expiry index for GC, tombstones). connect-databank 1.0.3 has no touch (express-session then skips it).",
         ],
-      },
+      }),
     ];
   } finally {
     await closeAll(contenders, ctx.log);

@@ -3,16 +3,8 @@
 // same traffic with no cleanup running.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
-import { type Benchmark, type BenchSection, benchSession, closeAll, median, probe } from "./harness.js";
-import {
-  type Dialect,
-  type DialectKey,
-  dialects,
-  dropTables,
-  type Layout,
-  lazyFlush,
-  type SqlContender,
-} from "./knex.js";
+import { type Benchmark, benchSession, median, probe } from "./harness.js";
+import { type Dialect, type DialectKey, eachDialect, type Layout, type SqlContender } from "./knex.js";
 
 const SIZES = {
   small: { backlog: { expired: 20_000, live: 10_000 }, routine: { expired: 1_000, live: 20_000 }, rounds: 2 },
@@ -76,79 +68,61 @@ function traffic(c: SqlContender, live: number) {
   };
 }
 
-export const bench: Benchmark = async (ctx) => {
+export const bench: Benchmark = (ctx) => {
   const size = SIZES[ctx.size];
-  const sections: BenchSection[] = [];
-  for (const d of dialects()) {
-    const title = `GC on ${d.title.replace(/^knex on /, "")}`;
-    const prefix = "skbench_gc";
-    let contenders: SqlContender[] = [];
-    let restore = async () => {};
-    try {
-      ctx.log(title);
-      await dropTables(d.knex);
-      restore = await lazyFlush(d);
-      // The driver-handle store prunes with the same statements as the knex one: left out here.
-      contenders = (await d.contenders(prefix)).filter((c) => !c.name.startsWith("sessionkit, "));
-      const measurements = [];
-      for (const [op, scenario] of [
-        ["backlog prune", size.backlog],
-        ["routine prune", size.routine],
-      ] as const) {
-        const runs = new Map<SqlContender, Array<{ rowsPerSec: number; p99: number; idle: number; ops: number }>>();
-        for (let round = 0; round < size.rounds; round++) {
-          for (let k = 0; k < contenders.length; k++) {
-            const c = contenders[(k + round) % contenders.length] as SqlContender;
-            await fill(d, c.layout, scenario.expired, scenario.live);
-            await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(200)); // pools filled, caches warm
-            const idle = await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(IDLE_MS));
-            const busy = await probe(traffic(c, scenario.live), TRAFFIC, () => c.prune());
-            await verify(d.knex, c.layout, scenario.live);
-            const run = {
-              rowsPerSec: (scenario.expired / busy.ms) * 1000,
-              p99: busy.p99Ms,
-              idle: idle.p99Ms,
-              ops: busy.ops,
-            };
-            runs.set(c, [...(runs.get(c) ?? []), run]);
-            ctx.log(
-              `${op} ${c.name}: ${Math.round(busy.ms)} ms, p99 ${busy.p99Ms.toFixed(1)} ms (idle ${idle.p99Ms.toFixed(1)})`,
-            );
-          }
-        }
-        for (const c of contenders) {
-          const own = runs.get(c) ?? [];
-          const m = (f: (r: (typeof own)[number]) => number) => median(own.map(f));
-          measurements.push({
-            contender: c.name,
-            op,
-            opsPerSec: m((r) => r.rowsPerSec),
-            p99Ms: m((r) => r.p99),
-            note: `no cleanup: p99 ${m((r) => r.idle).toFixed(1)} ms; ${Math.round(m((r) => r.ops))} requests during it`,
-          });
+  const title = (d: Dialect) => `GC on ${d.title.replace(/^knex on /, "")}`;
+  return eachDialect(ctx, "skbench_gc", title, async (d, all) => {
+    // The driver-handle store prunes with the same statements as the knex one: left out here.
+    const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
+    const measurements = [];
+    for (const [op, scenario] of [
+      ["backlog prune", size.backlog],
+      ["routine prune", size.routine],
+    ] as const) {
+      const runs = new Map<SqlContender, Array<{ rowsPerSec: number; p99: number; idle: number; ops: number }>>();
+      for (let round = 0; round < size.rounds; round++) {
+        for (let k = 0; k < contenders.length; k++) {
+          const c = contenders[(k + round) % contenders.length] as SqlContender;
+          await fill(d, c.layout, scenario.expired, scenario.live);
+          await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(200)); // pools filled, caches warm
+          const idle = await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(IDLE_MS));
+          const busy = await probe(traffic(c, scenario.live), TRAFFIC, () => c.prune());
+          await verify(d.knex, c.layout, scenario.live);
+          const run = {
+            rowsPerSec: (scenario.expired / busy.ms) * 1000,
+            p99: busy.p99Ms,
+            idle: idle.p99Ms,
+            ops: busy.ops,
+          };
+          runs.set(c, [...(runs.get(c) ?? []), run]);
+          ctx.log(
+            `${op} ${c.name}: ${Math.round(busy.ms)} ms, p99 ${busy.p99Ms.toFixed(1)} ms (idle ${idle.p99Ms.toFixed(1)})`,
+          );
         }
       }
-      const count = (s: { expired: number; live: number }) =>
-        `${s.expired.toLocaleString("en")} expired among ${s.live.toLocaleString("en")} live`;
-      sections.push({
-        title,
-        baseline: (contenders[0] as SqlContender).name,
-        measurements,
-        notes: [
-          `backlog: ${count(size.backlog)}; routine: ${count(size.routine)}. ops/s = expired rows deleted per second by one complete cleanup (median of ${size.rounds} interleaved rounds, each on a fresh fill); every live row was verified kept.`,
-          `p99 ms = the 99th percentile latency of live traffic (get, set and touch of random live sessions through the same store, ${TRAFFIC} in flight) while the cleanup ran; the note gives the same traffic's p99 over ${IDLE_MS} ms with no cleanup.`,
-          `raw: one unbounded DELETE on the bare driver. sessionkit: store.prune() with its defaults (bounded batches sized to about 10 ms each, yielding between them; operationTimeout bounds each batch). connect-session-knex: its private dbCleanup(); connect-pg-simple: pruneSessions(); express-mysql-session: clearExpiredSessions() (its table has no index on expires).`,
-        ],
-      });
-    } catch (error) {
-      ctx.log(`  not measured: ${String(error)}`);
-      sections.push({ title, baseline: "raw", measurements: [], notes: [`Not measured: ${String(error)}`] });
-    } finally {
-      await closeAll(contenders, ctx.log);
-      await restore().catch((e) => ctx.log(`could not restore settings: ${String(e)}`));
-      await dropTables(d.knex).catch(() => {});
-      await d.close();
+      for (const c of contenders) {
+        const own = runs.get(c) ?? [];
+        const m = (f: (r: (typeof own)[number]) => number) => median(own.map(f));
+        measurements.push({
+          contender: c.name,
+          op,
+          opsPerSec: m((r) => r.rowsPerSec),
+          p99Ms: m((r) => r.p99),
+          note: `no cleanup: p99 ${m((r) => r.idle).toFixed(1)} ms; ${Math.round(m((r) => r.ops))} requests during it`,
+        });
+      }
     }
-  }
-  return sections;
+    const count = (s: { expired: number; live: number }) =>
+      `${s.expired.toLocaleString("en")} expired among ${s.live.toLocaleString("en")} live`;
+    return {
+      title: title(d),
+      baseline: (contenders[0] as SqlContender).name,
+      measurements,
+      notes: [
+        `backlog: ${count(size.backlog)}; routine: ${count(size.routine)}. ops/s = expired rows deleted per second by one complete cleanup (median of ${size.rounds} interleaved rounds, each on a fresh fill); every live row was verified kept.`,
+        `p99 ms = the 99th percentile latency of live traffic (get, set and touch of random live sessions through the same store, ${TRAFFIC} in flight) while the cleanup ran; the note gives the same traffic's p99 over ${IDLE_MS} ms with no cleanup.`,
+        `raw: one unbounded DELETE on the bare driver. sessionkit: store.prune() with its defaults (bounded batches sized to about 10 ms each, yielding between them; operationTimeout bounds each batch). connect-session-knex: its private dbCleanup(); connect-pg-simple: pruneSessions(); express-mysql-session: clearExpiredSessions() (its table has no index on expires).`,
+      ],
+    };
+  });
 };

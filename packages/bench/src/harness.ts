@@ -203,6 +203,46 @@ export function benchSession(expires = new Date(Date.now() + HOUR)) {
   };
 }
 
+/**
+ * A store driven through its callbacks, as express-session drives it; closing it closes the
+ * store, then runs `after` (e.g. ends the client the benchmark made for it).
+ */
+export function storeContender(
+  name: string,
+  store: { close(): Promise<unknown> },
+  after: () => Promise<unknown> = async () => {},
+): Contender {
+  return {
+    name,
+    ops: viaCallbacks(store as unknown as CallbackStore),
+    close: async () => {
+      await store.close();
+      await after();
+    },
+  };
+}
+
+/**
+ * Compares the contenders into one section, the first one the baseline; its first note says how
+ * (operations, concurrency, rounds, then `setup` when given), `notes` follow. Closes nothing.
+ */
+export async function compareSection(
+  title: string,
+  contenders: Contender[],
+  options: CompareOptions,
+  log: (message: string) => void,
+  notes: { setup?: string; more: string[] },
+): Promise<BenchSection> {
+  const measurements = await compare(contenders, options, log);
+  const how = `${options.ops.toLocaleString("en")} operations per run, ${options.concurrency} in flight, median of ${options.rounds} interleaved rounds after a warm-up round`;
+  return {
+    title,
+    baseline: (contenders[0] as Contender).name,
+    measurements,
+    notes: [`${how}${notes.setup ? `; ${notes.setup}` : ""}.`, ...notes.more],
+  };
+}
+
 /** Closes every contender, logging (not throwing) what fails, so one bad close hides no result. */
 export async function closeAll(contenders: Contender[], log: (m: string) => void): Promise<void> {
   for (const c of contenders) await c.close?.().catch((e) => log(`could not close ${c.name}: ${String(e)}`));

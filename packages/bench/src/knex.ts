@@ -11,12 +11,14 @@ import { ConnectSessionKnexStore } from "connect-session-knex";
 import knexFactory, { type Knex } from "knex";
 import mysql from "mysql2";
 import {
+  type BenchContext,
   type Benchmark,
   type BenchSection,
   type CallbackStore,
   type Contender,
   closeAll,
-  compare,
+  compareSection,
+  storeContender,
   viaCallbacks,
 } from "./harness.js";
 
@@ -164,21 +166,11 @@ async function sessionkit(
   name: string,
   client: Parameters<typeof knexAdapter>[0],
   table: string,
-  close = async () => {},
-) {
+  close: () => Promise<unknown> = async () => {},
+): Promise<SqlContender> {
   const store = createStore(knexAdapter(client, { tableName: table }), { gcInterval: 0 });
   await store.length(); // init(): the table exists before the first timed call
-  const contender: SqlContender = {
-    name,
-    layout: ours(table),
-    ops: viaCallbacks(store as unknown as CallbackStore),
-    prune: () => store.prune(),
-    close: async () => {
-      await store.close();
-      await close();
-    },
-  };
-  return contender;
+  return { ...storeContender(name, store, close), layout: ours(table), prune: () => store.prune() };
 }
 
 async function connectSessionKnex(knex: Knex, key: DialectKey, table: string): Promise<SqlContender> {
@@ -247,12 +239,40 @@ async function expressMysqlSession(table: string): Promise<SqlContender> {
   };
 }
 
+/** A sessionkit store over a bare driver handle: the handle, its name in the table, and its close. */
+interface Handle {
+  label: string;
+  client: Parameters<typeof knexAdapter>[0];
+  close(): Promise<unknown>;
+}
+
+/**
+ * The contenders every dialect has, on tables `<p>_<who>`: raw and control on `driver` (each
+ * with a runner of its own), sessionkit through `knex` and through `handle`, connect-session-knex.
+ */
+async function common(
+  key: DialectKey,
+  knex: Knex,
+  p: string,
+  driver: string,
+  runner: (table: string) => Runner,
+  handle: Handle,
+): Promise<SqlContender[]> {
+  for (const t of ["raw", "ctl"]) await knexAdapter(knex, { tableName: `${p}_${t}` }).init();
+  return [
+    rawContender(`raw ${driver}`, `${p}_raw`, runner(`${p}_raw`)),
+    rawContender(`control: raw ${driver}`, `${p}_ctl`, runner(`${p}_ctl`)),
+    await sessionkit("sessionkit", knex, `${p}_sk`),
+    await sessionkit(`sessionkit, ${handle.label}`, handle.client, `${p}_skd`, handle.close),
+    await connectSessionKnex(knex, key, `${p}_csk`),
+  ];
+}
+
 /** The three dialects, each with its own knex instance; `close()` drops nothing (see dropTables). */
-export function dialects(): Dialect[] {
+function dialects(): Dialect[] {
   const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-"));
   const file = join(dir, "bench.db");
   const pool = { min: 1, max: POOL };
-  const rawTable = async (knex: Knex, table: string) => knexAdapter(knex, { tableName: table }).init();
   const pgKnex = knexFactory({ client: "pg", connection: { connectionString: PG_URL, options: PG_OPTIONS }, pool });
   const myKnex = knexFactory({ client: "mysql2", connection: MYSQL_URL, pool });
   const liteKnex = knexFactory({
@@ -272,16 +292,10 @@ export function dialects(): Dialect[] {
       title: "knex on PostgreSQL (pg)",
       knex: pgKnex,
       contenders: async (p) => {
-        for (const t of ["raw", "ctl"]) await rawTable(pgKnex, `${p}_${t}`);
         const own = pgPool();
-        return [
-          rawContender("raw pg", `${p}_raw`, pgRunner(pgPool(), `${p}_raw`)),
-          rawContender("control: raw pg", `${p}_ctl`, pgRunner(pgPool(), `${p}_ctl`)),
-          await sessionkit("sessionkit", pgKnex, `${p}_sk`),
-          await sessionkit("sessionkit, pg pool", { pg: own as never }, `${p}_skd`, () => own.end()),
-          await connectSessionKnex(pgKnex, "pg", `${p}_csk`),
-          await connectPgSimple(`${p}_cps`),
-        ];
+        const handle = { label: "pg pool", client: { pg: own as never }, close: () => own.end() };
+        const shared = await common("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), handle);
+        return [...shared, await connectPgSimple(`${p}_cps`)];
       },
       close: () => pgKnex.destroy(),
     },
@@ -290,16 +304,10 @@ export function dialects(): Dialect[] {
       title: "knex on MariaDB (mysql2)",
       knex: myKnex,
       contenders: async (p) => {
-        for (const t of ["raw", "ctl"]) await rawTable(myKnex, `${p}_${t}`);
         const own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL });
-        return [
-          rawContender("raw mysql2", `${p}_raw`, mysqlRunner(mysqlPool(), `${p}_raw`)),
-          rawContender("control: raw mysql2", `${p}_ctl`, mysqlRunner(mysqlPool(), `${p}_ctl`)),
-          await sessionkit("sessionkit", myKnex, `${p}_sk`),
-          await sessionkit("sessionkit, mysql2 pool", { mysql2: own }, `${p}_skd`, async () => own.promise().end()),
-          await connectSessionKnex(myKnex, "mysql", `${p}_csk`),
-          await expressMysqlSession(`${p}_ems`),
-        ];
+        const handle = { label: "mysql2 pool", client: { mysql2: own }, close: () => own.promise().end() };
+        const shared = await common("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), handle);
+        return [...shared, await expressMysqlSession(`${p}_ems`)];
       },
       close: () => myKnex.destroy(),
     },
@@ -308,18 +316,14 @@ export function dialects(): Dialect[] {
       title: "knex on SQLite (better-sqlite3, file, WAL)",
       knex: liteKnex,
       contenders: async (p) => {
-        for (const t of ["raw", "ctl"]) await rawTable(liteKnex, `${p}_${t}`);
         const own = new Database(file);
         for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
-        return [
-          rawContender("raw better-sqlite3", `${p}_raw`, sqliteRunner(file, `${p}_raw`)),
-          rawContender("control: raw better-sqlite3", `${p}_ctl`, sqliteRunner(file, `${p}_ctl`)),
-          await sessionkit("sessionkit", liteKnex, `${p}_sk`),
-          await sessionkit("sessionkit, own database", { betterSqlite3: own as never }, `${p}_skd`, async () =>
-            own.close(),
-          ),
-          await connectSessionKnex(liteKnex, "sqlite", `${p}_csk`),
-        ];
+        const handle = {
+          label: "own database",
+          client: { betterSqlite3: own as never },
+          close: async () => own.close(),
+        };
+        return common("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), handle);
       },
       close: async () => {
         await liteKnex.destroy();
@@ -333,54 +337,45 @@ export function dialects(): Dialect[] {
  * Drops every table of both sections (before, in case an earlier run died, and after): a
  * leftover connect-pg-simple table keeps the index name the next one needs (IDX_session_expire).
  */
-export async function dropTables(knex: Knex): Promise<void> {
+async function dropTables(knex: Knex): Promise<void> {
   for (const prefix of ["skbench_ops", "skbench_gc"])
     for (const t of ["raw", "ctl", "sk", "skd", "csk", "cps", "ems"])
       await knex.schema.dropTableIfExists(`${prefix}_${t}`);
 }
 
 /** MariaDB has no per-session switch for fsync at commit: lazy flush server-wide, put back after. */
-export async function lazyFlush(d: Dialect): Promise<() => Promise<void>> {
+async function lazyFlush(d: Dialect): Promise<() => Promise<void>> {
   if (d.key !== "mysql") return async () => {};
   const [[row]] = (await d.knex.raw("select @@global.innodb_flush_log_at_trx_commit as v")) as [Array<{ v: number }>];
   await d.knex.raw("set global innodb_flush_log_at_trx_commit = 2");
   return async () => void (await d.knex.raw(`set global innodb_flush_log_at_trx_commit = ${Number(row?.v ?? 1)}`));
 }
 
-const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 5000, rounds: 5 } } as const;
-const CONCURRENCY = 8;
-
-export const bench: Benchmark = async (ctx) => {
-  const size = SIZES[ctx.size];
+/**
+ * Measures each dialect in turn, on fresh tables named `<prefix>_<who>` (dropped before and
+ * after) and with MariaDB's lazy flush on: `measure` gets every contender of the dialect, and
+ * every one of them is closed after, whether measured or not. A dialect that fails gives a
+ * "not measured" section under `title(d)`; the others still run.
+ */
+export async function eachDialect(
+  ctx: BenchContext,
+  prefix: string,
+  title: (d: Dialect) => string,
+  measure: (d: Dialect, contenders: SqlContender[]) => Promise<BenchSection>,
+): Promise<BenchSection[]> {
   const sections: BenchSection[] = [];
   for (const d of dialects()) {
-    const prefix = "skbench_ops";
     let contenders: SqlContender[] = [];
     let restore = async () => {};
     try {
-      ctx.log(d.title);
+      ctx.log(title(d));
       await dropTables(d.knex);
       restore = await lazyFlush(d);
       contenders = await d.contenders(prefix);
-      // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
-      const ops = d.key === "sqlite" ? size.ops * 5 : size.ops;
-      const measurements = await compare(contenders, { ops, rounds: size.rounds, concurrency: CONCURRENCY }, ctx.log);
-      sections.push({
-        title: d.title,
-        baseline: (contenders[0] as Contender).name,
-        measurements,
-        notes: [
-          `${ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, pools of ${POOL}, median of ${size.rounds} interleaved rounds after a warm-up round.`,
-          "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
-          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex.',
-          d.key === "sqlite"
-            ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
-            : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
-        ],
-      });
+      sections.push(await measure(d, contenders));
     } catch (error) {
       ctx.log(`  not measured: ${String(error)}`);
-      sections.push({ title: d.title, baseline: "raw", measurements: [], notes: [`Not measured: ${String(error)}`] });
+      sections.push({ title: title(d), baseline: "raw", measurements: [], notes: [`Not measured: ${String(error)}`] });
     } finally {
       await closeAll(contenders, ctx.log);
       await restore().catch((e) => ctx.log(`could not restore settings: ${String(e)}`));
@@ -389,4 +384,30 @@ export const bench: Benchmark = async (ctx) => {
     }
   }
   return sections;
+}
+
+const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 5000, rounds: 5 } } as const;
+const CONCURRENCY = 8;
+
+export const bench: Benchmark = (ctx) => {
+  const size = SIZES[ctx.size];
+  return eachDialect(
+    ctx,
+    "skbench_ops",
+    (d) => d.title,
+    (d, contenders) => {
+      // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
+      const ops = d.key === "sqlite" ? size.ops * 5 : size.ops;
+      return compareSection(d.title, contenders, { ops, rounds: size.rounds, concurrency: CONCURRENCY }, ctx.log, {
+        setup: `pools of ${POOL}`,
+        more: [
+          "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
+          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex.',
+          d.key === "sqlite"
+            ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
+            : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
+        ],
+      });
+    },
+  );
 };

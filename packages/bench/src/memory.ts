@@ -2,7 +2,15 @@
 // MemoryStore (the baseline every express app starts with) and a second MemoryStore (the control).
 import { createRequire } from "node:module";
 import { createStore, memoryBackend } from "@sessionkit/core";
-import { type Benchmark, type CallbackStore, type Contender, closeAll, compare, viaCallbacks } from "./harness.js";
+import {
+  type Benchmark,
+  type CallbackStore,
+  type Contender,
+  closeAll,
+  compareSection,
+  storeContender,
+  viaCallbacks,
+} from "./harness.js";
 
 const require = createRequire(import.meta.url);
 const { MemoryStore } = require("express-session") as { MemoryStore: new () => CallbackStore };
@@ -16,20 +24,16 @@ export const bench: Benchmark = async (ctx) => {
   const contenders: Contender[] = [
     { name: "MemoryStore", ops: viaCallbacks(new MemoryStore()) },
     { name: "control: MemoryStore", ops: viaCallbacks(new MemoryStore()) },
-    { name: "sessionkit", ops: viaCallbacks(store as unknown as CallbackStore), close: () => store.close() },
+    storeContender("sessionkit", store),
   ];
   try {
-    const measurements = await compare(contenders, { ...size, concurrency: CONCURRENCY }, ctx.log);
+    const title = "In memory: sessionkit memoryBackend vs express-session MemoryStore";
     return [
-      {
-        title: "In memory: sessionkit memoryBackend vs express-session MemoryStore",
-        baseline: "MemoryStore",
-        measurements,
-        notes: [
-          `${size.ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, median of ${size.rounds} interleaved rounds.`,
+      await compareSection(title, contenders, { ...size, concurrency: CONCURRENCY }, ctx.log, {
+        more: [
           "Every store is called with callbacks, as express-session calls it; sessionkit with its defaults (JSON, id validation, expiry checks, tombstones).",
         ],
-      },
+      }),
     ];
   } finally {
     await closeAll(contenders, ctx.log);

@@ -9,11 +9,10 @@ import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
 import {
   type Benchmark,
   type BenchSection,
-  type CallbackStore,
   type Contender,
   closeAll,
-  compare,
-  viaCallbacks,
+  compareSection,
+  storeContender,
 } from "./harness.js";
 
 type Db = PouchDatabase & { close(): Promise<unknown> };
@@ -56,15 +55,7 @@ function raw(name: string, db: Db): Contender {
 }
 
 function sessionkit(db: Db): Contender {
-  const store = createStore(pouchdbAdapter(db), { gcInterval: 0 });
-  return {
-    name: "sessionkit",
-    ops: viaCallbacks(store as unknown as CallbackStore),
-    close: async () => {
-      await store.close();
-      await db.close();
-    },
-  };
+  return storeContender("sessionkit", createStore(pouchdbAdapter(db), { gcInterval: 0 }), () => db.close());
 }
 
 export const bench: Benchmark = async (ctx) => {
@@ -84,17 +75,15 @@ export const bench: Benchmark = async (ctx) => {
         sessionkit(open("sk")),
       ];
       try {
-        const measurements = await compare(contenders, { ...size, concurrency: CONCURRENCY }, ctx.log);
-        sections.push({
-          title: `PouchDB ${label}`,
-          baseline: "raw PouchDB",
-          measurements,
-          notes: [
-            `${size.ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, median of ${size.rounds} interleaved rounds after a warm-up round; a database per contender.`,
+        const options = { ...size, concurrency: CONCURRENCY };
+        const section = await compareSection(`PouchDB ${label}`, contenders, options, ctx.log, {
+          setup: "a database per contender",
+          more: [
             "raw: one put per write with the revision it remembers (no read first), get + JSON.parse + expiry check, delete by revision; no expiry index, no conflict handling. control: the same code on its own database.",
             "sessionkit: createStore(pouchdbAdapter(db)) with its defaults (revision cache, conflict retries, tombstones).",
           ],
         });
+        sections.push(section);
       } finally {
         await closeAll(contenders, ctx.log);
       }

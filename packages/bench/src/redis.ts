@@ -4,7 +4,15 @@ import { createStore } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import { RedisStore } from "connect-redis";
 import { createClient } from "redis";
-import { type Benchmark, type CallbackStore, type Contender, closeAll, compare, viaCallbacks } from "./harness.js";
+import {
+  type Benchmark,
+  type CallbackStore,
+  type Contender,
+  closeAll,
+  compareSection,
+  storeContender,
+  viaCallbacks,
+} from "./harness.js";
 
 const URL = process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379";
 const PREFIX = "skbench:";
@@ -55,11 +63,7 @@ export const bench: Benchmark = async (ctx) => {
     const skClient = await connect();
     const store = createStore(redisAdapter(skClient, { prefix: `${PREFIX}sk:` }), { gcInterval: 0 });
     await store.length(); // init: scripts loaded before the first timed call
-    const close = async () => {
-      await store.close();
-      await skClient.close();
-    };
-    contenders.push({ name: "sessionkit", ops: viaCallbacks(store as unknown as CallbackStore), close });
+    contenders.push(storeContender("sessionkit", store, () => skClient.close()));
     const crClient = await connect();
     const cr = new RedisStore({ client: crClient, prefix: `${PREFIX}cr:` });
     contenders.push({
@@ -67,18 +71,14 @@ export const bench: Benchmark = async (ctx) => {
       ops: viaCallbacks(cr as unknown as CallbackStore),
       close: () => crClient.close(),
     });
-    const measurements = await compare(contenders, { ...size, concurrency: CONCURRENCY }, ctx.log);
     return [
-      {
-        title: "Redis (node-redis 5)",
-        baseline: "raw node-redis",
-        measurements,
-        notes: [
-          `${size.ops.toLocaleString("en")} operations per run, ${CONCURRENCY} in flight, median of ${size.rounds} interleaved rounds after a warm-up round; one client per contender.`,
+      await compareSection("Redis (node-redis 5)", contenders, { ...size, concurrency: CONCURRENCY }, ctx.log, {
+        setup: "one client per contender",
+        more: [
           "raw: sendCommand of GET (+ JSON.parse), SET PXAT (+ JSON.stringify), PEXPIREAT, DEL: one command per operation, no metadata, no tombstone. control: the same code under another prefix.",
           "sessionkit: createStore(redisAdapter(client)) with its defaults: each write is one script keeping the session's metadata key and the destroy's tombstone. connect-redis 9: its defaults.",
         ],
-      },
+      }),
     ];
   } finally {
     await closeAll(contenders, ctx.log);

@@ -4,9 +4,11 @@ import {
   type CallbackStore,
   type Contender,
   compare,
+  compareSection,
   median,
   probe,
   quantile,
+  storeContender,
   timed,
   viaCallbacks,
 } from "../src/harness.js";
@@ -81,6 +83,27 @@ describe("compare", () => {
   });
 });
 
+describe("compareSection", () => {
+  it("makes the first contender the baseline and says how it measured before the other notes", async () => {
+    const fast = (name: string): Contender => ({ name, ops: { get: async () => null } });
+    const options = { ops: 1200, rounds: 2, concurrency: 3 };
+    const section = await compareSection("T", [fast("a"), fast("b")], options, () => {}, {
+      setup: "one each",
+      more: ["x"],
+    });
+    expect(section).toMatchObject({ title: "T", baseline: "a" });
+    expect(section.measurements.map((m) => `${m.contender} ${m.op}`)).toEqual(["a get", "b get"]);
+    expect(section.notes).toEqual([
+      "1,200 operations per run, 3 in flight, median of 2 interleaved rounds after a warm-up round; one each.",
+      "x",
+    ]);
+    const bare = await compareSection("T", [fast("a")], options, () => {}, { more: [] });
+    expect(bare.notes).toEqual([
+      "1,200 operations per run, 3 in flight, median of 2 interleaved rounds after a warm-up round.",
+    ]);
+  });
+});
+
 describe("timed and probe", () => {
   it("timed runs every operation once, with the concurrency asked", async () => {
     const seen: number[] = [];
@@ -141,5 +164,24 @@ describe("viaCallbacks", () => {
     expect(Object.keys(ops).sort()).toEqual(["destroy", "get", "set"]);
     await expect(ops.get?.("x", {} as never)).resolves.toEqual({ id: "x" });
     await expect(ops.get?.("bad", {} as never)).rejects.toThrow("nope");
+  });
+});
+
+describe("storeContender", () => {
+  it("drives the store with callbacks; closing closes the store, then runs what comes after", async () => {
+    const events: string[] = [];
+    const store = {
+      get: (id: string, cb: (e: unknown, v?: unknown) => void) => cb(null, { id }),
+      set: (_id: string, _s: object, cb: (e: unknown) => void) => cb(null),
+      destroy: (_id: string, cb: (e: unknown) => void) => cb(null),
+      close: async () => void events.push("store"),
+    };
+    const c = storeContender("s", store, async () => events.push("client"));
+    expect(c.name).toBe("s");
+    await expect(c.ops.get?.("x", {} as never)).resolves.toEqual({ id: "x" });
+    await c.close?.();
+    expect(events).toEqual(["store", "client"]);
+    await storeContender("t", store).close?.();
+    expect(events).toEqual(["store", "client", "store"]);
   });
 });

@@ -121,40 +121,33 @@ export function createApp(options: DemoAppOptions): express.Express {
     req.session.destroy((err) => (err ? next(err) : res.redirect(303, "/")));
   });
 
+  // Express 5 passes a rejected async handler's error to the error handler below.
   app.post("/logout-everywhere", async (req, res, next) => {
     const user = demo(req).user;
     if (!user) return res.redirect(303, "/");
-    try {
-      const ended = await store.destroyByOwner(user);
-      logger.info({ ended }, "logged out everywhere");
-      // This session was among them; destroying it again stops express-session from saving it back.
-      req.session.destroy((err) => (err ? next(err) : res.redirect(303, `/?loggedOut=${ended}`)));
-    } catch (error) {
-      next(error);
-    }
+    const ended = await store.destroyByOwner(user);
+    logger.info({ ended }, "logged out everywhere");
+    // This session was among them; destroying it again stops express-session from saving it back.
+    req.session.destroy((err) => (err ? next(err) : res.redirect(303, `/?loggedOut=${ended}`)));
   });
 
   // "Your sessions": every session of the logged-in user, each ended on its own or all others at once.
-  app.get("/sessions", async (req, res, next) => {
+  app.get("/sessions", async (req, res) => {
     const user = demo(req).user;
     if (!user) return res.redirect(303, "/login");
-    try {
-      const sessions = await store.sessionsOf(user);
-      const rows = sessions.map(({ id, session: data, createdAt, lastActiveAt }) => {
-        const userAgent = typeof data.device === "string" ? data.device : "unknown device";
-        return {
-          handle: handles.of(id),
-          device: describeDevice(userAgent),
-          userAgent,
-          createdAt: formatMoment(createdAt),
-          lastActiveAt: formatMoment(lastActiveAt),
-          current: id === req.sessionID,
-        };
-      });
-      res.type("html").send(sessionsPage({ user, sessions: rows, notice: sessionsNotice(req.query) }));
-    } catch (error) {
-      next(error);
-    }
+    const sessions = await store.sessionsOf(user);
+    const rows = sessions.map(({ id, session: data, createdAt, lastActiveAt }) => {
+      const userAgent = typeof data.device === "string" ? data.device : "unknown device";
+      return {
+        handle: handles.of(id),
+        device: describeDevice(userAgent),
+        userAgent,
+        createdAt: formatMoment(createdAt),
+        lastActiveAt: formatMoment(lastActiveAt),
+        current: id === req.sessionID,
+      };
+    });
+    res.type("html").send(sessionsPage({ user, sessions: rows, notice: sessionsNotice(req.query) }));
   });
 
   app.post("/sessions/logout", async (req, res, next) => {
@@ -165,47 +158,35 @@ export function createApp(options: DemoAppOptions): express.Express {
       res.status(400).type("html").send(errorPage("That is not a session of yours."));
       return;
     }
-    try {
-      // Found again among the user's own sessions: a handle can only end a session of its user.
-      const target = handles.find(await store.sessionsOf(user), handle);
-      if (!target) return res.redirect(303, "/sessions?gone=1");
-      if (target.id === req.sessionID) {
-        req.session.destroy((err) => (err ? next(err) : res.redirect(303, "/")));
-        return;
-      }
-      await store.destroy(target.id);
-      logger.info("logged out one other session");
-      res.redirect(303, "/sessions?ended=1");
-    } catch (error) {
-      next(error);
+    // Found again among the user's own sessions: a handle can only end a session of its user.
+    const target = handles.find(await store.sessionsOf(user), handle);
+    if (!target) return res.redirect(303, "/sessions?gone=1");
+    if (target.id === req.sessionID) {
+      req.session.destroy((err) => (err ? next(err) : res.redirect(303, "/")));
+      return;
     }
+    await store.destroy(target.id);
+    logger.info("logged out one other session");
+    res.redirect(303, "/sessions?ended=1");
   });
 
-  app.post("/sessions/logout-others", async (req, res, next) => {
+  app.post("/sessions/logout-others", async (req, res) => {
     const user = demo(req).user;
     if (!user) return res.redirect(303, "/login");
-    try {
-      const ended = await store.destroyOthers(user, req.sessionID);
-      logger.info({ ended }, "logged out the other sessions");
-      res.redirect(303, `/sessions?ended=${ended}`);
-    } catch (error) {
-      next(error);
-    }
+    const ended = await store.destroyOthers(user, req.sessionID);
+    logger.info({ ended }, "logged out the other sessions");
+    res.redirect(303, `/sessions?ended=${ended}`);
   });
 
   const gate = options.slowRequestGate;
   if (gate) {
     // A request that loaded the session, then takes its time before changing it: a logout that
     // lands meanwhile must stay a logout (the store refuses the late write).
-    app.get("/slow", async (req, res, next) => {
-      try {
-        await gate();
-        const s = demo(req);
-        s.views = (s.views ?? 0) + 1;
-        res.type("html").send(homePage({ user: s.user, views: s.views, backend: options.backendLabel }));
-      } catch (error) {
-        next(error);
-      }
+    app.get("/slow", async (req, res) => {
+      await gate();
+      const s = demo(req);
+      s.views = (s.views ?? 0) + 1;
+      res.type("html").send(homePage({ user: s.user, views: s.views, backend: options.backendLabel }));
     });
   }
 

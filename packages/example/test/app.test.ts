@@ -126,6 +126,19 @@ describe("the demo app", () => {
     expect(res.text).toContain("Something went wrong");
     expect(res.text).not.toMatch(/at .*\.(js|ts):\d+/);
   });
+
+  it("answers 500 with a page when a route's own store call fails (a store without the owner option)", async () => {
+    await startApp({}, { owner: undefined });
+    const client = await loggedIn("gus");
+    for (const res of [
+      await client.get("/sessions"),
+      await client.post("/sessions/logout-others", {}),
+      await client.post("/logout-everywhere", {}),
+    ]) {
+      expect(res.status).toBe(500);
+      expect(res.text).toContain("Something went wrong");
+    }
+  });
 });
 
 describe("Your sessions", () => {

@@ -85,6 +85,12 @@ describe.skipIf(Boolean(skip))("the demo in Chromium", () => {
   /** The logged-in name on the page, or null (checked at once: no waiting for an absent element). */
   const user = async (page: Page) => ((await page.locator("#user").count()) ? page.textContent("#user") : null);
   const shot = (page: Page, name: string) => page.screenshot({ path: `${OUTPUT}${name}.png` });
+  /** Clicks `selector` and answers the notice on the page it leads to (once it is there). */
+  async function noticeAfter(page: Page, selector: string): Promise<string | null> {
+    await page.click(selector);
+    await page.waitForSelector("#notice");
+    return page.textContent("#notice");
+  }
   /** The signed-out proof: the home page shows no user and offers the login link. */
   async function expectLoggedOut(page: Page, url: string): Promise<void> {
     await page.goto(`${url}/`);
@@ -122,9 +128,7 @@ describe.skipIf(Boolean(skip))("the demo in Chromium", () => {
     await logIn(phone, demo.url, "grace");
     await someoneElse.post("/login", { name: "linus" });
 
-    await laptop.click("#logout-everywhere");
-    await laptop.waitForSelector("#notice");
-    expect(await laptop.textContent("#notice")).toBe("Logged out everywhere: 2 sessions ended.");
+    expect(await noticeAfter(laptop, "#logout-everywhere")).toBe("Logged out everywhere: 2 sessions ended.");
     expect(await laptop.isVisible("#anonymous")).toBe(true);
     await shot(laptop, "03-logged-out-everywhere");
 
@@ -181,9 +185,7 @@ describe.skipIf(Boolean(skip))("the demo in Chromium", () => {
     // The phone is in the middle of a request that loaded its session and will change it.
     const slow = phone.goto(`${demo.url}/slow`);
     await gate.arrived;
-    await laptop.click("li.session:not(.current) button");
-    await laptop.waitForSelector("#notice");
-    expect(await laptop.textContent("#notice")).toBe("Logged out 1 other session.");
+    expect(await noticeAfter(laptop, "li.session:not(.current) button")).toBe("Logged out 1 other session.");
     expect(await laptop.locator("li.session").count()).toBe(1);
     expect(await laptop.isVisible("li.session.current")).toBe(true);
     await shot(laptop, "08-other-session-logged-out");
@@ -211,9 +213,7 @@ describe.skipIf(Boolean(skip))("the demo in Chromium", () => {
     expect(await laptop.locator("li.session").count()).toBe(3);
     expect(await laptop.textContent("li.session:has-text('iOS') .device")).toBe("Safari 17 on iOS");
 
-    await laptop.click("#logout-others");
-    await laptop.waitForSelector("#notice");
-    expect(await laptop.textContent("#notice")).toBe("Logged out 2 other sessions.");
+    expect(await noticeAfter(laptop, "#logout-others")).toBe("Logged out 2 other sessions.");
     expect(await laptop.locator("li.session").count()).toBe(1);
     expect(await laptop.isVisible("#logout-others")).toBe(false);
     await shot(laptop, "10-others-logged-out");
@@ -249,8 +249,7 @@ describe.skipIf(Boolean(skip))("the demo in Chromium", () => {
       expect(await demo.store.length()).toBe(1);
 
       // The app's own form still works.
-      await page.click("#logout-everywhere");
-      await page.waitForSelector("#notice");
+      await noticeAfter(page, "#logout-everywhere");
       expect(await user(page)).toBeNull();
     } finally {
       await attacker.close();
