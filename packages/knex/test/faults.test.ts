@@ -5,9 +5,9 @@ import mysql from "mysql2";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { TcpProxy } from "../../../test-support/tcp-proxy.js";
 import { knexAdapter } from "../src/index.js";
 import { MYSQL_URL, mysqlGate, PG_URL, pgGate } from "./support/databases.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 const pgSkip = await pgGate();
 const mysqlSkip = await mysqlGate();
