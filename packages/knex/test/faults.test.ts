@@ -64,11 +64,17 @@ const settle = (p: Promise<unknown>) =>
     (e: unknown) => e,
   );
 /** Fails the test if `work` has not settled after `ms`: what "bounded" means here. */
-const within = <T>(ms: number, work: Promise<T>) =>
-  Promise.race([
-    work,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms)),
-  ]);
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 for (const [label, make] of Object.entries(clients)) {
   const isPg = label.startsWith("PostgreSQL");
