@@ -1,10 +1,8 @@
 // What each path of @sessionkit/knex costs, on the local databases:
-//   node packages/knex/bench/paths.mjs [ops] [--gc] [--gc-only] [--only=pg,mysql,sqlite]
+//   node packages/knex/bench/paths.mjs [ops] [--only=pg,mysql,sqlite]
 // (build first: npx tsc -b packages/knex). For each dialect, backend-level get/set/touch/destroy
 // through knex.raw and through the user's own driver handle, against the raw driver running the
-// very same statement (MySQL: mysql2's execute); with --gc, a backlog of 100,000 expired among
-// 10,000 live sessions collected by the store's GC (adaptive batches) against one unbounded DELETE.
-import { createStore } from "@sessionkit/core";
+// very same statement (MySQL: mysql2's execute). GC is measured by gc.mjs.
 import BetterSqlite3 from "better-sqlite3";
 import knexFactory from "knex";
 import mysql from "mysql2";
@@ -13,10 +11,8 @@ import { knexAdapter } from "../dist/index.js";
 import { ownLayout } from "../dist/layout.js";
 
 const OPS = Number(process.argv[2]) || 5000;
-const GC = process.argv.includes("--gc");
 const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
 const want = (dialect) => !ONLY || ONLY.split(",").includes(dialect);
-const HOT = !process.argv.includes("--gc-only");
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const HOUR = 3_600_000;
@@ -87,50 +83,6 @@ async function report(dialect, contenders) {
   }
 }
 
-/** 100,000 expired among 10,000 live: the store's GC against one unbounded DELETE, rows/s. */
-async function gc(label, backend, fill, unbounded) {
-  const results = [];
-  for (let round = 0; round < 2; round++) {
-    await fill();
-    let t = performance.now();
-    const raw = await unbounded();
-    const rawMs = performance.now() - t;
-    await fill();
-    const store = createStore(backend, { gcInterval: 0 });
-    t = performance.now();
-    const ours = await store.prune();
-    const oursMs = performance.now() - t;
-    await store.close();
-    // The plan itself: batches of 10,000, back to back.
-    await fill();
-    const size = 10_000;
-    let batched = 0;
-    t = performance.now();
-    for (let n = size; n === size; batched += n) n = await backend.deleteExpired(Date.now(), size);
-    const batchedMs = performance.now() - t;
-    results.push([raw / (rawMs / 1000), ours / (oursMs / 1000), batched / (batchedMs / 1000)]);
-  }
-  const best = (k) => Math.max(...results.map((r) => r[k]));
-  const ratio = (k) => `${Math.round(best(k))} rows/s (${(best(k) / best(0)).toFixed(2)}×)`;
-  console.log(
-    `  GC ${label}: unbounded DELETE ${Math.round(best(0))} rows/s; batches of 10,000 ${ratio(2)}; store.prune() (adaptive) ${ratio(1)}`,
-  );
-}
-
-function rows(now) {
-  return Array.from({ length: 110_000 }, (_, i) => {
-    const expired = i % 11 !== 0;
-    return [
-      `gc-${(i * 7919) % 1_000_003}-${i}`,
-      payload,
-      expired ? now - 1 - (i % 5000) * 1000 : now + HOUR,
-      i % 3 ? `owner-${i % 5000}` : null,
-      now - HOUR,
-      now - HOUR,
-    ];
-  });
-}
-
 // PostgreSQL
 if (want("pg")) {
   const knex = knexFactory({ client: "pg", connection: PG_URL, pool: { min: 0, max: 8 } });
@@ -145,36 +97,15 @@ if (want("pg")) {
   };
   const t = "bench_paths_pg";
   await knexAdapter({ pg: pool }, { tableName: t }).init();
-  if (HOT)
-    await report("PostgreSQL", [
-      ["raw pg (same SQL, unnamed)", () => rawRates("pg", runRaw, t)],
-      ["{ pg: pool } prepared", () => backendRates(knexAdapter({ pg: pool }, { tableName: t }))],
-      [
-        "{ pg: pool } not prepared",
-        () => backendRates(knexAdapter({ pg: unprepared }, { tableName: t, preparedStatements: false })),
-      ],
-      ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
-    ]);
-  if (GC) {
-    const fill = async () => {
-      await pool.query(`truncate ${t}`);
-      const all = rows(Date.now());
-      for (let i = 0; i < all.length; i += 5000) {
-        const chunk = all.slice(i, i + 5000);
-        await pool.query(
-          `insert into ${t} (sid, data, expires, owner, created, active) select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])`,
-          [0, 1, 2, 3, 4, 5].map((k) => chunk.map((r) => r[k])),
-        );
-      }
-      await pool.query(`vacuum analyze ${t}`);
-    };
-    await gc(
-      "PostgreSQL",
-      knexAdapter({ pg: pool }, { tableName: t }),
-      fill,
-      async () => (await pool.query(`delete from ${t} where expires <= $1`, [Date.now()])).rowCount,
-    );
-  }
+  await report("PostgreSQL", [
+    ["raw pg (same SQL, unnamed)", () => rawRates("pg", runRaw, t)],
+    ["{ pg: pool } prepared", () => backendRates(knexAdapter({ pg: pool }, { tableName: t }))],
+    [
+      "{ pg: pool } not prepared",
+      () => backendRates(knexAdapter({ pg: unprepared }, { tableName: t, preparedStatements: false })),
+    ],
+    ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
+  ]);
   await pool.query(`drop table ${t}`);
   await Promise.all([knex.destroy(), pool.end(), unprepared.end()]);
 }
@@ -186,38 +117,11 @@ if (want("mysql")) {
   const p = pool.promise();
   const t = "bench_paths_my";
   await knexAdapter({ mysql2: pool }, { tableName: t }).init();
-  if (HOT)
-    await report("MariaDB", [
-      ["raw mysql2 execute (same SQL)", () => rawRates("mysql", (sql, values) => p.execute(sql, values), t)],
-      ["{ mysql2: pool } (execute)", () => backendRates(knexAdapter({ mysql2: pool }, { tableName: t }))],
-      ["knex (query)", () => backendRates(knexAdapter(knex, { tableName: t }))],
-    ]);
-  if (GC) {
-    const fill = async () => {
-      await p.query(`truncate ${t}`);
-      const all = rows(Date.now());
-      for (let i = 0; i < all.length; i += 5000) {
-        await p.query(`insert into ${t} (sid, data, expires, owner, created, active) values ?`, [
-          all.slice(i, i + 5000),
-        ]);
-      }
-      await p.query(`analyze table ${t}`);
-      // Let InnoDB purge the fill before measuring.
-      for (let k = 0; k < 200; k++) {
-        const [r] = await p.query(
-          "select count from information_schema.innodb_metrics where name = 'trx_rseg_history_len'",
-        );
-        if (Number(r[0].count) < 50) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
-    await gc(
-      "MariaDB",
-      knexAdapter({ mysql2: pool }, { tableName: t }),
-      fill,
-      async () => (await p.execute(`delete from ${t} where expires <= ?`, [Date.now()]))[0].affectedRows,
-    );
-  }
+  await report("MariaDB", [
+    ["raw mysql2 execute (same SQL)", () => rawRates("mysql", (sql, values) => p.execute(sql, values), t)],
+    ["{ mysql2: pool } (execute)", () => backendRates(knexAdapter({ mysql2: pool }, { tableName: t }))],
+    ["knex (query)", () => backendRates(knexAdapter(knex, { tableName: t }))],
+  ]);
   await p.query(`drop table ${t}`);
   await knex.destroy();
   await p.end();
@@ -241,29 +145,11 @@ if (want("sqlite")) {
     }
     return s.reader ? s.all(...values) : s.run(...values);
   };
-  if (HOT)
-    await report("SQLite", [
-      ["raw better-sqlite3 (same SQL)", () => rawRates("sqlite", runRaw, t)],
-      ["{ betterSqlite3: db }", () => backendRates(knexAdapter({ betterSqlite3: db }, { tableName: t }))],
-      ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
-    ]);
-  if (GC) {
-    const insert = db.prepare(
-      `insert into ${t} (sid, data, expires, owner, created, active) values (?, ?, ?, ?, ?, ?)`,
-    );
-    const fill = async () => {
-      db.prepare(`delete from ${t}`).run();
-      db.transaction((all) => {
-        for (const r of all) insert.run(...r);
-      })(rows(Date.now()));
-    };
-    await gc(
-      "SQLite",
-      knexAdapter({ betterSqlite3: db }, { tableName: t }),
-      fill,
-      async () => db.prepare(`delete from ${t} where expires <= ?`).run(Date.now()).changes,
-    );
-  }
+  await report("SQLite", [
+    ["raw better-sqlite3 (same SQL)", () => rawRates("sqlite", runRaw, t)],
+    ["{ betterSqlite3: db }", () => backendRates(knexAdapter({ betterSqlite3: db }, { tableName: t }))],
+    ["knex", () => backendRates(knexAdapter(knex, { tableName: t }))],
+  ]);
   await knex.destroy();
   db.close();
   const { rmSync } = await import("node:fs");

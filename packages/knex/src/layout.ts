@@ -5,6 +5,15 @@ import type { Flavor } from "./runners.js";
 export const PAGE = 500;
 /** MySQL's upsert marks a write refused by a live tombstone with LAST_INSERT_ID(REFUSED): the OK packet carries it. */
 export const REFUSED = 7;
+/**
+ * The largest payload each dialect's payload column holds: PostgreSQL text (and json): 1 GB; MySQL
+ * MEDIUMTEXT: 16 MiB - 1 (and max_allowed_packet); SQLite: its default string limit.
+ */
+export const MAX_PAYLOAD: Readonly<Record<Flavor, number>> = {
+  pg: 1_000_000_000,
+  mysql: 16 * 1024 * 1024 - 1,
+  sqlite: 999_000_000,
+};
 /** The lifetime cap when none is given (far past any expiry): one statement text serves both cases. */
 export const NO_CAP = 8_640_000_000_000_000;
 
@@ -151,8 +160,7 @@ export function ownLayout(flavor: Flavor, table: string, tableName: string): Lay
       owners: true,
       tombstones: true,
       createdAt: true,
-      // PostgreSQL text: 1 GB; MySQL MEDIUMTEXT: 16 MiB - 1 (and max_allowed_packet); SQLite: its default string limit.
-      maxPayloadBytes: { pg: 1_000_000_000, mysql: 16 * 1024 * 1024 - 1, sqlite: 999_000_000 }[flavor],
+      maxPayloadBytes: MAX_PAYLOAD[flavor],
       ...(flavor === "sqlite" ? {} : { idProblem: idLimit(flavor === "pg" ? 2000 : 1020) }),
     },
     create(t) {

@@ -1,5 +1,5 @@
 import { configError } from "@sessionkit/core/kit";
-import { idLimit, type Layout, quote, statements } from "./layout.js";
+import { idLimit, type Layout, MAX_PAYLOAD, quote, statements } from "./layout.js";
 import type { Flavor } from "./runners.js";
 
 /**
@@ -52,7 +52,7 @@ export function legacyLayout(
       flavor,
       table,
       columns: ["sid", "sess", "expire"],
-      capabilities: { ...NO_EXTRAS, maxPayloadBytes: 1_000_000_000, idProblem: idLimit(2000) },
+      capabilities: { ...NO_EXTRAS, maxPayloadBytes: MAX_PAYLOAD.pg, idProblem: idLimit(2000) },
       create: (t) => [
         `create table if not exists ${t} ("sid" varchar not null collate "default", "sess" json not null, "expire" timestamp(6) not null, constraint ${q(`${tableName}_pkey`)} primary key ("sid"))`,
         `create index if not exists ${q(`IDX_${tableName}_expire`)} on ${t} ("expire")`,
@@ -84,7 +84,7 @@ export function legacyLayout(
       columns: ["session_id", "expires", "data"],
       capabilities: {
         ...NO_EXTRAS,
-        maxPayloadBytes: 16 * 1024 * 1024 - 1,
+        maxPayloadBytes: MAX_PAYLOAD.mysql,
         idProblem: (id) =>
           id.endsWith(" ") ? "ends with a space, which this table's collation ignores" : idLimit(128, "characters")(id),
       },
@@ -135,7 +135,7 @@ export function legacyLayout(
     columns: ["sid", "sess", "expired"],
     capabilities: {
       ...NO_EXTRAS,
-      maxPayloadBytes: { pg: 1_000_000_000, mysql: 16 * 1024 * 1024 - 1, sqlite: 999_000_000 }[flavor],
+      maxPayloadBytes: MAX_PAYLOAD[flavor],
       ...(flavor === "sqlite" ? {} : { idProblem: idLimit(255, "characters") }),
     },
     create,

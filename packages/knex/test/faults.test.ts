@@ -5,9 +5,9 @@ import mysql from "mysql2";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { TcpProxy } from "../../../test-support/tcp-proxy.js";
 import { knexAdapter } from "../src/index.js";
 import { MYSQL_URL, mysqlGate, PG_URL, pgGate } from "./support/databases.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 const pgSkip = await pgGate();
 const mysqlSkip = await mysqlGate();
@@ -29,22 +29,25 @@ function through(url: string, proxy: TcpProxy): string {
 
 /** A client over the proxy, as each runner takes it, and how to release it. */
 type Client = { backend(tableName: string): SessionBackend; end(): Promise<void> };
-const clients: Record<string, (url: string) => Client> = {
-  "PostgreSQL, { pg: pool }": (url) => {
-    const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 1000 });
-    pool.on("error", () => {}); // an idle connection cut by the proxy
-    return { backend: (tableName) => knexAdapter({ pg: pool }, { tableName }), end: () => pool.end() };
-  },
-  "PostgreSQL, knex": (url) => {
+const viaKnex =
+  (client: "pg" | "mysql2") =>
+  (url: string): Client => {
     const knex = knexFactory({
-      client: "pg",
+      client,
       connection: url,
       pool: { min: 0, max: 3 },
       acquireConnectionTimeout: 1000,
       log: quiet,
     });
     return { backend: (tableName) => knexAdapter(knex, { tableName }), end: () => knex.destroy() };
+  };
+const clients: Record<string, (url: string) => Client> = {
+  "PostgreSQL, { pg: pool }": (url) => {
+    const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 1000 });
+    pool.on("error", () => {}); // an idle connection cut by the proxy
+    return { backend: (tableName) => knexAdapter({ pg: pool }, { tableName }), end: () => pool.end() };
   },
+  "PostgreSQL, knex": viaKnex("pg"),
   "MariaDB, { mysql2: pool }": (url) => {
     const pool = mysql.createPool({ uri: url, connectionLimit: 3, connectTimeout: 1000 });
     return {
@@ -52,16 +55,7 @@ const clients: Record<string, (url: string) => Client> = {
       end: () => new Promise<void>((resolve) => pool.end(() => resolve())),
     };
   },
-  "MariaDB, knex": (url) => {
-    const knex = knexFactory({
-      client: "mysql2",
-      connection: url,
-      pool: { min: 0, max: 3 },
-      acquireConnectionTimeout: 1000,
-      log: quiet,
-    });
-    return { backend: (tableName) => knexAdapter(knex, { tableName }), end: () => knex.destroy() };
-  },
+  "MariaDB, knex": viaKnex("mysql2"),
 };
 
 const settle = (p: Promise<unknown>) =>
@@ -70,11 +64,17 @@ const settle = (p: Promise<unknown>) =>
     (e: unknown) => e,
   );
 /** Fails the test if `work` has not settled after `ms`: what "bounded" means here. */
-const within = <T>(ms: number, work: Promise<T>) =>
-  Promise.race([
-    work,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms)),
-  ]);
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 for (const [label, make] of Object.entries(clients)) {
   const isPg = label.startsWith("PostgreSQL");

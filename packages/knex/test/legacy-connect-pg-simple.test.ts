@@ -6,6 +6,7 @@ import knexFactory from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexAdapter } from "../src/index.js";
 import { PG_URL, pgGate, pgPool } from "./support/databases.js";
+import { call, expectSameLiveness, HOUR, sessionAt } from "./support/legacy.js";
 import { switchRoundTrip } from "./support/switch-app.js";
 
 // connect-pg-simple writes and compares `expire` (timestamp without time zone) in the database
@@ -19,7 +20,6 @@ const require = createRequire(import.meta.url);
 type PgStore = session.Store & { pruneSessions(fn?: (err?: Error) => void): void; close(): Promise<void> };
 const PGStore = require("connect-pg-simple")(session) as new (options: object) => PgStore;
 
-const HOUR = 3_600_000;
 const skip = await pgGate();
 const pool = pgPool({ connectionString: NEW_YORK });
 const knex = knexFactory({ client: "pg", connection: NEW_YORK, pool: { min: 0, max: 4 } });
@@ -35,14 +35,6 @@ afterAll(async () => {
   process.env.TZ = previousTz;
   if (previousTz === undefined) delete process.env.TZ;
 });
-
-const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
-  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-const sessionAt = (expiresAt: number, user = "ann") =>
-  ({
-    cookie: { originalMaxAge: HOUR, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: "/" },
-    user,
-  }) as never;
 
 describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York, Node in Asia/Kolkata", () => {
   let theirs: PgStore;
@@ -95,20 +87,8 @@ describe.skipIf(skip)("connect-pg-simple 10 table, database in America/New_York,
     expect(rows[0].local.slice(0, 19)).toBe(wall.format(new Date(now + HOUR + 567)));
   });
 
-  it("a session live or expired for one store is so for the other, two minutes either side", async () => {
-    const now = Date.now();
-    await backend.upsert(write("ours-live", now + 120_000, { now }));
-    await backend.upsert(write("ours-gone", now - 120_000, { now: now - HOUR }));
-    expect(await call((cb) => theirs.get("ours-live", cb))).toMatchObject({ cookie: {} });
-    expect(await call((cb) => theirs.get("ours-gone", cb))).toBeFalsy();
-    await call((cb) => theirs.set("theirs-live", sessionAt(now + 120_000), cb));
-    await call((cb) => theirs.set("theirs-gone", sessionAt(now - 120_000), cb));
-    expect(await ours.get("theirs-live")).toMatchObject({ user: "ann" });
-    expect(await ours.get("theirs-gone")).toBeNull();
-    // A touch by sessionkit is what they see; a touch after expiry revives nothing.
-    await backend.touch({ id: "theirs-live", expiresAt: now - 60_000, now, owner: null });
-    expect(await call((cb) => theirs.get("theirs-live", cb))).toBeFalsy();
-  });
+  it("a session live or expired for one store is so for the other, two minutes either side", () =>
+    expectSameLiveness(backend, ours, theirs));
 
   it("each store's cleanup deletes only expired sessions, whichever store wrote them", async () => {
     await ours.clear();

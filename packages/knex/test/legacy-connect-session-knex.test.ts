@@ -6,9 +6,9 @@ import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexAdapter } from "../src/index.js";
 import { dropTables, mysqlGate, mysqlKnex, pgGate, pgKnex, sqliteKnex, tempDir } from "./support/databases.js";
+import { call, HOUR } from "./support/legacy.js";
 import { switchRoundTrip } from "./support/switch-app.js";
 
-const HOUR = 3_600_000;
 /** express-session's session type, as connect-session-knex declares it. */
 type SessionData = Parameters<ConnectSessionKnexStore["set"]>[1];
 const pgSkip = await pgGate();
@@ -31,8 +31,6 @@ function session(user: string, expiresAt: number): SessionData {
 }
 /** What a session looks like after a JSON round trip (dates become strings). */
 const asStored = (s: SessionData) => JSON.parse(JSON.stringify(s));
-const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
-  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 /** connect-session-knex's own cleanup (what its interval runs). */
 const theirCleanup = (store: ConnectSessionKnexStore) =>
   (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup();

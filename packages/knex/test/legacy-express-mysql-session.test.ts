@@ -6,6 +6,7 @@ import mysql from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knexAdapter } from "../src/index.js";
 import { MYSQL_URL, mysqlGate, mysqlPool } from "./support/databases.js";
+import { call, expectSameLiveness, HOUR, sessionAt } from "./support/legacy.js";
 import { switchRoundTrip } from "./support/switch-app.js";
 
 const require = createRequire(import.meta.url);
@@ -19,7 +20,6 @@ const MySQLStore = require("express-mysql-session")(session) as new (
   connection: unknown,
 ) => MySQLStore;
 
-const HOUR = 3_600_000;
 // A database of this file's own, so both stores can use their default table name, `sessions`.
 const DATABASE = "sk_knex_ems";
 const skip = await mysqlGate();
@@ -27,14 +27,6 @@ const url = new URL(MYSQL_URL);
 url.pathname = `/${DATABASE}`;
 let pool: mysql.Pool;
 let promisePool: ReturnType<mysql.Pool["promise"]>;
-
-const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
-  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-const sessionAt = (expiresAt: number, user = "ann") =>
-  ({
-    cookie: { originalMaxAge: HOUR, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: "/" },
-    user,
-  }) as never;
 
 describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, epoch seconds)", () => {
   let theirs: MySQLStore;
@@ -92,19 +84,8 @@ describe.skipIf(skip)("express-mysql-session 3 table (its defaults: `sessions`, 
     expect(rows[0]?.expires).toBe(Math.ceil((now + HOUR + 400) / 1000)); // rounded up: never shorter
   });
 
-  it("a session live or expired for one store is so for the other, two minutes either side", async () => {
-    const now = Date.now();
-    await backend.upsert(write("ours-live", now + 120_000, { now }));
-    await backend.upsert(write("ours-gone", now - 120_000, { now: now - HOUR }));
-    expect(await call((cb) => theirs.get("ours-live", cb))).toMatchObject({ cookie: {} });
-    expect(await call((cb) => theirs.get("ours-gone", cb))).toBeFalsy();
-    await call((cb) => theirs.set("theirs-live", sessionAt(now + 120_000), cb));
-    await call((cb) => theirs.set("theirs-gone", sessionAt(now - 120_000), cb));
-    expect(await ours.get("theirs-live")).toMatchObject({ user: "ann" });
-    expect(await ours.get("theirs-gone")).toBeNull();
-    await backend.touch({ id: "theirs-live", expiresAt: now - 60_000, now, owner: null });
-    expect(await call((cb) => theirs.get("theirs-live", cb))).toBeFalsy();
-  });
+  it("a session live or expired for one store is so for the other, two minutes either side", () =>
+    expectSameLiveness(backend, ours, theirs));
 
   it("each store's cleanup deletes only expired sessions, whichever store wrote them", async () => {
     await ours.clear();

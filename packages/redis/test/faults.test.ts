@@ -3,10 +3,10 @@ import { createStore, ErrorCodes, type SessionkitStore } from "@sessionkit/core"
 import { redisAdapter } from "@sessionkit/redis";
 import type { SessionData } from "express-session";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { TcpProxy } from "../../../test-support/tcp-proxy.js";
 import { scripts } from "../src/scripts.js";
 import { dropPrefix, ioRedis, nodeRedis, REDIS_HOST, REDIS_PORT, redisGate, testPrefix } from "./support/redis.js";
 import { serversGate, startServer, type TestServers } from "./support/servers.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
 
 const skip = await redisGate();
 const serversSkip = await serversGate();

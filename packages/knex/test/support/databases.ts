@@ -10,26 +10,12 @@ import pg from "pg";
 export const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
-/** A knex on the test PostgreSQL. Failing fast (short acquire timeout) keeps broken-database tests short. */
-export function pgKnex(extra: Partial<Knex.Config> = {}): Knex {
-  return knexFactory({
-    client: "pg",
-    connection: PG_URL,
-    pool: { min: 0, max: 5 },
-    acquireConnectionTimeout: 5000,
-    ...extra,
-  });
-}
+/** A knex on a test server. Failing fast (short acquire timeout) keeps broken-database tests short. */
+const serverKnex = (client: string, connection: string, extra: Partial<Knex.Config>): Knex =>
+  knexFactory({ client, connection, pool: { min: 0, max: 5 }, acquireConnectionTimeout: 5000, ...extra });
 
-export function mysqlKnex(extra: Partial<Knex.Config> = {}): Knex {
-  return knexFactory({
-    client: "mysql2",
-    connection: MYSQL_URL,
-    pool: { min: 0, max: 5 },
-    acquireConnectionTimeout: 5000,
-    ...extra,
-  });
-}
+export const pgKnex = (extra: Partial<Knex.Config> = {}) => serverKnex("pg", PG_URL, extra);
+export const mysqlKnex = (extra: Partial<Knex.Config> = {}) => serverKnex("mysql2", MYSQL_URL, extra);
 
 export function sqliteKnex(filename: string): Knex {
   return knexFactory({ client: "better-sqlite3", connection: { filename }, useNullAsDefault: true });

@@ -13,13 +13,15 @@ type AppSession = session.Session & { user?: string; cart?: string[] };
  * redeployed on another store: the same cookies keep arriving.
  */
 export async function startSwitchApp(store: session.Store) {
-  let middleware = session({
-    store,
-    secret: "switch-secret",
-    resave: false,
-    saveUninitialized: false,
-    cookie: { maxAge: 3_600_000 },
-  });
+  const mount = (on: session.Store) =>
+    session({
+      store: on,
+      secret: "switch-secret",
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000 },
+    });
+  let middleware = mount(store);
   const app = express();
   app.use((req, res, next) => middleware(req, res, next));
   app.post("/login/:user", (req, res, next) =>
@@ -50,13 +52,7 @@ export async function startSwitchApp(store: session.Store) {
     url,
     /** The app redeployed over another store. */
     use(next: session.Store) {
-      middleware = session({
-        store: next,
-        secret: "switch-secret",
-        resave: false,
-        saveUninitialized: false,
-        cookie: { maxAge: 3_600_000 },
-      });
+      middleware = mount(next);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -3,7 +3,8 @@ import { type AddressInfo, createConnection, createServer, type Server, type Soc
 /**
  * A loopback TCP forwarder to a database that a test can hang (connections accepted, nothing
  * forwarded either way: a database that never answers), take down (listener closed, every
- * connection cut) and bring back, without touching the shared server other test files use.
+ * connection cut) and bring back on the same port, without touching the shared server other test
+ * files use. Shared by the packages' fault tests (knex, redis), imported by relative path.
  */
 export class TcpProxy {
   #server: Server | undefined;
