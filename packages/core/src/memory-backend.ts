@@ -1,5 +1,6 @@
 import type { OwnerDestroy, SessionBackend, SessionRecord, SessionTouch, SessionWrite, Tombstone } from "./backend.js";
 import { readOptions, rules } from "./kit/options.js";
+import { cappedExpiry } from "./kit/records.js";
 
 /** Options of `memoryBackend`. */
 export interface MemoryBackendOptions {
@@ -53,10 +54,9 @@ class MemoryBackend implements SessionBackend {
     const previous = this.entries.get(write.id);
     if (previous && previous.payload === null && previous.expiresAt > write.now) return false; // a live tombstone
     const createdAt = previous && previous.payload !== null ? previous.createdAt : write.now;
-    const cap = write.maxLifetimeMs === undefined ? Infinity : createdAt + write.maxLifetimeMs;
     this.put(write.id, previous, {
       payload: write.payload,
-      expiresAt: Math.min(write.expiresAt, cap),
+      expiresAt: cappedExpiry(write, createdAt),
       owner: write.owner,
       createdAt,
       lastActiveAt: write.now,
@@ -68,8 +68,8 @@ class MemoryBackend implements SessionBackend {
     const previous = this.entries.get(touch.id);
     // Missing, a tombstone or expired: a touch never creates or revives.
     if (!previous || previous.payload === null || previous.expiresAt <= touch.now) return;
-    const cap = touch.maxLifetimeMs === undefined ? Infinity : previous.createdAt + touch.maxLifetimeMs;
-    this.put(touch.id, previous, { ...previous, expiresAt: Math.min(touch.expiresAt, cap), lastActiveAt: touch.now });
+    const expiresAt = cappedExpiry(touch, previous.createdAt);
+    this.put(touch.id, previous, { ...previous, expiresAt, lastActiveAt: touch.now });
   }
 
   async destroy(id: string, tombstone?: Tombstone): Promise<void> {

@@ -1,32 +1,24 @@
-import {
-  type BackendCapabilities,
-  type OwnerDestroy,
-  type SessionBackend,
-  type SessionRecord,
-  type SessionTouch,
-  type SessionWrite,
-  type Tombstone,
-  unsupported,
-} from "@sessionkit/core/kit";
+import type * as kit from "@sessionkit/core/kit";
+import { unsupported } from "@sessionkit/core/kit";
 import { type Layout, NO_CAP, PAGE, REFUSED } from "./layout.js";
 import type { Row, Runner } from "./runners.js";
 import { ensureSchema, type TablePlace } from "./schema.js";
 
 /** A text column read back: binary ids come as Buffers, and mysql2 parses a JSON column (connect-session-knex's `sess`). */
-const text = (value: unknown): string =>
-  Buffer.isBuffer(value)
-    ? value.toString("utf8")
-    : typeof value === "object" && value !== null
-      ? JSON.stringify(value)
-      : String(value);
+function text(value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}
+/** A time column read back: NULL in rows written by sessionkit 0.1, until their first write. */
+const time = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
 
 /**
  * The records of one table, in one layout, through one runner: one statement per operation. The
  * runner may be knex or the user's own driver handle.
  */
-export class SqlBackend implements SessionBackend {
+export class SqlBackend implements kit.SessionBackend {
   readonly name: string;
-  readonly capabilities: BackendCapabilities;
+  readonly capabilities: kit.BackendCapabilities;
 
   constructor(
     private readonly runner: Runner,
@@ -36,27 +28,20 @@ export class SqlBackend implements SessionBackend {
     gc: { gcBatchSize: number; gcBatchTime?: number },
   ) {
     this.name = `${runner.name}${layout.legacy ? `:${layout.legacy}` : ""}`;
-    this.capabilities = {
-      ...layout.capabilities,
-      ...gc,
-      ...(layout.legacy ? { legacy: layout.legacy } : {}),
-    };
+    this.capabilities = { ...layout.capabilities, ...gc, legacy: layout.legacy };
   }
 
   init(): Promise<void> {
     return ensureSchema(this.runner, this.layout, this.place, this.createTable);
   }
 
-  get(id: string): Promise<SessionRecord | null> {
+  get(id: string): Promise<kit.SessionRecord | null> {
     return this.runner.all(this.layout.sql.get, [id]).then(([row]) => (row ? this.record(id, row) : null));
   }
 
-  async upsert(w: SessionWrite): Promise<boolean> {
+  async upsert(w: kit.SessionWrite): Promise<boolean> {
     const { sql, flavor, legacy } = this.layout;
-    if (legacy) {
-      await this.runner.run(sql.upsert, [w.id, w.payload, this.layout.toDb(w.expiresAt)]);
-      return true;
-    }
+    if (legacy) return this.runner.run(sql.upsert, [w.id, w.payload, this.layout.toDb(w.expiresAt)]).then(() => true);
     const cap = w.maxLifetimeMs ?? NO_CAP;
     const head = [w.id, w.payload, Math.min(w.expiresAt, w.now + cap), w.owner, w.now, w.now];
     if (flavor !== "mysql") return (await this.runner.run(sql.upsert, [...head, cap, w.now])).count > 0;
@@ -64,20 +49,20 @@ export class SqlBackend implements SessionBackend {
     return insertId !== REFUSED;
   }
 
-  async touch(t: SessionTouch): Promise<void> {
+  async touch(t: kit.SessionTouch): Promise<void> {
     const { sql, legacy, toDb, bound } = this.layout;
     if (legacy) await this.runner.run(sql.touch, [toDb(t.expiresAt), t.id, bound(t.now)]);
     else await this.runner.run(sql.touch, [t.now, t.expiresAt, t.now, t.maxLifetimeMs ?? NO_CAP, t.now, t.id, t.now]);
   }
 
-  async destroy(id: string, tombstone?: Tombstone): Promise<void> {
+  async destroy(id: string, tombstone?: kit.Tombstone): Promise<void> {
     const { sql } = this.layout;
     if (tombstone && sql.tombstone)
       await this.runner.run(sql.tombstone, [tombstone.until, tombstone.now, tombstone.now, id]);
     else await this.runner.run(sql.destroy, [id]);
   }
 
-  async destroyByOwner(owner: string, options: OwnerDestroy = {}): Promise<number> {
+  async destroyByOwner(owner: string, options: kit.OwnerDestroy = {}): Promise<number> {
     const { destroyByOwner, tombstoneByOwner } = this.layout.sql;
     if (!destroyByOwner || !tombstoneByOwner) return unsupported(this.name, "has no owner column (legacy layout)");
     const { except = "", tombstone } = options; // "" is never an id: the core refuses empty ids
@@ -87,7 +72,7 @@ export class SqlBackend implements SessionBackend {
     return count;
   }
 
-  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
+  async listByOwner(owner: string, now: number): Promise<kit.SessionRecord[]> {
     const sql = this.layout.sql.listByOwner;
     if (!sql) return unsupported(this.name, "has no owner column (legacy layout)");
     return (await this.runner.all(sql, [owner, now])).map((row) => this.record(text(row.s), row));
@@ -110,7 +95,7 @@ export class SqlBackend implements SessionBackend {
     return Number(row?.n ?? 0);
   }
 
-  async *stream(now: number): AsyncIterable<SessionRecord> {
+  async *stream(now: number): AsyncIterable<kit.SessionRecord> {
     let after: unknown = "";
     for (;;) {
       const rows = await this.runner.all(this.layout.sql.page, [this.layout.bound(now), after]);
@@ -123,18 +108,11 @@ export class SqlBackend implements SessionBackend {
   /** Nothing to release: knex or the driver handle belongs to the caller. */
   async close(): Promise<void> {}
 
-  private record(id: string, row: Row): SessionRecord {
+  private record(id: string, row: Row): kit.SessionRecord {
+    const payload = text(row.p);
     const expiresAt = this.layout.fromDb(row.e);
-    if (this.layout.legacy) return { id, payload: text(row.p), expiresAt, owner: null };
-    const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
-      id,
-      payload: text(row.p),
-      expiresAt,
-      owner: row.o === null || row.o === undefined ? null : text(row.o),
-    };
-    // Absent in rows written by sessionkit 0.1, until their first write.
-    if (row.c !== null && row.c !== undefined) record.createdAt = Number(row.c);
-    if (row.a !== null && row.a !== undefined) record.lastActiveAt = Number(row.a);
-    return record;
+    if (this.layout.legacy) return { id, payload, expiresAt, owner: null };
+    const owner = row.o === null || row.o === undefined ? null : text(row.o);
+    return { id, payload, expiresAt, owner, createdAt: time(row.c), lastActiveAt: time(row.a) };
   }
 }

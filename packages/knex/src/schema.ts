@@ -3,13 +3,10 @@ import type { Layout } from "./layout.js";
 import type { Runner } from "./runners.js";
 
 /** Where the table is: its schema (PostgreSQL) or database (MySQL), if given, and its name. */
-export interface TablePlace {
-  schema: string | undefined;
-  name: string;
-}
+export type TablePlace = { schema: string | undefined; name: string };
 
 /** The table's columns, lower case, each mapped to whether it is nullable; empty when the table is missing. */
-export async function columnsOf(runner: Runner, place: TablePlace): Promise<Map<string, boolean>> {
+async function columnsOf(runner: Runner, place: TablePlace): Promise<Map<string, boolean>> {
   const sql = {
     pg: "select column_name as name, is_nullable as n from information_schema.columns where table_schema = coalesce(?::text, current_schema()) and table_name = ?",
     mysql:
@@ -21,13 +18,11 @@ export async function columnsOf(runner: Runner, place: TablePlace): Promise<Map<
   return new Map(rows.map((row) => [String(row.name).toLowerCase(), String(row.n) === "YES"]));
 }
 
-type State = "ready" | "missing" | "upgrade" | "other";
-
-function stateOf(layout: Layout, found: ReadonlyMap<string, boolean>): State {
+/** What init() finds: the table ready, missing, in an older version of the layout, or in another layout. */
+function stateOf(layout: Layout, found: ReadonlyMap<string, boolean>) {
   if (found.size === 0) return "missing";
-  const own = layout.legacy === undefined;
   // sessionkit 0.1 tables have the first four own columns only.
-  const required = own ? layout.columns.slice(0, 4) : layout.columns;
+  const required = layout.legacy === undefined ? layout.columns.slice(0, 4) : layout.columns;
   if (!required.every((c) => found.has(c))) return "other";
   return layout.upgrade?.(found) ? "upgrade" : "ready";
 }

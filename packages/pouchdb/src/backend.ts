@@ -1,44 +1,28 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type BackendCapabilities,
-  KeyedQueue,
-  type OwnerDestroy,
-  type SessionBackend,
-  type SessionRecord,
-  type SessionTouch,
-  type SessionWrite,
-  type Tombstone,
-} from "@sessionkit/core/kit";
+import type * as kit from "@sessionkit/core/kit";
+import { cappedExpiry, KeyedQueue } from "@sessionkit/core/kit";
 import { adapterError, isConflict, isMissing } from "./errors.js";
 import type { Settings } from "./index.js";
 import * as legacy from "./legacy.js";
 import * as layout from "./schema.js";
 import type { Fields, PouchDatabase, PouchRow } from "./types.js";
 
-/** A database ready to use, and how to let go of it. */
-export interface Opened {
-  db: PouchDatabase;
-  /** Closes (or, in memory, frees) what the adapter created; nothing for the user's instance. */
-  release(): Promise<unknown>;
-}
+/** A database ready to use, and how to let go of it: close (or free) what the adapter made, nothing of the user's. */
+export type Opened = { db: PouchDatabase; release(): Promise<unknown> };
 
 /**
  * What is known of one document id: its revision (undefined when missing; in the legacy layout a
  * deleted document's), its fields when it exists, and in the legacy layout its tombstone's end.
  */
-export interface Known {
-  rev?: string | undefined;
-  doc?: Fields | undefined;
-  until?: number;
-}
+export type Known = { rev?: string | undefined; doc?: Fields | undefined; until?: number };
 const MISSING: Known = Object.freeze({});
 const DELETE: Fields = Object.freeze({ _deleted: true });
 /** What a write makes of what it found: a document to put, or null (refused by a tombstone, or nothing to do). */
 type Plan = (known: Known) => Fields | null;
 
 /** A SessionBackend over one PouchDB database (in memory, on disk, or CouchDB over HTTP). */
-export class PouchdbBackend implements SessionBackend {
-  readonly capabilities: BackendCapabilities;
+export class PouchdbBackend implements kit.SessionBackend {
+  readonly capabilities: kit.BackendCapabilities;
   private readonly legacyTtlMs: number;
   private opened: Promise<Opened> | undefined;
   private database: PouchDatabase | undefined;
@@ -75,7 +59,7 @@ export class PouchdbBackend implements SessionBackend {
     await layout.prepareDatabase(this.database, this.settings.label, this.legacyTtlMs);
   }
 
-  get(id: string, now: number): Promise<SessionRecord | null> {
+  get(id: string, now: number): Promise<kit.SessionRecord | null> {
     const docId = layout.toDocId(id);
     return this.fetch(docId).then((known) => {
       this.remember(docId, known);
@@ -92,16 +76,16 @@ export class PouchdbBackend implements SessionBackend {
    * usually new sessions; when recent ones mostly existed (written by another process), they are
    * read first instead. The legacy layout keeps tombstones apart: there an unknown id is read first.
    */
-  upsert(write: SessionWrite): Promise<boolean> {
+  upsert(write: kit.SessionWrite): Promise<boolean> {
     const docId = layout.toDocId(write.id);
     const plan: Plan = (known) => {
       if (liveUntil(known) > write.now) return null;
       if (known.doc && layout.kindOf(known.doc) === "foreign") {
         throw adapterError("the document under this session's id is not a session");
       }
-      const existing = known.doc && layout.readSession(write.id, known.doc, this.legacyTtlMs);
-      const meta = metaOf(write, write.owner, typeof existing === "object" ? existing?.createdAt : undefined);
-      return this.settings.legacy ? legacy.legacyDocument(write.payload, meta) : ours(write.payload, meta);
+      const meta = metaOf(write, write.owner, this.session(docId, known.doc)?.createdAt);
+      if (this.settings.legacy) return legacy.legacyDocument(write.payload, meta);
+      return { type: layout.SESSION_TYPE, payload: write.payload, ...meta };
     };
     return this.queue.run(docId, () => {
       const known = this.cache.get(docId);
@@ -113,24 +97,23 @@ export class PouchdbBackend implements SessionBackend {
   }
 
   /** One put after a read of the session (cached); otherwise a read first. Never creates or revives. */
-  touch(touch: SessionTouch): Promise<void> {
+  touch(touch: kit.SessionTouch): Promise<void> {
     const docId = layout.toDocId(touch.id);
     const plan: Plan = (known) => {
-      if (!known.doc || liveUntil(known) > touch.now) return null;
-      const session = layout.readSession(touch.id, known.doc, this.legacyTtlMs);
-      if (typeof session !== "object" || session === null || session.expiresAt <= touch.now) return null;
+      const session = this.session(docId, known.doc);
+      if (!known.doc || !session || session.expiresAt <= touch.now || liveUntil(known) > touch.now) return null;
       const meta = metaOf(touch, session.owner, session.createdAt);
       return legacy.touchedDocument(known.doc, meta, this.settings.legacy !== undefined);
     };
     return this.queue.run(docId, () => this.save(docId, this.cachedSession(docId), plan)).then(() => undefined);
   }
 
-  destroy(id: string, tombstone?: Tombstone): Promise<void> {
+  destroy(id: string, tombstone?: kit.Tombstone): Promise<void> {
     const docId = layout.toDocId(id);
     return this.queue.run(docId, () => this.end(docId, this.cachedSession(docId), tombstone)).then(() => undefined);
   }
 
-  async destroyByOwner(owner: string, { except, tombstone }: OwnerDestroy = {}): Promise<number> {
+  async destroyByOwner(owner: string, { except, tombstone }: kit.OwnerDestroy = {}): Promise<number> {
     const { rows: all } = await this.db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true });
     const rows = all.filter(({ id }) => layout.toSessionId(id) !== except);
     let ended = 0;
@@ -144,10 +127,10 @@ export class PouchdbBackend implements SessionBackend {
     return ended;
   }
 
-  async listByOwner(owner: string, now: number): Promise<SessionRecord[]> {
+  async listByOwner(owner: string, now: number): Promise<kit.SessionRecord[]> {
     const { rows } = await this.db.query(layout.OWNERS_VIEW, { key: owner, include_docs: true });
-    const records = rows.map(({ id, doc }) => this.record(id, doc));
-    return records.filter((record): record is SessionRecord => record?.owner === owner && record.expiresAt > now);
+    const records = rows.map(({ id, doc }) => this.session(id, doc));
+    return records.filter((record): record is kit.SessionRecord => record?.owner === owner && record.expiresAt > now);
   }
 
   async clear(): Promise<void> {
@@ -177,7 +160,7 @@ export class PouchdbBackend implements SessionBackend {
     return typeof count === "number" ? count : 0;
   }
 
-  async *stream(now: number): AsyncIterable<SessionRecord> {
+  async *stream(now: number): AsyncIterable<kit.SessionRecord> {
     const limit = this.settings.pageSize;
     let startkey: unknown = [0, now, {}];
     let skip = 0; // rows already seen with key === startkey (PouchDB views have no document id cursor)
@@ -185,7 +168,7 @@ export class PouchdbBackend implements SessionBackend {
       const page = { reduce: false, include_docs: true, startkey, endkey: [0, {}], skip, limit };
       const { rows } = await this.db.query(layout.EXPIRES_VIEW, page);
       for (const { id, doc } of rows) {
-        const record = this.record(id, doc);
+        const record = this.session(id, doc);
         if (record && record.expiresAt > now) yield record;
       }
       const last = rows.at(-1);
@@ -205,8 +188,6 @@ export class PouchdbBackend implements SessionBackend {
     return this.closing;
   }
 
-  // ---- internals ----
-
   /** What the cache knows of a session: worth a write with its revision (a stale one conflicts). */
   private cachedSession(docId: string): Known | undefined {
     const known = this.cache.get(docId);
@@ -218,7 +199,7 @@ export class PouchdbBackend implements SessionBackend {
    * layout a tombstone document of its own first, then the session deleted), or a delete.
    * Resolves whether there was a session.
    */
-  private async end(docId: string, guess: Known | undefined, tombstone: Tombstone | undefined): Promise<boolean> {
+  private async end(docId: string, guess: Known | undefined, tombstone: kit.Tombstone | undefined): Promise<boolean> {
     let ended = false;
     const plan: Plan = (known) => {
       const kind = known.doc && layout.kindOf(known.doc);
@@ -267,12 +248,11 @@ export class PouchdbBackend implements SessionBackend {
     }
   }
 
-  /** What a write must know first: the document, and in the legacy layout its tombstone too. */
+  /** What a write must know first: the document (`fetch`), and in the legacy layout its tombstone too. */
   private read(docId: string): Promise<Known> {
     return this.settings.legacy ? legacy.readWithTombstone(this.db, docId) : this.fetch(docId);
   }
 
-  /** The document alone. */
   private fetch(docId: string): Promise<Known> {
     return this.db.get(docId).then(
       (doc) => ({ rev: doc._rev, doc }),
@@ -287,9 +267,10 @@ export class PouchdbBackend implements SessionBackend {
     if (this.cache.size > this.settings.revisionCacheSize) this.cache.delete(this.cache.keys().next().value ?? "");
   }
 
-  private record(docId: string, doc: Fields | null | undefined): SessionRecord | null {
+  /** A document as a session's record; undefined for anything else, or a damaged one of ours. */
+  private session(docId: string, doc: Fields | null | undefined): kit.SessionRecord | undefined {
     const record = doc ? layout.readSession(layout.toSessionId(docId), doc, this.legacyTtlMs) : null;
-    return typeof record === "object" ? record : null;
+    return typeof record === "object" && record !== null ? record : undefined;
   }
 
   /** Deletes the documents of view rows (the value is the revision); resolves with how many went. */
@@ -308,18 +289,11 @@ export class PouchdbBackend implements SessionBackend {
 /** The latest tombstone end among what was found: the document itself, and a legacy tombstone. */
 const liveUntil = (known: Known) => Math.max(layout.tombstoneEnd(known.doc), known.until ?? -Infinity);
 
-/**
- * What a write or touch stores besides the payload: the stored creation time kept (or this one's
- * moment), the expiry capped at `createdAt + maxLifetimeMs` when a lifetime is set.
- */
-const metaOf = (w: SessionWrite | SessionTouch, owner: string | null, createdAt = w.now): layout.Meta => {
-  const cap = w.maxLifetimeMs === undefined ? Number.POSITIVE_INFINITY : createdAt + w.maxLifetimeMs;
-  return { expiresAt: Math.min(w.expiresAt, cap), owner, createdAt, lastActiveAt: w.now };
-};
-
-/** A session document in this adapter's layout. */
-const ours = (payload: string, meta: layout.Meta): Fields => ({ type: layout.SESSION_TYPE, payload, ...meta });
+/** What a write or touch stores besides the payload: the stored creation time kept (or this one's moment). */
+function metaOf(w: kit.SessionWrite | kit.SessionTouch, owner: string | null, createdAt = w.now): layout.Meta {
+  return { expiresAt: cappedExpiry(w, createdAt), owner, createdAt, lastActiveAt: w.now };
+}
 
 /** A tombstone until `tombstone.until`, unless one that ends later is there already. */
-const tombstoneOver = (known: Known, { now, until }: Tombstone): Fields | null =>
+const tombstoneOver = (known: Known, { now, until }: kit.Tombstone): Fields | null =>
   layout.tombstoneEnd(known.doc) >= until ? null : { type: layout.TOMBSTONE_TYPE, expiresAt: until, createdAt: now };

@@ -73,7 +73,7 @@ export function pouchdbAdapter(target?: PouchDatabase | string, options?: Pouchd
   const o = readOptions("pouchdbAdapter", options, OPTIONS);
   const url = typeof target === "string" && URL.canParse(target) ? new URL(target) : undefined;
   if (url && /^https?:$/.test(url.protocol) && /[^/]/.test(url.pathname)) {
-    const open = () => openDatabase(url.href, o.createDatabase ?? true, o.requestTimeout ?? 10_000);
+    const open = () => openDatabase(url.href, o.createDatabase, o.requestTimeout);
     return new PouchdbBackend("pouchdb:http", open, { ...o, label: withoutCredentials(url.href) });
   }
   for (const option of ["createDatabase", "requestTimeout"] as const) {

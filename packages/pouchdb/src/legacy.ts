@@ -1,7 +1,7 @@
 import { cookieExpiry, isSessionObject, type SessionRecord } from "@sessionkit/core/kit";
 import type { Known } from "./backend.js";
 import { adapterError } from "./errors.js";
-import { fieldsOf, isTime, type Meta, SESSION_TYPE, tombstoneEnd } from "./schema.js";
+import { isTime, type Meta, SESSION_TYPE, tombstoneEnd } from "./schema.js";
 import type { Fields, PouchDatabase } from "./types.js";
 
 /**
@@ -74,6 +74,9 @@ export function legacyDocument(payload: string, meta: Meta): Fields {
   if (reserved) throw adapterError(`in ${LEGACY_STORE}'s layout no session field can be named "${reserved}"`);
   return { ...session, $ts: meta.lastActiveAt, $dirty: false, $sessionkit: meta };
 }
+
+/** A stored document's fields, without `_id` and `_rev`: what a later write builds on. */
+const fieldsOf = ({ _id, _rev, ...fields }: Fields): Fields => fields;
 
 /**
  * A touched session with a new expiry and activity time. One in the old store's layout stays in

@@ -7,7 +7,7 @@ import type { Fields, PouchDatabase } from "./types.js";
 export const SESSION_TYPE = "sessionkit-session";
 export const TOMBSTONE_TYPE = "sessionkit-tombstone";
 /** The design document holding the adapter's two views. */
-export const DESIGN_ID = "_design/sessionkit";
+const DESIGN_ID = "_design/sessionkit";
 /** Every session and tombstone by `[kind, expiry]` (kind 0 a session, 1 a tombstone); the value is the revision. */
 export const EXPIRES_VIEW = "sessionkit/expires";
 /** Sessions by owner (those this adapter wrote last); the value is the revision. */
@@ -25,9 +25,6 @@ export const toSessionId = (docId: string) => (docId[0] === "~" ? docId.slice(1)
 export type Meta = Pick<Required<SessionRecord>, "expiresAt" | "owner" | "createdAt" | "lastActiveAt">;
 
 export const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-
-/** A stored document's fields, without `_id` and `_rev`: what a later write builds on. */
-export const fieldsOf = ({ _id, _rev, ...fields }: Fields): Fields => fields;
 
 /** A session (ours, session-pouchdb-store's, or ours damaged), a tombstone, or another application's document. */
 export function kindOf(doc: Fields): "session" | "tombstone" | "foreign" {

@@ -12,21 +12,11 @@ export interface PouchDocument extends Fields {
   _rev?: string;
 }
 
-/** The answer of `put`, or one entry of a `bulkDocs` answer (a success, or an error with a status). */
-export interface PouchResult {
-  ok?: boolean;
-  rev?: string;
-  error?: unknown;
-  status?: number;
-}
+/** The answer of `put`, or one entry of `bulkDocs`'s: a success, or an error with a status. */
+type PouchResult = { rev?: string; error?: unknown; status?: number };
 
 /** One row of a view query or of `allDocs` (where a missing key's row has an `error` and no `id`). */
-export interface PouchRow {
-  id: string;
-  key: unknown;
-  value?: unknown;
-  doc?: PouchDocument | null;
-}
+export type PouchRow = { id: string; key: unknown; value?: unknown; doc?: PouchDocument | null };
 
 /** A PouchDB database: what `new PouchDB(...)` returns. */
 export interface PouchDatabase {

@@ -1,7 +1,8 @@
 /**
  * `@sessionkit/core/kit`: what every backend adapter needs, written once. An adapter built on it
- * validates its options with the same messages as the core, serializes work per session id, and
- * reports errors with the core's codes. See the conformance README for a complete adapter.
+ * validates its options with the same messages as the core, serializes work per session id,
+ * caps expiries at the store's lifetime as the core means it (`cappedExpiry`), and reports errors
+ * with the core's codes. See the conformance README for a complete adapter.
  */
 export type {
   BackendCapabilities,
@@ -18,3 +19,4 @@ export { idFingerprint, type Logger } from "../logger.js";
 export { fromCallback, unsupported } from "./calls.js";
 export { cookieExpiry, isSessionObject } from "./legacy.js";
 export { describeValue, type OptionRule, type ResolvedOptionsOf, readOptions, reject, rules } from "./options.js";
+export { cappedExpiry } from "./records.js";
