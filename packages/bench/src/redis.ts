@@ -10,6 +10,7 @@ import {
   type Contender,
   closeAll,
   compareSection,
+  HOUR,
   storeContender,
   viaCallbacks,
 } from "./harness.js";
@@ -19,27 +20,41 @@ const PREFIX = "skbench:";
 const SIZES = { small: { ops: 10_000, rounds: 5 }, large: { ops: 50_000, rounds: 7 } } as const;
 const CONCURRENCY = 8;
 
-async function connect() {
+export type Client = ReturnType<typeof createClient>;
+export async function connect(): Promise<Client> {
   const client = createClient({ url: URL });
   client.on("error", () => {}); // a lost connection fails the calls in flight, which fails the section
   await client.connect();
   return client;
 }
-type Client = Awaited<ReturnType<typeof connect>>;
 
-/** GET + JSON.parse, SET … PXAT, PEXPIREAT, DEL: what any store must send, and nothing more. */
-function raw(name: string, client: Client, prefix: string): Contender {
+/**
+ * GET + JSON.parse, SET … PXAT, PEXPIREAT, DEL: what any store must send, and nothing more. With
+ * `metadata`, the floor of a store that keeps a second key `{<prefix><id>}:m` beside the session:
+ * both keys' plain commands sent in the same tick (node-redis pipelines them: one round trip), no
+ * script, no atomicity. set = SET both PXAT; get = MGET both; touch = PEXPIREAT both; destroy =
+ * DEL + SET of a tombstone PX.
+ */
+export function raw(name: string, client: Client, prefix: string, metadata = false): Contender {
   const at = (s: { cookie: { expires: Date } }) => String(s.cookie.expires.getTime());
+  const meta = (id: string) => `{${prefix}${id}}:m`;
+  const send = (command: string[], second: string[]) =>
+    metadata ? Promise.all([client.sendCommand(command), client.sendCommand(second)]) : client.sendCommand(command);
   return {
     name,
     ops: {
-      set: (id, s) => client.sendCommand(["SET", prefix + id, JSON.stringify(s), "PXAT", at(s)]),
+      set: (id, s) =>
+        send(
+          ["SET", prefix + id, JSON.stringify(s), "PXAT", at(s)],
+          ["SET", meta(id), `${Date.now()} ${Date.now()} ${at(s)}`, "PXAT", at(s)],
+        ),
       get: async (id) => {
-        const value = (await client.sendCommand(["GET", prefix + id])) as string | null;
+        const reply = await client.sendCommand(metadata ? ["MGET", prefix + id, meta(id)] : ["GET", prefix + id]);
+        const value = (Array.isArray(reply) ? reply[0] : reply) as string | null;
         return value === null ? null : JSON.parse(value);
       },
-      touch: (id, s) => client.sendCommand(["PEXPIREAT", prefix + id, at(s)]),
-      destroy: (id) => client.sendCommand(["DEL", prefix + id]),
+      touch: (id, s) => send(["PEXPIREAT", prefix + id, at(s)], ["PEXPIREAT", meta(id), at(s)]),
+      destroy: (id) => send(["DEL", prefix + id], ["SET", meta(id), `t ${Date.now() + HOUR}`, "PX", String(HOUR)]),
     },
     close: () => client.close(),
   };
@@ -60,6 +75,7 @@ export const bench: Benchmark = async (ctx) => {
     await clean(admin);
     contenders.push(raw("raw node-redis", await connect(), `${PREFIX}raw:`));
     contenders.push(raw("control: raw node-redis", await connect(), `${PREFIX}ctl:`));
+    contenders.push(raw("raw + metadata key", await connect(), `${PREFIX}meta:`, true));
     const skClient = await connect();
     const store = createStore(redisAdapter(skClient, { prefix: `${PREFIX}sk:` }), { gcInterval: 0 });
     await store.length(); // init: scripts loaded before the first timed call
@@ -76,6 +92,7 @@ export const bench: Benchmark = async (ctx) => {
         setup: "one client per contender",
         more: [
           "raw: sendCommand of GET (+ JSON.parse), SET PXAT (+ JSON.stringify), PEXPIREAT, DEL: one command per operation, no metadata, no tombstone. control: the same code under another prefix.",
+          "raw + metadata key: the raw commands plus the same plain command on a second key {<prefix><id>}:m (SET PXAT, MGET of both, PEXPIREAT, a tombstone SET PX on destroy), pipelined in one round trip, no script, no atomicity: its ratio to raw is the ceiling for any store that keeps metadata beside connect-redis's key, as sessionkit does.",
           "sessionkit: createStore(redisAdapter(client)) with its defaults: each write is one script keeping the session's metadata key and the destroy's tombstone. connect-redis 9: its defaults.",
         ],
       }),
