@@ -34,13 +34,13 @@ export type Benchmark = (ctx: BenchContext) => Promise<BenchSection[]>;
 export type Session = ReturnType<typeof benchSession>;
 /** One operation on the session `id` (set and touch get the session, as express-session passes it). */
 export type Op = (id: string, session: Session) => Promise<unknown>;
-export type OpName = "set" | "get" | "touch" | "destroy";
-export const OPS: readonly OpName[] = ["set", "get", "touch", "destroy"];
+/** The store operations every section runs unless it names its own (the end-to-end section: requests). */
+export const OPS = ["set", "get", "touch", "destroy"] as const;
 
 /** A store (or the raw driver) as the harness drives it: the operations it has, and its cleanup. */
 export interface Contender {
   name: string;
-  ops: Partial<Record<OpName, Op>>;
+  ops: Partial<Record<string, Op>>;
   close?(): Promise<unknown>;
   note?: string;
 }
@@ -52,12 +52,14 @@ export interface CompareOptions {
   rounds: number;
   /** Operations in flight (like concurrent requests). */
   concurrency: number;
+  /** The operations, in the order each round runs them over its ids: OPS unless given. */
+  sequence?: readonly string[];
 }
 
 /**
  * Every contender runs every operation once per round, the contenders in an order that rotates
  * from round to round, so background load and drift fall on all alike. Within a round the
- * operations go set, get, touch, destroy over the same ids (fresh ids each round). Each run
+ * operations go in sequence (set, get, touch, destroy unless given) over the same ids (fresh ids each round). Each run
  * starts on a collected heap. Reported: each contender's median run (throughput, and p99).
  */
 export async function compare(
@@ -67,8 +69,9 @@ export async function compare(
 ): Promise<Measurement[]> {
   const runs = new Map<string, Array<{ opsPerSec: number; p99Ms: number }>>();
   const session = benchSession();
+  const sequence = options.sequence ?? OPS;
   for (let round = 0; round <= options.rounds; round++) {
-    for (const op of OPS) {
+    for (const op of sequence) {
       for (let k = 0; k < contenders.length; k++) {
         const c = contenders[(k + round) % contenders.length] as Contender;
         const fn = c.ops[op];
@@ -80,7 +83,7 @@ export async function compare(
     }
     log(round === 0 ? "warm-up round done" : `round ${round}/${options.rounds} done`);
   }
-  return OPS.flatMap((op) =>
+  return sequence.flatMap((op) =>
     contenders.flatMap((c) => {
       const own = runs.get(`${c.name}\0${op}`);
       if (!own) return [];

@@ -16,7 +16,7 @@ import {
 } from "./harness.js";
 
 const URL = process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379";
-const PREFIX = "skbench:";
+export const PREFIX = "skbench:";
 const SIZES = { small: { ops: 10_000, rounds: 5 }, large: { ops: 50_000, rounds: 7 } } as const;
 const CONCURRENCY = 8;
 
@@ -61,7 +61,7 @@ export function raw(name: string, client: Client, prefix: string, metadata = fal
 }
 
 /** Deletes every key this benchmark wrote. */
-async function clean(client: Client): Promise<void> {
+export async function clean(client: Client): Promise<void> {
   for await (const keys of client.scanIterator({ MATCH: `*${PREFIX}*`, COUNT: 1000 })) {
     if (keys.length > 0) await client.del(keys);
   }

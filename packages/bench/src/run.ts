@@ -11,7 +11,7 @@ import type { BenchReport, ModuleResult } from "./report-model.js";
 import { renderSvg } from "./report-svg.js";
 
 /** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
-export const MODULES = ["memory", "knex", "gc", "redis", "pouchdb", "databank"] as const;
+export const MODULES = ["memory", "knex", "gc", "redis", "e2e", "pouchdb", "databank"] as const;
 
 export interface RunOptions {
   size: "small" | "large";
@@ -89,8 +89,8 @@ function machine(): BenchReport["machine"] {
 /** The installed version of every dependency of the bench package (each store and driver measured). */
 function versions(packageDir: string): Record<string, string> {
   const found: Record<string, string> = {};
-  const own = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { dependencies: object };
-  for (const name of Object.keys(own.dependencies)) {
+  const own = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
+  for (const name of Object.keys({ ...own.dependencies, ...own.devDependencies })) {
     try {
       const pkg = JSON.parse(readFileSync(join(packageDir, "node_modules", name, "package.json"), "utf8")) as {
         version?: string;

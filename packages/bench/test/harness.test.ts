@@ -81,6 +81,14 @@ describe("compare", () => {
     expect(slow?.p99Ms).toBeGreaterThanOrEqual(4.5);
     expect(calls.filter((c) => c.startsWith("slow get"))).toHaveLength(5 + 60); // warm-up (a quarter) + 3 rounds
   });
+
+  it("runs the operations a sequence names, in its order, and reports only those", async () => {
+    const calls: string[] = [];
+    const contenders = [recorder("a", calls, 0, ["login", "read", "set"])];
+    const m = await compare(contenders, { ops: 4, rounds: 1, concurrency: 1, sequence: ["read", "login"] }, () => {});
+    expect(m.map((x) => x.op)).toEqual(["read", "login"]);
+    expect(calls.filter((c) => c.endsWith("r1-0"))).toEqual(["a read r1-0", "a login r1-0"]);
+  });
 });
 
 describe("compareSection", () => {
