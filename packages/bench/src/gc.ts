@@ -72,7 +72,7 @@ export const bench: Benchmark = (ctx) => {
   const size = SIZES[ctx.size];
   const title = (d: Dialect) => `GC on ${d.title.replace(/^knex on /, "")}`;
   return eachDialect(ctx, "skbench_gc", title, async (d, all) => {
-    // The driver-handle store prunes with the same statements as the knex one: left out here.
+    // Left out: the driver-handle store (it prunes with the knex store's statements) and the legacy modes.
     const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
     const measurements = [];
     for (const [op, scenario] of [

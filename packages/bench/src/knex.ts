@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "@sessionkit/core";
-import { knexAdapter } from "@sessionkit/knex";
+import { knexAdapter, type LegacyName } from "@sessionkit/knex";
 import { ConnectSessionKnexStore } from "connect-session-knex";
 import knexFactory, { type Knex } from "knex";
 import mysql from "mysql2";
@@ -161,16 +161,26 @@ function sqliteRunner(file: string, table: string): Runner {
 const mysqlPool = () => mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL }).promise();
 const pgPool = () => new pg.Pool({ connectionString: PG_URL, max: POOL, options: PG_OPTIONS });
 
-/** sessionkit over `client` (a knex instance or a driver handle); table created here, untimed. */
+/** sessionkit over `client` (a knex instance or a driver handle) on `layout`'s table, created here, untimed. */
 async function sessionkit(
   name: string,
   client: Parameters<typeof knexAdapter>[0],
-  table: string,
+  layout: Layout,
   close: () => Promise<unknown> = async () => {},
+  legacy?: LegacyName,
 ): Promise<SqlContender> {
-  const store = createStore(knexAdapter(client, { tableName: table }), { gcInterval: 0 });
+  const store = createStore(knexAdapter(client, { tableName: layout.table, legacy }), { gcInterval: 0 });
   await store.length(); // init(): the table exists before the first timed call
-  return { ...storeContender(name, store, close), layout: ours(table), prune: () => store.prune() };
+  return { ...storeContender(name, store, close), layout, prune: () => store.prune() };
+}
+
+/** The peer, then sessionkit with `legacy: <peer>` over `h` on a table of its own (`<peer's table>_sk`) in the peer's layout. */
+async function withLegacy(h: Handle, peer: SqlContender): Promise<SqlContender[]> {
+  const layout = { ...peer.layout, table: `${peer.layout.table}_sk` };
+  return [
+    peer,
+    await sessionkit(`sessionkit, legacy ${peer.name}`, h.client, layout, h.close, peer.name as LegacyName),
+  ];
 }
 
 async function connectSessionKnex(knex: Knex, key: DialectKey, table: string): Promise<SqlContender> {
@@ -247,24 +257,30 @@ interface Handle {
 }
 
 /**
- * The contenders every dialect has, on tables `<p>_<who>`: raw and control on `driver` (each
- * with a runner of its own), sessionkit through `knex` and through `handle`, connect-session-knex.
+ * The contenders of a dialect, on tables `<p>_<who>`: raw and control on `driver` (each with a
+ * runner of its own), sessionkit through `knex` and through a driver handle, connect-session-knex
+ * and sessionkit in its legacy mode (through knex, as it), then the dialect's own peer, if any, and
+ * sessionkit in that peer's legacy mode (through a driver handle, as the peer).
  */
-async function common(
+async function contenders(
   key: DialectKey,
   knex: Knex,
   p: string,
   driver: string,
   runner: (table: string) => Runner,
-  handle: Handle,
+  handle: () => Handle,
+  peer?: (table: string) => Promise<SqlContender>,
 ): Promise<SqlContender[]> {
   for (const t of ["raw", "ctl"]) await knexAdapter(knex, { tableName: `${p}_${t}` }).init();
+  const h = handle();
+  const viaKnex = { label: "knex", client: knex, close: async () => {} };
   return [
     rawContender(`raw ${driver}`, `${p}_raw`, runner(`${p}_raw`)),
     rawContender(`control: raw ${driver}`, `${p}_ctl`, runner(`${p}_ctl`)),
-    await sessionkit("sessionkit", knex, `${p}_sk`),
-    await sessionkit(`sessionkit, ${handle.label}`, handle.client, `${p}_skd`, handle.close),
-    await connectSessionKnex(knex, key, `${p}_csk`),
+    await sessionkit("sessionkit", knex, ours(`${p}_sk`)),
+    await sessionkit(`sessionkit, ${h.label}`, h.client, ours(`${p}_skd`), h.close),
+    ...(await withLegacy(viaKnex, await connectSessionKnex(knex, key, `${p}_csk`))),
+    ...(peer ? await withLegacy(handle(), await peer(`${p}_${key === "pg" ? "cps" : "ems"}`)) : []),
   ];
 }
 
@@ -286,45 +302,37 @@ function dialects(): Dialect[] {
       },
     },
   });
+  const pgHandle = (own = pgPool()) => ({ label: "pg pool", client: { pg: own as never }, close: () => own.end() });
+  const myHandle = (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) => ({
+    label: "mysql2 pool",
+    client: { mysql2: own },
+    close: () => own.promise().end(),
+  });
+  const liteHandle = (own = new Database(file)) => {
+    for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
+    return { label: "own database", client: { betterSqlite3: own as never }, close: async () => own.close() };
+  };
   return [
     {
       key: "pg",
       title: "knex on PostgreSQL (pg)",
       knex: pgKnex,
-      contenders: async (p) => {
-        const own = pgPool();
-        const handle = { label: "pg pool", client: { pg: own as never }, close: () => own.end() };
-        const shared = await common("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), handle);
-        return [...shared, await connectPgSimple(`${p}_cps`)];
-      },
+      contenders: (p) => contenders("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), pgHandle, connectPgSimple),
       close: () => pgKnex.destroy(),
     },
     {
       key: "mysql",
       title: "knex on MariaDB (mysql2)",
       knex: myKnex,
-      contenders: async (p) => {
-        const own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL });
-        const handle = { label: "mysql2 pool", client: { mysql2: own }, close: () => own.promise().end() };
-        const shared = await common("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), handle);
-        return [...shared, await expressMysqlSession(`${p}_ems`)];
-      },
+      contenders: (p) =>
+        contenders("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), myHandle, expressMysqlSession),
       close: () => myKnex.destroy(),
     },
     {
       key: "sqlite",
       title: "knex on SQLite (better-sqlite3, file, WAL)",
       knex: liteKnex,
-      contenders: async (p) => {
-        const own = new Database(file);
-        for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
-        const handle = {
-          label: "own database",
-          client: { betterSqlite3: own as never },
-          close: async () => own.close(),
-        };
-        return common("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), handle);
-      },
+      contenders: (p) => contenders("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), liteHandle),
       close: async () => {
         await liteKnex.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -340,7 +348,7 @@ function dialects(): Dialect[] {
 async function dropTables(knex: Knex): Promise<void> {
   for (const prefix of ["skbench_ops", "skbench_gc"])
     for (const t of ["raw", "ctl", "sk", "skd", "csk", "cps", "ems"])
-      await knex.schema.dropTableIfExists(`${prefix}_${t}`);
+      for (const table of [`${prefix}_${t}`, `${prefix}_${t}_sk`]) await knex.schema.dropTableIfExists(table);
 }
 
 /** MariaDB has no per-session switch for fsync at commit: lazy flush server-wide, put back after. */
@@ -402,7 +410,7 @@ export const bench: Benchmark = (ctx) => {
         setup: `pools of ${POOL}`,
         more: [
           "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
-          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex.',
+          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex. "sessionkit, legacy <peer>": knexAdapter(client, { legacy: "<peer>" }) on a table of its own in the peer\'s layout (no tombstones, owners or creation times there), over the peer\'s kind of client (knex for connect-session-knex, the driver\'s pool for the others), the row after the peer\'s.',
           d.key === "sqlite"
             ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
             : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
