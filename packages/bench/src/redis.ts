@@ -93,7 +93,7 @@ export const bench: Benchmark = async (ctx) => {
         more: [
           "raw: sendCommand of GET (+ JSON.parse), SET PXAT (+ JSON.stringify), PEXPIREAT, DEL: one command per operation, no metadata, no tombstone. control: the same code under another prefix.",
           "raw + metadata key: the raw commands plus the same plain command on a second key {<prefix><id>}:m (SET PXAT, MGET of both, PEXPIREAT, a tombstone SET PX on destroy), pipelined in one round trip, no script, no atomicity: its ratio to raw is the ceiling for any store that keeps metadata beside connect-redis's key, as sessionkit does.",
-          "sessionkit: createStore(redisAdapter(client)) with its defaults: each write is one script keeping the session's metadata key and the destroy's tombstone; its session key is connect-redis's (<prefix><id>, the same JSON), so this is also sessionkit on connect-redis's data (a session connect-redis wrote costs sessionkit one more command on its first read or touch, until sessionkit writes it). connect-redis 9: its defaults.",
+          "sessionkit: createStore(redisAdapter(client)) with its defaults: each write is one script keeping the session's metadata key and the destroy's tombstone; its session key is connect-redis's (<prefix><id>, the same JSON), so this is also sessionkit on connect-redis's data (except that a get of a session connect-redis wrote or touched last takes sessionkit a second round trip). connect-redis 9: its defaults.",
         ],
       }),
     ];
