@@ -1,24 +1,15 @@
 // Redis: sessionkit's redisAdapter against node-redis doing the minimal work of a store (the
-// baseline), a control copy of it, and connect-redis 9, each on a client of its own.
+// baseline), a control copy of it, the floor of a two-key layout, and connect-redis 9, each on a
+// client of its own. Its stores and commands serve the end-to-end section too (e2e.ts).
 import { createStore } from "@sessionkit/core";
 import { redisAdapter } from "@sessionkit/redis";
 import { RedisStore } from "connect-redis";
 import { createClient } from "redis";
-import {
-  type Benchmark,
-  type CallbackStore,
-  type Contender,
-  closeAll,
-  compareSection,
-  HOUR,
-  storeContender,
-  viaCallbacks,
-} from "./harness.js";
+import { type Benchmark, type Contender, compareSection, HOUR, storeContender } from "./harness.js";
 
 const URL = process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const PREFIX = "skbench:";
 const SIZES = { small: { ops: 10_000, rounds: 5 }, large: { ops: 50_000, rounds: 7 } } as const;
-const CONCURRENCY = 8;
 
 export type Client = ReturnType<typeof createClient>;
 export async function connect(): Promise<Client> {
@@ -67,28 +58,32 @@ export async function clean(client: Client): Promise<void> {
   }
 }
 
+/** sessionkit (createStore(redisAdapter(client)), its scripts loaded) or connect-redis 9, under `prefix`. */
+export async function redisStore(name: string, client: Client, prefix: string): Promise<object> {
+  if (name === "connect-redis") return new RedisStore({ client, prefix });
+  const store = createStore(redisAdapter(client, { prefix }), { gcInterval: 0 });
+  await store.length(); // init: scripts loaded before the first timed call
+  return store;
+}
+
 export const bench: Benchmark = async (ctx) => {
-  const size = SIZES[ctx.size];
   const admin = await connect();
-  const contenders: Contender[] = [];
+  const store = async (name: string, prefix: string) => {
+    const client = await connect();
+    return storeContender(name, await redisStore(name, client, PREFIX + prefix), () => client.close());
+  };
   try {
     await clean(admin);
-    contenders.push(raw("raw node-redis", await connect(), `${PREFIX}raw:`));
-    contenders.push(raw("control: raw node-redis", await connect(), `${PREFIX}ctl:`));
-    contenders.push(raw("raw + metadata key", await connect(), `${PREFIX}meta:`, true));
-    const skClient = await connect();
-    const store = createStore(redisAdapter(skClient, { prefix: `${PREFIX}sk:` }), { gcInterval: 0 });
-    await store.length(); // init: scripts loaded before the first timed call
-    contenders.push(storeContender("sessionkit", store, () => skClient.close()));
-    const crClient = await connect();
-    const cr = new RedisStore({ client: crClient, prefix: `${PREFIX}cr:` });
-    contenders.push({
-      name: "connect-redis",
-      ops: viaCallbacks(cr as unknown as CallbackStore),
-      close: () => crClient.close(),
-    });
+    const contenders = [
+      raw("raw node-redis", await connect(), `${PREFIX}raw:`),
+      raw("control: raw node-redis", await connect(), `${PREFIX}ctl:`),
+      raw("raw + metadata key", await connect(), `${PREFIX}meta:`, true),
+      await store("sessionkit", "sk:"),
+      await store("connect-redis", "cr:"),
+    ];
+    const options = { ...SIZES[ctx.size], concurrency: 8 };
     return [
-      await compareSection("Redis (node-redis 5)", contenders, { ...size, concurrency: CONCURRENCY }, ctx.log, {
+      await compareSection("Redis (node-redis 5)", contenders, options, ctx.log, {
         setup: "one client per contender",
         more: [
           "raw: sendCommand of GET (+ JSON.parse), SET PXAT (+ JSON.stringify), PEXPIREAT, DEL: one command per operation, no metadata, no tombstone. control: the same code under another prefix.",
@@ -98,7 +93,6 @@ export const bench: Benchmark = async (ctx) => {
       }),
     ];
   } finally {
-    await closeAll(contenders, ctx.log);
     await clean(admin).catch(() => {});
     await admin.close();
   }
