@@ -3,7 +3,7 @@
 // same traffic with no cleanup running.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
-import { type Benchmark, benchSession, median, probe } from "./harness.js";
+import { type Benchmark, benchSession, interleaved, probe } from "./harness.js";
 import { type Dialect, type DialectKey, eachDialect, type Layout, type SqlContender } from "./knex.js";
 
 const SIZES = {
@@ -53,7 +53,9 @@ async function innodbPurged(knex: Knex, table: string): Promise<void> {
 /** Throws unless exactly the live rows are left: a cleanup that deletes a live session is wrong, not fast. */
 async function verify(knex: Knex, layout: Layout, live: number): Promise<void> {
   const [all] = await knex(layout.table).count({ n: "*" });
-  const [kept] = await knex(layout.table).where(layout.sid, "like", "l%").count({ n: "*" });
+  const [kept] = await knex(layout.table)
+    .where(layout.columns[0] as string, "like", "l%")
+    .count({ n: "*" });
   if (Number(all?.n) !== live || Number(kept?.n) !== live)
     throw new Error(`${layout.table}: ${all?.n} rows left, ${kept?.n} live; expected exactly the ${live} live ones`);
 }
@@ -72,46 +74,24 @@ export const bench: Benchmark = (ctx) => {
   const size = SIZES[ctx.size];
   const title = (d: Dialect) => `GC on ${d.title.replace(/^knex on /, "")}`;
   return eachDialect(ctx, "skbench_gc", title, async (d, all) => {
-    // The driver-handle store prunes with the same statements as the knex one: left out here.
+    // Left out: the driver-handle store (it prunes with the knex store's statements) and the legacy modes.
     const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
-    const measurements = [];
-    for (const [op, scenario] of [
-      ["backlog prune", size.backlog],
-      ["routine prune", size.routine],
-    ] as const) {
-      const runs = new Map<SqlContender, Array<{ rowsPerSec: number; p99: number; idle: number; ops: number }>>();
-      for (let round = 0; round < size.rounds; round++) {
-        for (let k = 0; k < contenders.length; k++) {
-          const c = contenders[(k + round) % contenders.length] as SqlContender;
-          await fill(d, c.layout, scenario.expired, scenario.live);
-          await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(200)); // pools filled, caches warm
-          const idle = await probe(traffic(c, scenario.live), TRAFFIC, () => sleep(IDLE_MS));
-          const busy = await probe(traffic(c, scenario.live), TRAFFIC, () => c.prune());
-          await verify(d.knex, c.layout, scenario.live);
-          const run = {
-            rowsPerSec: (scenario.expired / busy.ms) * 1000,
-            p99: busy.p99Ms,
-            idle: idle.p99Ms,
-            ops: busy.ops,
-          };
-          runs.set(c, [...(runs.get(c) ?? []), run]);
-          ctx.log(
-            `${op} ${c.name}: ${Math.round(busy.ms)} ms, p99 ${busy.p99Ms.toFixed(1)} ms (idle ${idle.p99Ms.toFixed(1)})`,
-          );
-        }
-      }
-      for (const c of contenders) {
-        const own = runs.get(c) ?? [];
-        const m = (f: (r: (typeof own)[number]) => number) => median(own.map(f));
-        measurements.push({
-          contender: c.name,
-          op,
-          opsPerSec: m((r) => r.rowsPerSec),
-          p99Ms: m((r) => r.p99),
-          note: `no cleanup: p99 ${m((r) => r.idle).toFixed(1)} ms; ${Math.round(m((r) => r.ops))} requests during it`,
-        });
-      }
-    }
+    const scenarios = { "backlog prune": size.backlog, "routine prune": size.routine };
+    const run = async (c: SqlContender, op: string) => {
+      const scenario = scenarios[op as keyof typeof scenarios];
+      await fill(d, c.layout, scenario.expired, scenario.live);
+      const live = traffic(c, scenario.live);
+      await probe(live, TRAFFIC, () => sleep(200)); // pools filled, caches warm
+      const idle = await probe(live, TRAFFIC, () => sleep(IDLE_MS));
+      const busy = await probe(live, TRAFFIC, () => c.prune());
+      await verify(d.knex, c.layout, scenario.live);
+      ctx.log(`${op} ${c.name}: ${Math.round(busy.ms)} ms, p99 ${busy.p99Ms.toFixed(1)} ms`);
+      return { opsPerSec: (scenario.expired / busy.ms) * 1000, p99Ms: busy.p99Ms, idle: idle.p99Ms, ops: busy.ops };
+    };
+    const note = (m: Record<string, number>) =>
+      `no cleanup: p99 ${m.idle?.toFixed(1)} ms; ${Math.round(m.ops ?? 0)} requests during it`;
+    const options = { warmUp: false, note };
+    const measurements = await interleaved(contenders, Object.keys(scenarios), size.rounds, run, ctx.log, options);
     const count = (s: { expired: number; live: number }) =>
       `${s.expired.toLocaleString("en")} expired among ${s.live.toLocaleString("en")} live`;
     return {

@@ -23,6 +23,38 @@ export interface BenchSection {
   notes?: string[];
 }
 
+/** What one benchmark module produced: its sections, or why it failed. */
+export interface ModuleResult {
+  /** The module name, e.g. "knex". */
+  module: string;
+  sections: BenchSection[];
+  /** Set when the module could not be loaded or threw: the report shows it as a failed section. */
+  error?: string;
+  seconds: number;
+}
+
+/** Everything docs/benchmarks.md is made of. */
+export interface BenchReport {
+  date: Date;
+  size: "small" | "large";
+  /** The command that reproduces the run. */
+  command: string;
+  machine: { cpus: string; cores: number; memoryGiB: number; node: string; os: string };
+  /** Package name -> version, for every store and driver measured. */
+  versions: Record<string, string>;
+  results: ModuleResult[];
+}
+
+/** The contender whose ratios the "× sessionkit" column uses. */
+export const SESSIONKIT = "sessionkit";
+
+/** `m`'s ops/s divided by the ops/s of `contender` for the same op, or undefined when there is none. */
+export function ratioTo(section: BenchSection, m: Measurement, contender: string): number | undefined {
+  const reference = section.measurements.find((other) => other.contender === contender && other.op === m.op);
+  if (!reference || !(reference.opsPerSec > 0) || !Number.isFinite(m.opsPerSec)) return undefined;
+  return m.opsPerSec / reference.opsPerSec;
+}
+
 export interface BenchContext {
   size: "small" | "large";
   log(message: string): void;
@@ -34,15 +66,14 @@ export type Benchmark = (ctx: BenchContext) => Promise<BenchSection[]>;
 export type Session = ReturnType<typeof benchSession>;
 /** One operation on the session `id` (set and touch get the session, as express-session passes it). */
 export type Op = (id: string, session: Session) => Promise<unknown>;
-export type OpName = "set" | "get" | "touch" | "destroy";
-export const OPS: readonly OpName[] = ["set", "get", "touch", "destroy"];
+/** The store operations every section runs unless it names its own (the end-to-end section: requests). */
+export const OPS = ["set", "get", "touch", "destroy"] as const;
 
 /** A store (or the raw driver) as the harness drives it: the operations it has, and its cleanup. */
 export interface Contender {
   name: string;
-  ops: Partial<Record<OpName, Op>>;
-  close?(): Promise<unknown>;
-  note?: string;
+  ops: Partial<Record<string, Op>>;
+  close?: (() => Promise<unknown>) | undefined;
 }
 
 export interface CompareOptions {
@@ -52,98 +83,111 @@ export interface CompareOptions {
   rounds: number;
   /** Operations in flight (like concurrent requests). */
   concurrency: number;
+  /** The operations, in the order each round runs them over its ids: OPS unless given. */
+  sequence?: readonly string[];
 }
 
 /**
  * Every contender runs every operation once per round, the contenders in an order that rotates
- * from round to round, so background load and drift fall on all alike. Within a round the
- * operations go set, get, touch, destroy over the same ids (fresh ids each round). Each run
- * starts on a collected heap. Reported: each contender's median run (throughput, and p99).
+ * from round to round, so background load and drift fall on all alike; round 0, the warm-up, only
+ * when `warmUp`. `run` answers one run's figures (`opsPerSec`, `p99Ms`, any others; nothing when
+ * the contender lacks the operation); each measurement has the medians over the timed rounds, and
+ * the note `note` makes of them.
  */
-export async function compare(
-  contenders: Contender[],
-  options: CompareOptions,
+export async function interleaved<C extends { name: string }>(
+  contenders: C[],
+  sequence: readonly string[],
+  rounds: number,
+  run: (c: C, op: string, round: number) => Promise<Record<string, number> | undefined>,
   log: (message: string) => void,
+  { warmUp = true, note }: { warmUp?: boolean; note?: (medians: Record<string, number>) => string } = {},
 ): Promise<Measurement[]> {
-  const runs = new Map<string, Array<{ opsPerSec: number; p99Ms: number }>>();
-  const session = benchSession();
-  for (let round = 0; round <= options.rounds; round++) {
-    for (const op of OPS) {
+  const runs = new Map<string, Array<Record<string, number>>>();
+  for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
+    for (const op of sequence) {
       for (let k = 0; k < contenders.length; k++) {
-        const c = contenders[(k + round) % contenders.length] as Contender;
-        const fn = c.ops[op];
-        if (!fn) continue;
-        const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
-        const result = await timed((i) => fn(`r${round}-${i}`, session), ops, options.concurrency);
-        if (round > 0) runs.set(`${c.name}\0${op}`, [...(runs.get(`${c.name}\0${op}`) ?? []), result]);
+        const c = contenders[(k + round) % contenders.length] as C;
+        const result = await run(c, op, round);
+        if (result && round > 0) runs.set(`${c.name}\0${op}`, [...(runs.get(`${c.name}\0${op}`) ?? []), result]);
       }
     }
-    log(round === 0 ? "warm-up round done" : `round ${round}/${options.rounds} done`);
+    log(round === 0 ? "warm-up round done" : `round ${round}/${rounds} done`);
   }
-  return OPS.flatMap((op) =>
-    contenders.flatMap((c) => {
-      const own = runs.get(`${c.name}\0${op}`);
-      if (!own) return [];
-      const m = { contender: c.name, op, opsPerSec: median(own.map((r) => r.opsPerSec)) };
-      return [{ ...m, p99Ms: median(own.map((r) => r.p99Ms)), ...(c.note ? { note: c.note } : {}) }];
+  return sequence.flatMap((op) =>
+    contenders.flatMap(({ name }) => {
+      const own = runs.get(`${name}\0${op}`) ?? [];
+      const m = Object.fromEntries(Object.keys(own[0] ?? {}).map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
+      if (own.length === 0) return [];
+      return [
+        { contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms, ...(note ? { note: note(m) } : {}) },
+      ];
     }),
   );
 }
 
-/** Runs `op(0..ops-1)` with `concurrency` in flight on a collected heap: ops/s and p99 latency. */
-export async function timed(
+/**
+ * `interleaved` runs of every operation (set, get, touch, destroy unless a sequence is given)
+ * over the same ids within a round (fresh ids each round), the warm-up a quarter of the
+ * operations: each contender's median throughput and p99.
+ */
+export function compare(contenders: Contender[], options: CompareOptions, log: (m: string) => void) {
+  const session = benchSession();
+  const run = async (c: Contender, op: string, round: number) => {
+    const fn = c.ops[op];
+    const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
+    return fn && timed((i) => fn(`r${round}-${i}`, session), ops, options.concurrency);
+  };
+  return interleaved(contenders, options.sequence ?? OPS, options.rounds, run, log);
+}
+
+/** `concurrency` callers of `op(0)`, `op(1)`, … while `more(next)`, each pausing after a call if asked: every call's latency (ms). */
+async function load(
   op: (i: number) => Promise<unknown>,
-  ops: number,
   concurrency: number,
-): Promise<{ opsPerSec: number; p99Ms: number }> {
-  collectGarbage();
-  const latencies = new Float64Array(ops);
+  more: (next: number) => boolean,
+  pause?: () => Promise<unknown>,
+): Promise<number[]> {
+  const latencies: number[] = [];
   let next = 0;
-  const worker = async () => {
-    while (next < ops) {
-      const i = next++;
+  const caller = async () => {
+    while (more(next)) {
       const t0 = performance.now();
-      await op(i);
-      latencies[i] = performance.now() - t0;
+      await op(next++);
+      latencies.push(performance.now() - t0);
+      if (pause) await pause();
     }
   };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  return latencies;
+}
+
+/** Runs `op(0..ops-1)` with `concurrency` in flight on a collected heap: ops/s and p99 latency. */
+export async function timed(op: (i: number) => Promise<unknown>, ops: number, concurrency: number) {
+  collectGarbage();
   const started = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
-  const elapsed = performance.now() - started;
-  return { opsPerSec: (ops / elapsed) * 1000, p99Ms: quantile(Array.from(latencies), 0.99) };
+  const latencies = await load(op, Math.min(concurrency, ops), (next) => next < ops);
+  return { opsPerSec: (ops / (performance.now() - started)) * 1000, p99Ms: quantile(latencies, 0.99) };
 }
 
 /**
  * Live traffic (`op(i)`, `concurrency` in flight) for as long as `during` runs: the p99 latency
  * of the operations that overlapped it, and how many there were. `during`'s own result is kept.
  */
-export async function probe<T>(
-  op: (i: number) => Promise<unknown>,
-  concurrency: number,
-  during: () => Promise<T>,
-): Promise<{ result: T; p99Ms: number; ops: number; ms: number }> {
-  const latencies: number[] = [];
+export async function probe<T>(op: (i: number) => Promise<unknown>, concurrency: number, during: () => Promise<T>) {
   let done = false;
-  let next = 0;
-  const worker = async () => {
-    while (!done) {
-      const t0 = performance.now();
-      await op(next++);
-      latencies.push(performance.now() - t0);
-      // A synchronous driver (better-sqlite3) answers with settled promises: without a turn of the
-      // event loop here, the timer that ends the probe would never fire.
-      await setImmediate();
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
+  // A synchronous driver (better-sqlite3) answers with settled promises: without a turn of the
+  // event loop after each call, the timer that ends the probe would never fire.
+  const traffic = load(op, concurrency, () => !done, setImmediate);
   const t0 = performance.now();
   try {
     const result = await during();
     const ms = performance.now() - t0;
+    done = true;
+    const latencies = await traffic;
     return { result, ms, p99Ms: quantile(latencies, 0.99), ops: latencies.length };
   } finally {
     done = true;
-    await Promise.all(workers);
+    await traffic;
   }
 }
 
@@ -173,7 +217,8 @@ export interface CallbackStore {
   destroy(sid: string, cb: Callback): void;
 }
 
-const promised = (start: (cb: Callback) => void) =>
+/** A promise of what a callback API answers. */
+export const promised = (start: (cb: Callback) => void) =>
   new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
 
 /** A store's operations called the way express-session calls them: with callbacks. */
@@ -205,26 +250,20 @@ export function benchSession(expires = new Date(Date.now() + HOUR)) {
 
 /**
  * A store driven through its callbacks, as express-session drives it; closing it closes the
- * store, then runs `after` (e.g. ends the client the benchmark made for it).
+ * store (if it has a close()), then runs `after` (e.g. ends the client the benchmark made for it).
  */
-export function storeContender(
-  name: string,
-  store: { close(): Promise<unknown> },
-  after: () => Promise<unknown> = async () => {},
-): Contender {
-  return {
-    name,
-    ops: viaCallbacks(store as unknown as CallbackStore),
-    close: async () => {
-      await store.close();
-      await after();
-    },
+export function storeContender(name: string, store: object, after?: () => unknown): Contender {
+  const s = store as CallbackStore & { close?(): unknown };
+  const close = async () => {
+    await s.close?.();
+    await after?.();
   };
+  return { name, ops: viaCallbacks(s), close };
 }
 
 /**
- * Compares the contenders into one section, the first one the baseline; its first note says how
- * (operations, concurrency, rounds, then `setup` when given), `notes` follow. Closes nothing.
+ * Compares the contenders into one section, the first one the baseline, then closes them all; its
+ * first note says how (operations, concurrency, rounds, then `setup` when given), `notes` follow.
  */
 export async function compareSection(
   title: string,
@@ -233,7 +272,7 @@ export async function compareSection(
   log: (message: string) => void,
   notes: { setup?: string; more: string[] },
 ): Promise<BenchSection> {
-  const measurements = await compare(contenders, options, log);
+  const measurements = await compare(contenders, options, log).finally(() => closeAll(contenders, log));
   const how = `${options.ops.toLocaleString("en")} operations per run, ${options.concurrency} in flight, median of ${options.rounds} interleaved rounds after a warm-up round`;
   return {
     title,
@@ -243,7 +282,11 @@ export async function compareSection(
   };
 }
 
-/** Closes every contender, logging (not throwing) what fails, so one bad close hides no result. */
+/** Closes every contender not closed yet, logging (not throwing) what fails, so one bad close hides no result. */
 export async function closeAll(contenders: Contender[], log: (m: string) => void): Promise<void> {
-  for (const c of contenders) await c.close?.().catch((e) => log(`could not close ${c.name}: ${String(e)}`));
+  for (const c of contenders) {
+    const close = c.close;
+    c.close = undefined;
+    await close?.call(c).catch((e) => log(`could not close ${c.name}: ${String(e)}`));
+  }
 }

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "@sessionkit/core";
-import { knexAdapter } from "@sessionkit/knex";
+import { knexAdapter, type LegacyName } from "@sessionkit/knex";
 import { ConnectSessionKnexStore } from "connect-session-knex";
 import knexFactory, { type Knex } from "knex";
 import mysql from "mysql2";
@@ -14,12 +14,10 @@ import {
   type BenchContext,
   type Benchmark,
   type BenchSection,
-  type CallbackStore,
   type Contender,
   closeAll,
   compareSection,
   storeContender,
-  viaCallbacks,
 } from "./harness.js";
 
 const require = createRequire(import.meta.url);
@@ -30,18 +28,19 @@ interface PgPool {
   query(q: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: Row[] }>;
   end(): Promise<void>;
 }
-interface SqliteDb {
-  prepare(sql: string): { get(...p: unknown[]): unknown; run(...p: unknown[]): unknown };
-  pragma(p: string): unknown;
-  close(): void;
-}
+type Prepared = { get(...p: unknown[]): unknown; run(...p: unknown[]): unknown };
+type SqliteDb = { prepare(sql: string): Prepared; pragma(p: string): unknown; close(): void };
 type Row = Record<string, unknown>;
 
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 /** Commits wait for no fsync, for every contender alike: the tables compare stores, not this disk. */
 const PG_OPTIONS = "-c synchronous_commit=off";
-const SQLITE_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL"];
+/** SQLite: journal_mode WAL, synchronous NORMAL on every connection. */
+const tuned = <D extends SqliteDb>(db: D) => {
+  for (const p of ["journal_mode = WAL", "synchronous = NORMAL"]) db.pragma(p);
+  return db;
+};
 const POOL = 16;
 
 export type DialectKey = "pg" | "mysql" | "sqlite";
@@ -49,12 +48,18 @@ export type DialectKey = "pg" | "mysql" | "sqlite";
 /** How a contender's table stores a row, for filling it by SQL: column list and value expressions. */
 export interface Layout {
   table: string;
-  sid: string;
+  /** The id's column first. */
   columns: string[];
-  /** SQL for the columns after sid, with `?` bindings for `bindings(expiresAt, payload)`. */
+  /** SQL for the columns after the id, with `?` bindings for `bindings(expiresAt, payload)`. */
   values: string[];
   bindings(at: number, payload: string): Knex.Value[];
 }
+const layout = (table: string, columns: string, values: string[], bindings: Layout["bindings"]): Layout => ({
+  table,
+  columns: columns.split(", "),
+  values,
+  bindings,
+});
 
 /** A contender with its table's layout and its own cleanup of expired sessions. */
 export interface SqlContender extends Contender {
@@ -71,13 +76,7 @@ export interface Dialect {
   close(): Promise<void>;
 }
 
-const ours = (table: string): Layout => ({
-  table,
-  sid: "sid",
-  columns: ["sid", "data", "expires"],
-  values: ["?", "?"],
-  bindings: (at, payload) => [payload, at],
-});
+const ours = (table: string) => layout(table, "sid, data, expires", ["?", "?"], (at, payload) => [payload, at]);
 const iso = (ms: number) => new Date(ms).toISOString();
 const utcDatetime = (ms: number) => iso(ms).slice(0, 19).replace("T", " ");
 
@@ -142,17 +141,13 @@ function mysqlRunner(pool: ReturnType<typeof mysqlPool>, table: string): Runner 
 
 /** better-sqlite3: statements prepared once, on a connection of its own. */
 function sqliteRunner(file: string, table: string): Runner {
-  const db = new Database(file);
-  for (const p of SQLITE_PRAGMAS) db.pragma(p);
+  const db = tuned(new Database(file));
   const sql = statements(table, CONFLICT);
-  const prepared = Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)])) as Record<
-    Statement,
-    ReturnType<SqliteDb["prepare"]>
-  >;
+  const prepared = new Map(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)]));
   return {
     run: async (key, values) => {
-      if (key === "get") return prepared.get.get(...values) as Row | undefined;
-      prepared[key].run(...values);
+      const statement = prepared.get(key) as Prepared;
+      return key === "get" ? (statement.get(...values) as Row | undefined) : void statement.run(...values);
     },
     close: async () => db.close(),
   };
@@ -161,32 +156,36 @@ function sqliteRunner(file: string, table: string): Runner {
 const mysqlPool = () => mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL }).promise();
 const pgPool = () => new pg.Pool({ connectionString: PG_URL, max: POOL, options: PG_OPTIONS });
 
-/** sessionkit over `client` (a knex instance or a driver handle); table created here, untimed. */
+/** sessionkit over `client` (a knex instance or a driver handle) on `layout`'s table, created here, untimed. */
 async function sessionkit(
   name: string,
   client: Parameters<typeof knexAdapter>[0],
-  table: string,
-  close: () => Promise<unknown> = async () => {},
+  layout: Layout,
+  close?: () => Promise<unknown>,
+  legacy?: LegacyName,
 ): Promise<SqlContender> {
-  const store = createStore(knexAdapter(client, { tableName: table }), { gcInterval: 0 });
+  const store = createStore(knexAdapter(client, { tableName: layout.table, legacy }), { gcInterval: 0 });
   await store.length(); // init(): the table exists before the first timed call
-  return { ...storeContender(name, store, close), layout: ours(table), prune: () => store.prune() };
+  return { ...storeContender(name, store, close), layout, prune: () => store.prune() };
+}
+
+/** The peer, then sessionkit with `legacy: <peer>` over `h` on a table of its own (`<peer's table>_sk`) in the peer's layout. */
+async function withLegacy(h: Handle, peer: SqlContender): Promise<SqlContender[]> {
+  const layout = { ...peer.layout, table: `${peer.layout.table}_sk` };
+  return [
+    peer,
+    await sessionkit(`sessionkit, legacy ${peer.name}`, h.client, layout, h.close, peer.name as LegacyName),
+  ];
 }
 
 async function connectSessionKnex(knex: Knex, key: DialectKey, table: string): Promise<SqlContender> {
   const store = new ConnectSessionKnexStore({ knex, tableName: table, cleanupInterval: 0 });
   await store.ready;
+  const values = key === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"];
   const expired = key === "mysql" ? utcDatetime : iso;
   return {
-    name: "connect-session-knex",
-    layout: {
-      table,
-      sid: "sid",
-      columns: ["sid", "sess", "expired"],
-      values: key === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"],
-      bindings: (at, payload) => [payload, expired(at)],
-    },
-    ops: viaCallbacks(store as unknown as CallbackStore),
+    ...storeContender("connect-session-knex", store),
+    layout: layout(table, "sid, sess, expired", values, (at, payload) => [payload, expired(at)]),
     // Its cleanup is private and runs on a timer; called directly here, once.
     prune: () => (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup(),
   };
@@ -199,20 +198,9 @@ async function connectPgSimple(table: string): Promise<SqlContender> {
   // Its first call creates the table (and an index of a fixed name: see dropTables).
   await new Promise((resolve, reject) => store.get("warm-up", (e: unknown) => (e ? reject(e) : resolve(e))));
   return {
-    name: "connect-pg-simple",
-    layout: {
-      table,
-      sid: "sid",
-      columns: ["sid", "sess", "expire"],
-      values: ["?::json", "to_timestamp(?)"],
-      bindings: (at, payload) => [payload, at / 1000],
-    },
-    ops: viaCallbacks(store),
+    ...storeContender("connect-pg-simple", store, () => pool.end()),
+    layout: layout(table, "sid, sess, expire", ["?::json", "to_timestamp(?)"], (at, payload) => [payload, at / 1000]),
     prune: () => new Promise((resolve, reject) => store.pruneSessions((e: unknown) => (e ? reject(e) : resolve(0)))),
-    close: async () => {
-      await store.close();
-      await pool.end();
-    },
   };
 }
 
@@ -221,50 +209,42 @@ async function expressMysqlSession(table: string): Promise<SqlContender> {
   const Store = require("express-mysql-session")(session);
   const store = new Store({ clearExpired: false, createDatabaseTable: true, schema: { tableName: table } }, pool);
   await store.onReady();
+  const seconds = (at: number, payload: string) => [payload, Math.round(at / 1000)];
   return {
-    name: "express-mysql-session",
-    layout: {
-      table,
-      sid: "session_id",
-      columns: ["session_id", "data", "expires"],
-      values: ["?", "?"],
-      bindings: (at, payload) => [payload, Math.round(at / 1000)],
-    },
-    ops: viaCallbacks(store),
+    ...storeContender("express-mysql-session", store, () => pool.end()),
+    layout: layout(table, "session_id, data, expires", ["?", "?"], seconds),
     prune: () => store.clearExpiredSessions(),
-    close: async () => {
-      await store.close();
-      await pool.end();
-    },
   };
 }
 
-/** A sessionkit store over a bare driver handle: the handle, its name in the table, and its close. */
-interface Handle {
-  label: string;
-  client: Parameters<typeof knexAdapter>[0];
-  close(): Promise<unknown>;
-}
+/** A client for a sessionkit store (a knex instance or a bare driver handle): its name in the table, and its close. */
+type Handle = { label: string; client: Parameters<typeof knexAdapter>[0]; close(): Promise<unknown> };
 
 /**
- * The contenders every dialect has, on tables `<p>_<who>`: raw and control on `driver` (each
- * with a runner of its own), sessionkit through `knex` and through `handle`, connect-session-knex.
+ * The contenders of a dialect, on tables `<p>_<who>`: raw and control on `driver` (each with a
+ * runner of its own), sessionkit through `knex` and through a driver handle, connect-session-knex
+ * and sessionkit in its legacy mode (through knex, as it), then the dialect's own peer, if any, and
+ * sessionkit in that peer's legacy mode (through a driver handle, as the peer).
  */
-async function common(
+async function contenders(
   key: DialectKey,
   knex: Knex,
   p: string,
   driver: string,
   runner: (table: string) => Runner,
-  handle: Handle,
+  handle: () => Handle,
+  peer?: (table: string) => Promise<SqlContender>,
 ): Promise<SqlContender[]> {
   for (const t of ["raw", "ctl"]) await knexAdapter(knex, { tableName: `${p}_${t}` }).init();
+  const h = handle();
+  const viaKnex = { label: "knex", client: knex, close: async () => {} };
   return [
     rawContender(`raw ${driver}`, `${p}_raw`, runner(`${p}_raw`)),
     rawContender(`control: raw ${driver}`, `${p}_ctl`, runner(`${p}_ctl`)),
-    await sessionkit("sessionkit", knex, `${p}_sk`),
-    await sessionkit(`sessionkit, ${handle.label}`, handle.client, `${p}_skd`, handle.close),
-    await connectSessionKnex(knex, key, `${p}_csk`),
+    await sessionkit("sessionkit", knex, ours(`${p}_sk`)),
+    await sessionkit(`sessionkit, ${h.label}`, h.client, ours(`${p}_skd`), h.close),
+    ...(await withLegacy(viaKnex, await connectSessionKnex(knex, key, `${p}_csk`))),
+    ...(peer ? await withLegacy(handle(), await peer(`${p}_${key === "pg" ? "cps" : "ems"}`)) : []),
   ];
 }
 
@@ -279,52 +259,40 @@ function dialects(): Dialect[] {
     client: "better-sqlite3",
     connection: { filename: file },
     useNullAsDefault: true,
-    pool: {
-      afterCreate: (db: SqliteDb, done: (e: Error | null, c: unknown) => void) => {
-        for (const p of SQLITE_PRAGMAS) db.pragma(p);
-        done(null, db);
-      },
-    },
+    pool: { afterCreate: (db: SqliteDb, done: (e: null, c: unknown) => void) => done(null, tuned(db)) },
+  });
+  const pgHandle = (own = pgPool()) => ({ label: "pg pool", client: { pg: own as never }, close: () => own.end() });
+  const myHandle = (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) => ({
+    label: "mysql2 pool",
+    client: { mysql2: own },
+    close: () => own.promise().end(),
+  });
+  const liteHandle = (own = tuned(new Database(file))) => ({
+    label: "own database",
+    client: { betterSqlite3: own as never },
+    close: async () => own.close(),
   });
   return [
     {
       key: "pg",
       title: "knex on PostgreSQL (pg)",
       knex: pgKnex,
-      contenders: async (p) => {
-        const own = pgPool();
-        const handle = { label: "pg pool", client: { pg: own as never }, close: () => own.end() };
-        const shared = await common("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), handle);
-        return [...shared, await connectPgSimple(`${p}_cps`)];
-      },
+      contenders: (p) => contenders("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), pgHandle, connectPgSimple),
       close: () => pgKnex.destroy(),
     },
     {
       key: "mysql",
       title: "knex on MariaDB (mysql2)",
       knex: myKnex,
-      contenders: async (p) => {
-        const own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL });
-        const handle = { label: "mysql2 pool", client: { mysql2: own }, close: () => own.promise().end() };
-        const shared = await common("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), handle);
-        return [...shared, await expressMysqlSession(`${p}_ems`)];
-      },
+      contenders: (p) =>
+        contenders("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), myHandle, expressMysqlSession),
       close: () => myKnex.destroy(),
     },
     {
       key: "sqlite",
       title: "knex on SQLite (better-sqlite3, file, WAL)",
       knex: liteKnex,
-      contenders: async (p) => {
-        const own = new Database(file);
-        for (const pragma of SQLITE_PRAGMAS) own.pragma(pragma);
-        const handle = {
-          label: "own database",
-          client: { betterSqlite3: own as never },
-          close: async () => own.close(),
-        };
-        return common("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), handle);
-      },
+      contenders: (p) => contenders("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), liteHandle),
       close: async () => {
         await liteKnex.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -340,7 +308,7 @@ function dialects(): Dialect[] {
 async function dropTables(knex: Knex): Promise<void> {
   for (const prefix of ["skbench_ops", "skbench_gc"])
     for (const t of ["raw", "ctl", "sk", "skd", "csk", "cps", "ems"])
-      await knex.schema.dropTableIfExists(`${prefix}_${t}`);
+      for (const table of [`${prefix}_${t}`, `${prefix}_${t}_sk`]) await knex.schema.dropTableIfExists(table);
 }
 
 /** MariaDB has no per-session switch for fsync at commit: lazy flush server-wide, put back after. */
@@ -387,27 +355,21 @@ export async function eachDialect(
 }
 
 const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 5000, rounds: 5 } } as const;
-const CONCURRENCY = 8;
+const title = (d: Dialect) => d.title;
 
-export const bench: Benchmark = (ctx) => {
-  const size = SIZES[ctx.size];
-  return eachDialect(
-    ctx,
-    "skbench_ops",
-    (d) => d.title,
-    (d, contenders) => {
-      // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
-      const ops = d.key === "sqlite" ? size.ops * 5 : size.ops;
-      return compareSection(d.title, contenders, { ops, rounds: size.rounds, concurrency: CONCURRENCY }, ctx.log, {
-        setup: `pools of ${POOL}`,
-        more: [
-          "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
-          'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex.',
-          d.key === "sqlite"
-            ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
-            : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
-        ],
-      });
-    },
-  );
-};
+export const bench: Benchmark = (ctx) =>
+  eachDialect(ctx, "skbench_ops", title, (d, contenders) => {
+    const size = SIZES[ctx.size];
+    // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
+    const options = { ...size, ops: d.key === "sqlite" ? size.ops * 5 : size.ops, concurrency: 8 };
+    return compareSection(d.title, contenders, options, ctx.log, {
+      setup: `pools of ${POOL}`,
+      more: [
+        "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
+        'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex. "sessionkit, legacy <peer>": knexAdapter(client, { legacy: "<peer>" }) on a table of its own in the peer\'s layout (no tombstones, owners or creation times there), over the peer\'s kind of client (knex for connect-session-knex, the driver\'s pool for the others), the row after the peer\'s.',
+        d.key === "sqlite"
+          ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
+          : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
+      ],
+    });
+  });

@@ -2,40 +2,23 @@
 // MemoryStore (the baseline every express app starts with) and a second MemoryStore (the control).
 import { createRequire } from "node:module";
 import { createStore, memoryBackend } from "@sessionkit/core";
-import {
-  type Benchmark,
-  type CallbackStore,
-  type Contender,
-  closeAll,
-  compareSection,
-  storeContender,
-  viaCallbacks,
-} from "./harness.js";
+import { type Benchmark, compareSection, storeContender } from "./harness.js";
 
 const require = createRequire(import.meta.url);
-const { MemoryStore } = require("express-session") as { MemoryStore: new () => CallbackStore };
+const { MemoryStore } = require("express-session") as { MemoryStore: new () => object };
 
 const SIZES = { small: { ops: 20_000, rounds: 5 }, large: { ops: 100_000, rounds: 7 } } as const;
-const CONCURRENCY = 8;
 
 export const bench: Benchmark = async (ctx) => {
-  const size = SIZES[ctx.size];
-  const store = createStore(memoryBackend(), { gcInterval: 0 });
-  const contenders: Contender[] = [
-    { name: "MemoryStore", ops: viaCallbacks(new MemoryStore()) },
-    { name: "control: MemoryStore", ops: viaCallbacks(new MemoryStore()) },
-    storeContender("sessionkit", store),
+  const contenders = [
+    storeContender("MemoryStore", new MemoryStore()),
+    storeContender("control: MemoryStore", new MemoryStore()),
+    storeContender("sessionkit", createStore(memoryBackend(), { gcInterval: 0 })),
   ];
-  try {
-    const title = "In memory: sessionkit memoryBackend vs express-session MemoryStore";
-    return [
-      await compareSection(title, contenders, { ...size, concurrency: CONCURRENCY }, ctx.log, {
-        more: [
-          "Every store is called with callbacks, as express-session calls it; sessionkit with its defaults (JSON, id validation, expiry checks, tombstones).",
-        ],
-      }),
-    ];
-  } finally {
-    await closeAll(contenders, ctx.log);
-  }
+  const title = "In memory: sessionkit memoryBackend vs express-session MemoryStore";
+  const options = { ...SIZES[ctx.size], concurrency: 8 };
+  const more = [
+    "Every store is called with callbacks, as express-session calls it; sessionkit with its defaults (JSON, id validation, expiry checks, tombstones).",
+  ];
+  return [await compareSection(title, contenders, options, ctx.log, { more })];
 };

@@ -6,14 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "@sessionkit/core";
 import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
-import {
-  type Benchmark,
-  type BenchSection,
-  type Contender,
-  closeAll,
-  compareSection,
-  storeContender,
-} from "./harness.js";
+import { type Benchmark, type BenchSection, type Contender, compareSection, storeContender } from "./harness.js";
 
 type Db = PouchDatabase & { close(): Promise<unknown> };
 const require = createRequire(import.meta.url);
@@ -26,7 +19,6 @@ function memoryPouch() {
 }
 
 const SIZES = { small: { ops: 2000, rounds: 3 }, large: { ops: 10_000, rounds: 7 } } as const;
-const CONCURRENCY = 8;
 
 /** put with the revision it last wrote (no read first), get + JSON.parse + expiry check, delete by revision. */
 function raw(name: string, db: Db): Contender {
@@ -54,12 +46,7 @@ function raw(name: string, db: Db): Contender {
   };
 }
 
-function sessionkit(db: Db): Contender {
-  return storeContender("sessionkit", createStore(pouchdbAdapter(db), { gcInterval: 0 }), () => db.close());
-}
-
 export const bench: Benchmark = async (ctx) => {
-  const size = SIZES[ctx.size];
   const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-pouch-"));
   const Memory = memoryPouch();
   const sections: BenchSection[] = [];
@@ -69,24 +56,21 @@ export const bench: Benchmark = async (ctx) => {
       ["on LevelDB (pouchdb 9)", (n: string) => new PouchDB(join(dir, n))],
     ] as const) {
       ctx.log(`PouchDB ${label}`);
+      const sk = open("sk");
       const contenders = [
         raw("raw PouchDB", open("raw")),
         raw("control: raw PouchDB", open("ctl")),
-        sessionkit(open("sk")),
+        storeContender("sessionkit", createStore(pouchdbAdapter(sk), { gcInterval: 0 }), () => sk.close()),
       ];
-      try {
-        const options = { ...size, concurrency: CONCURRENCY };
-        const section = await compareSection(`PouchDB ${label}`, contenders, options, ctx.log, {
-          setup: "a database per contender",
-          more: [
-            "raw: one put per write with the revision it remembers (no read first), get + JSON.parse + expiry check, delete by revision; no expiry index, no conflict handling. control: the same code on its own database.",
-            "sessionkit: createStore(pouchdbAdapter(db)) with its defaults (revision cache, conflict retries, tombstones).",
-          ],
-        });
-        sections.push(section);
-      } finally {
-        await closeAll(contenders, ctx.log);
-      }
+      const options = { ...SIZES[ctx.size], concurrency: 8 };
+      const section = await compareSection(`PouchDB ${label}`, contenders, options, ctx.log, {
+        setup: "a database per contender",
+        more: [
+          "raw: one put per write with the revision it remembers (no read first), get + JSON.parse + expiry check, delete by revision; no expiry index, no conflict handling. control: the same code on its own database.",
+          "sessionkit: createStore(pouchdbAdapter(db)) with its defaults (revision cache, conflict retries, tombstones).",
+        ],
+      });
+      sections.push(section);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,4 @@
-import type { BenchSection } from "./harness.js";
-import { type ModuleResult, ratioTo, SESSIONKIT } from "./report-model.js";
+import { type BenchSection, type ModuleResult, ratioTo, SESSIONKIT } from "./harness.js";
 
 const WIDTH = 900;
 const LABEL_WIDTH = 330;
@@ -9,11 +8,7 @@ const BAR = 12;
 const HEADING = 30;
 const PLOT = WIDTH - LABEL_WIDTH - VALUE_WIDTH - 20;
 
-interface Row {
-  label: string;
-  ratio: number;
-  sessionkit: boolean;
-}
+type Row = { label: string; ratio: number; sessionkit: boolean };
 
 /**
  * A horizontal bar chart of every measurement's ratio to its section's baseline, one block per

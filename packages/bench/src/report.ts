@@ -1,5 +1,4 @@
-import type { BenchSection, Measurement } from "./harness.js";
-import { type BenchReport, type ModuleResult, ratioTo, SESSIONKIT } from "./report-model.js";
+import { type BenchReport, type BenchSection, type ModuleResult, ratioTo, SESSIONKIT } from "./harness.js";
 
 /** Renders docs/benchmarks.md. `svgName` is the chart's file name, linked from the page. */
 export function renderMarkdown(report: BenchReport, svgName: string): string {
@@ -51,11 +50,7 @@ function renderModule(result: ModuleResult): string[] {
   for (const section of result.sections) {
     lines.push(`## ${md(section.title)}`, "");
     lines.push(`Baseline: ${md(section.baseline)}. Module \`${result.module}\`, ${result.seconds.toFixed(0)} s.`, "");
-    if (section.measurements.length === 0) {
-      lines.push("_No measurements._", "");
-    } else {
-      lines.push(...renderTable(section));
-    }
+    lines.push(...(section.measurements.length === 0 ? ["_No measurements._", ""] : renderTable(section)));
     for (const note of section.notes ?? []) lines.push(`- ${md(note)}`);
     if (section.notes?.length) lines.push("");
   }
@@ -69,7 +64,7 @@ function renderTable(section: BenchSection): string[] {
     formatOps(m.opsPerSec),
     formatRatio(ratioTo(section, m, section.baseline)),
     formatRatio(ratioTo(section, m, SESSIONKIT)),
-    formatMs(m),
+    fixed(m.p99Ms),
     md(m.note ?? ""),
   ]);
   return [
@@ -97,15 +92,10 @@ function formatOps(value: number): string {
   return Math.round(value).toLocaleString("en");
 }
 
-export function formatRatio(ratio: number | undefined): string {
-  if (ratio === undefined) return "—";
-  return `${ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×`;
-}
-
-function formatMs(m: Measurement): string {
-  if (m.p99Ms === undefined || !Number.isFinite(m.p99Ms)) return "—";
-  return m.p99Ms >= 10 ? m.p99Ms.toFixed(1) : m.p99Ms.toFixed(2);
-}
+/** A ratio or a latency: two decimals, one from 10 up; "—" when there is none. */
+const fixed = (v: number | undefined, unit = "") =>
+  v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(v >= 10 ? 1 : 2)}${unit}`;
+export const formatRatio = (ratio: number | undefined) => fixed(ratio, "×");
 
 /** Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML). */
 export function md(text: string): string {

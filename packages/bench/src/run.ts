@@ -5,13 +5,12 @@ import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { BenchContext, Benchmark } from "./harness.js";
+import type { BenchContext, Benchmark, BenchReport, ModuleResult } from "./harness.js";
 import { renderMarkdown } from "./report.js";
-import type { BenchReport, ModuleResult } from "./report-model.js";
 import { renderSvg } from "./report-svg.js";
 
 /** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
-export const MODULES = ["memory", "knex", "gc", "redis", "pouchdb", "databank"] as const;
+export const MODULES = ["memory", "knex", "gc", "redis", "e2e", "pouchdb", "databank"] as const;
 
 export interface RunOptions {
   size: "small" | "large";
@@ -26,11 +25,7 @@ export function parseArgs(argv: string[], defaultOutDir: string): RunOptions {
     if (arg === "--large") options.size = "large";
     else if (arg === "--small") options.size = "small";
     else if (arg.startsWith("--only=")) {
-      const names = arg
-        .slice("--only=".length)
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const names = arg.slice("--only=".length).split(",").filter(Boolean);
       const unknown = names.filter((n) => !(MODULES as readonly string[]).includes(n));
       if (unknown.length > 0 || names.length === 0) {
         throw new Error(`--only takes a comma-separated list of: ${MODULES.join(", ")} (got "${unknown.join(",")}")`);
@@ -88,19 +83,16 @@ function machine(): BenchReport["machine"] {
 
 /** The installed version of every dependency of the bench package (each store and driver measured). */
 function versions(packageDir: string): Record<string, string> {
-  const found: Record<string, string> = {};
-  const own = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { dependencies: object };
-  for (const name of Object.keys(own.dependencies)) {
+  const read = (...path: string[]) => JSON.parse(readFileSync(join(packageDir, ...path, "package.json"), "utf8"));
+  const own = read();
+  const version = (name: string): Array<[string, string]> => {
     try {
-      const pkg = JSON.parse(readFileSync(join(packageDir, "node_modules", name, "package.json"), "utf8")) as {
-        version?: string;
-      };
-      if (pkg.version) found[name] = pkg.version;
+      return [[name, read("node_modules", name).version]];
     } catch {
-      // not installed for the bench: not listed
+      return []; // not installed for the bench: not listed
     }
-  }
-  return found;
+  };
+  return Object.fromEntries(Object.keys({ ...own.dependencies, ...own.devDependencies }).flatMap(version));
 }
 
 async function main(): Promise<void> {

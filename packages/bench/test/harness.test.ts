@@ -3,8 +3,10 @@ import { describe, expect, it } from "vitest";
 import {
   type CallbackStore,
   type Contender,
+  closeAll,
   compare,
   compareSection,
+  interleaved,
   median,
   probe,
   quantile,
@@ -81,6 +83,31 @@ describe("compare", () => {
     expect(slow?.p99Ms).toBeGreaterThanOrEqual(4.5);
     expect(calls.filter((c) => c.startsWith("slow get"))).toHaveLength(5 + 60); // warm-up (a quarter) + 3 rounds
   });
+
+  it("interleaved: without a warm-up round, the medians of every figure a run answers, and a note made of them", async () => {
+    const seen: string[] = [];
+    let n = 0;
+    const run = async (c: { name: string }, op: string, round: number) => {
+      seen.push(`${round} ${op} ${c.name}`);
+      return { opsPerSec: ++n, p99Ms: 1, idle: n * 10 };
+    };
+    const note = (m: Record<string, number>) => `idle ${m.idle}`;
+    const m = await interleaved([{ name: "a" }, { name: "b" }], ["x"], 3, run, () => {}, { warmUp: false, note });
+    expect(seen).toEqual(["1 x b", "1 x a", "2 x a", "2 x b", "3 x b", "3 x a"]);
+    // a ran 2nd, 3rd, 6th: medians 3 and 30; b ran 1st, 4th, 5th: 4 and 40
+    expect(m).toEqual([
+      { contender: "a", op: "x", opsPerSec: 3, p99Ms: 1, note: "idle 30" },
+      { contender: "b", op: "x", opsPerSec: 4, p99Ms: 1, note: "idle 40" },
+    ]);
+  });
+
+  it("runs the operations a sequence names, in its order, and reports only those", async () => {
+    const calls: string[] = [];
+    const contenders = [recorder("a", calls, 0, ["login", "read", "set"])];
+    const m = await compare(contenders, { ops: 4, rounds: 1, concurrency: 1, sequence: ["read", "login"] }, () => {});
+    expect(m.map((x) => x.op)).toEqual(["read", "login"]);
+    expect(calls.filter((c) => c.endsWith("r1-0"))).toEqual(["a read r1-0", "a login r1-0"]);
+  });
 });
 
 describe("compareSection", () => {
@@ -97,7 +124,13 @@ describe("compareSection", () => {
       "1,200 operations per run, 3 in flight, median of 2 interleaved rounds after a warm-up round; one each.",
       "x",
     ]);
-    const bare = await compareSection("T", [fast("a")], options, () => {}, { more: [] });
+    const closed: string[] = [];
+    const closing = (name: string): Contender => ({ ...fast(name), close: async () => void closed.push(name) });
+    const bare = await compareSection("T", [closing("a"), closing("b")], options, () => {}, { more: [] });
+    expect(closed).toEqual(["a", "b"]); // closed once measured
+    const failing = { name: "f", ops: { get: () => Promise.reject(new Error("down")) }, close: closing("f").close };
+    await expect(compareSection("T", [failing], options, () => {}, { more: [] })).rejects.toThrow("down");
+    expect(closed).toEqual(["a", "b", "f"]); // and when the measuring fails
     expect(bare.notes).toEqual([
       "1,200 operations per run, 3 in flight, median of 2 interleaved rounds after a warm-up round.",
     ]);
@@ -183,5 +216,28 @@ describe("storeContender", () => {
     expect(events).toEqual(["store", "client"]);
     await storeContender("t", store).close?.();
     expect(events).toEqual(["store", "client", "store"]);
+    // a store without close(), e.g. connect-redis: only what comes after
+    const { close: _, ...bare } = store;
+    await storeContender("u", bare, async () => events.push("client")).close?.();
+    expect(events).toEqual(["store", "client", "store", "client"]);
+  });
+});
+
+describe("closeAll", () => {
+  it("closes each contender once, whoever asks again, and logs a failed close without stopping", async () => {
+    const closed: string[] = [];
+    const contenders: Contender[] = ["a", "b", "c"].map((name) => ({
+      name,
+      ops: {},
+      close: async () => {
+        closed.push(name);
+        if (name === "b") throw new Error("stuck");
+      },
+    }));
+    const lines: string[] = [];
+    await closeAll(contenders, (l) => lines.push(l));
+    await closeAll(contenders, (l) => lines.push(l));
+    expect(closed).toEqual(["a", "b", "c"]);
+    expect(lines).toEqual(["could not close b: Error: stuck"]);
   });
 });

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { BenchSection } from "../src/harness.js";
+import { type BenchReport, type BenchSection, ratioTo } from "../src/harness.js";
 import { alignedTable, formatRatio, md, renderMarkdown } from "../src/report.js";
-import type { BenchReport } from "../src/report-model.js";
-import { ratioTo } from "../src/report-model.js";
 import { renderSvg, xml } from "../src/report-svg.js";
 
 const section: BenchSection = {
