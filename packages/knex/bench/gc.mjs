@@ -1,5 +1,5 @@
 // Garbage collection of @sessionkit/knex against one unbounded DELETE, on the local databases:
-//   node packages/knex/bench/gc.mjs [--only=pg,mysql,sqlite] [--rounds=5] [--cases=backlog,routine]
+//   node packages/knex/bench/gc.mjs [--only=pg,mysql,sqlite] [--rounds=5] [--cases=backlog,routine] [--batch-time=MS]
 // (build first: npx tsc -b packages/core packages/knex). Per dialect (PostgreSQL through a pg
 // pool, MariaDB through a mysql2 pool, SQLite through better-sqlite3, a WAL file) and per case
 // (backlog: 100,000 expired among 10,000 live; routine: 1,000 expired among 100,000 live), each
@@ -35,6 +35,8 @@ const ROUNDS = Number(arg("rounds", "5"));
 const CASES = arg("cases", "backlog,routine").split(",");
 const SIZES = { backlog: { expired: 100_000, live: 10_000 }, routine: { expired: 1_000, live: 100_000 } };
 const IN_FLIGHT = 16;
+/** The store's gcBatchTime (ms), to see what a batch's time budget trades; default: what the backend declares. */
+const BATCH_TIME = arg("batch-time", undefined);
 const IDLE_MS = 1000;
 const LOADED = !process.argv.includes("--no-load");
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -128,7 +130,11 @@ async function beside(backend, live, work) {
 /** The contenders: one unbounded DELETE, the store's prune(), and that of another build (`--before=DIR`). */
 function contenders(backends, raw) {
   const prune = (backend) => async () => {
-    const store = createStore(backend, { gcInterval: 0, operationTimeout: 600_000 });
+    const store = createStore(backend, {
+      gcInterval: 0,
+      operationTimeout: 600_000,
+      ...(BATCH_TIME ? { gcBatchTime: Number(BATCH_TIME) } : {}),
+    });
     await store.get("warm-up"); // init() outside the measure
     return { run: () => store.prune(), after: () => store.close() };
   };
