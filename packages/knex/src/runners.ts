@@ -69,8 +69,33 @@ const changedOf = (count: unknown, insertId: unknown): Changed => ({
   insertId: Number(insertId ?? 0),
 });
 
-/** knex.raw for everything, on knex's pool; results as each dialect's driver gives them. */
-export function knexRunner(knex: KnexLike, flavor: Flavor, name: string): Runner {
+/**
+ * MySQL errors after which InnoDB has rolled the statement back (a statement outside a
+ * transaction is its own): the victim of a deadlock (1213, which a live write meets beside a GC
+ * batch) and a lock wait timeout (1205). Running the statement again is the remedy.
+ */
+const ROLLED_BACK = new Set([1213, 1205]);
+/** Runs after the first, immediately. */
+const RETRIES = 2;
+
+/** `run` again, up to RETRIES times, when InnoDB rolled it back; the last error reaches the caller. */
+function retrying(run: Runner["run"]): Runner["run"] {
+  return async (sql, params) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run(sql, params);
+      } catch (error) {
+        if (attempt >= RETRIES || !ROLLED_BACK.has((error as { errno?: number }).errno as number)) throw error;
+      }
+    }
+  };
+}
+
+/**
+ * knex.raw for everything, on knex's pool; results as each dialect's driver gives them. On MySQL,
+ * a write InnoDB rolled back is run again (`retrying`), except in a transaction (init's).
+ */
+export function knexRunner(knex: KnexLike, flavor: Flavor, name: string, transactional = false): Runner {
   const raw = async (sql: string, params: readonly unknown[]) =>
     (await knex.raw(sql, params)) as Record<string, unknown> & unknown[];
   return {
@@ -81,7 +106,7 @@ export function knexRunner(knex: KnexLike, flavor: Flavor, name: string): Runner
       if (flavor === "pg") return result.rows as Row[];
       return (flavor === "mysql" ? result[0] : result) as Row[]; // mysql: [rows, fields]
     },
-    async run(sql, params) {
+    run: (flavor === "mysql" && !transactional ? retrying : (run: Runner["run"]) => run)(async (sql, params) => {
       const result = await raw(sql, params);
       if (flavor === "pg") return changedOf(result.rowCount, 0);
       if (flavor === "mysql") {
@@ -89,8 +114,8 @@ export function knexRunner(knex: KnexLike, flavor: Flavor, name: string): Runner
         return changedOf(header.affectedRows, header.insertId);
       }
       return changedOf(result.changes, 0);
-    },
-    transaction: async (work) => knex.transaction((trx: KnexLike) => work(knexRunner(trx, flavor, name))),
+    }),
+    transaction: async (work) => knex.transaction((trx: KnexLike) => work(knexRunner(trx, flavor, name, true))),
   };
 }
 
@@ -147,7 +172,8 @@ export function pgRunner(pool: PgQueryable & Partial<PgPool>, prepared: boolean)
 /**
  * A mysql2 pool: `execute`, server-side prepared statements (mysql2 prepares each text once per
  * connection and keeps it). A callback pool answers through the callback, a promise pool
- * (`mysql2/promise`) through the promise it returns; whichever comes first settles.
+ * (`mysql2/promise`) through the promise it returns; whichever comes first settles. A write
+ * InnoDB rolled back is run again (`retrying`): every statement here is one transaction.
  */
 export function mysql2Runner(pool: Mysql2Pool): Runner {
   const execute = (sql: string, params: readonly unknown[]) =>
@@ -160,10 +186,10 @@ export function mysql2Runner(pool: Mysql2Pool): Runner {
     flavor: "mysql",
     name: "mysql2",
     all: async (sql, params) => (await execute(sql, params)) as Row[],
-    async run(sql, params) {
+    run: retrying(async (sql, params) => {
       const header = (await execute(sql, params)) as { affectedRows?: number; insertId?: number };
       return changedOf(header.affectedRows, header.insertId);
-    },
+    }),
     transaction: (work) => work(runner),
   };
   return runner;
