@@ -38,6 +38,19 @@ describe("compare", () => {
     return { name, ops: Object.fromEntries(ops.map((k) => [k, op(k)])) };
   }
 
+  it("passes touch a session whose cookie expires later than the one set stored, as a real touch does", async () => {
+    const expiries: Record<string, number> = {};
+    const op = (kind: string) => async (_id: string, s: { cookie: { expires: Date } }) => {
+      expiries[kind] = s.cookie.expires.getTime();
+    };
+    await compare(
+      [{ name: "a", ops: { set: op("set"), touch: op("touch") } }],
+      { ops: 1, rounds: 1, concurrency: 1 },
+      () => {},
+    );
+    expect(expiries.touch).toBeGreaterThan(expiries.set as number);
+  });
+
   it("runs a warm-up round of a quarter of the operations, then rotates the contenders' order from round to round, ops in request order", async () => {
     const calls: string[] = [];
     const contenders = [recorder("a", calls), recorder("b", calls), recorder("c", calls)];
