@@ -1,5 +1,5 @@
 import type { SessionBackend, SessionRecord, SessionTouch, SessionWrite, Tombstone } from "@sessionkit/core/kit";
-import { readOptions, rules } from "@sessionkit/core/kit";
+import { cappedExpiry, readOptions, rules } from "@sessionkit/core/kit";
 
 /** A stored entry: a session, or a tombstone (payload null) until `expiresAt`. */
 interface Entry {
@@ -17,8 +17,6 @@ export function mapAdapter(options?: { name?: string }): SessionBackend {
   const isSession = (e: Entry | undefined, now: number): e is Entry & { payload: string } =>
     e !== undefined && e.payload !== null && e.expiresAt > now;
   const record = (id: string, e: Entry): SessionRecord => ({ id, ...e, payload: e.payload as string });
-  const capped = (expiresAt: number, createdAt: number, maxLifetimeMs?: number) =>
-    maxLifetimeMs === undefined ? expiresAt : Math.min(expiresAt, createdAt + maxLifetimeMs);
   const tombstone = (t: Tombstone): Entry => ({
     payload: null,
     expiresAt: t.until,
@@ -39,14 +37,14 @@ export function mapAdapter(options?: { name?: string }): SessionBackend {
       const old = map.get(w.id);
       if (old && old.payload === null && old.expiresAt > w.now) return false; // a live tombstone
       const createdAt = old && old.payload !== null ? old.createdAt : w.now;
-      const expiresAt = capped(w.expiresAt, createdAt, w.maxLifetimeMs);
+      const expiresAt = cappedExpiry(w, createdAt);
       map.set(w.id, { payload: w.payload, expiresAt, owner: w.owner, createdAt, lastActiveAt: w.now });
       return true;
     },
     async touch(t: SessionTouch) {
       const e = map.get(t.id);
       if (!isSession(e, t.now)) return; // missing, a tombstone, or expired: never revived
-      map.set(t.id, { ...e, expiresAt: capped(t.expiresAt, e.createdAt, t.maxLifetimeMs), lastActiveAt: t.now });
+      map.set(t.id, { ...e, expiresAt: cappedExpiry(t, e.createdAt), lastActiveAt: t.now });
     },
     async destroy(id, t) {
       if (!map.has(id)) return; // a missing id stays missing
