@@ -2,8 +2,9 @@
 // minimal work of a store (the baseline), a control copy of them, and connect-databank.
 import { createRequire } from "node:module";
 import { createStore } from "@sessionkit/core";
+import { fromCallback } from "@sessionkit/core/kit";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
-import { type Benchmark, type Contender, compareSection, promised, storeContender } from "./harness.js";
+import { type Benchmark, type Contender, compareSection, storeContender } from "./harness.js";
 
 const require = createRequire(import.meta.url);
 const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
@@ -15,7 +16,7 @@ type Saved = { payload: string; expiresAt: number };
 
 async function bank(): Promise<DatabankLike> {
   const b = Databank.get("memory", {});
-  await promised((cb) => b.connect({}, cb));
+  await fromCallback((cb) => b.connect({}, cb));
   return b;
 }
 
@@ -29,16 +30,18 @@ function raw(name: string, b: DatabankLike): Contender {
     name,
     ops: {
       set: (id, s) =>
-        promised((cb) => b.save("s", id, { payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime() }, cb)),
+        fromCallback((cb) =>
+          b.save("s", id, { payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime() }, cb),
+        ),
       get: async (id) => {
-        const r = (await promised((cb) => b.read("s", id, cb)).catch(missing)) as Saved | null;
+        const r = (await fromCallback((cb) => b.read("s", id, cb)).catch(missing)) as Saved | null;
         return r && r.expiresAt > Date.now() ? JSON.parse(r.payload) : null;
       },
       touch: async (id, s) => {
-        const r = (await promised((cb) => b.read("s", id, cb))) as object;
-        await promised((cb) => b.save("s", id, { ...r, expiresAt: s.cookie.expires.getTime() }, cb));
+        const r = (await fromCallback((cb) => b.read("s", id, cb))) as object;
+        await fromCallback((cb) => b.save("s", id, { ...r, expiresAt: s.cookie.expires.getTime() }, cb));
       },
-      destroy: (id) => promised((cb) => b.del("s", id, cb)).catch(missing),
+      destroy: (id) => fromCallback((cb) => b.del("s", id, cb)).catch(missing),
     },
   };
 }

@@ -77,7 +77,7 @@ async function contender(name: string, prefix: string): Promise<Contender> {
     close: async () => {
       agent.destroy();
       child.kill();
-      await once(child, "exit");
+      await exited.catch(() => {}); // settled at the exit, also one that came before: never waits forever
     },
   };
 }

@@ -2,6 +2,7 @@
 // live traffic's latency while a job (a prune) runs.
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers/promises";
+import { fromCallback } from "@sessionkit/core/kit";
 
 /** One measured operation of one contender. */
 export interface Measurement {
@@ -221,18 +222,14 @@ export interface CallbackStore {
   destroy(sid: string, cb: Callback): void;
 }
 
-/** A promise of what a callback API answers. */
-export const promised = (start: (cb: Callback) => void) =>
-  new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
-
 /** A store's operations called the way express-session calls them: with callbacks. */
 export function viaCallbacks(store: CallbackStore): Contender["ops"] {
   const { touch } = store;
   return {
-    set: (id, s) => promised((cb) => store.set(id, s, cb)),
-    get: (id) => promised((cb) => store.get(id, cb)),
-    ...(touch ? { touch: (id: string, s: Session) => promised((cb) => touch.call(store, id, s, cb)) } : {}),
-    destroy: (id) => promised((cb) => store.destroy(id, cb)),
+    set: (id, s) => fromCallback((cb) => store.set(id, s, cb)),
+    get: (id) => fromCallback((cb) => store.get(id, cb)),
+    ...(touch ? { touch: (id: string, s: Session) => fromCallback((cb) => touch.call(store, id, s, cb)) } : {}),
+    destroy: (id) => fromCallback((cb) => store.destroy(id, cb)),
   };
 }
 

@@ -565,10 +565,10 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
     return backendProblem ? `${backendProblem} (${this.backend.name})` : undefined;
   }
 
-  /** The records live at `now`, each step of the backend's stream bounded in time. */
   /**
-   * The backend's stream, each step bounded by `operationTimeout`; stops at `close()` (so close
-   * waits for one step at most), and releases the backend's iterator when it stops early.
+   * The records live at `now`: the backend's stream, each step bounded by `operationTimeout`;
+   * stops at `close()` (so close waits for one step at most), and releases the backend's iterator
+   * when it stops early.
    */
   private async *records(now: number): AsyncIterable<SessionRecord> {
     const iterator = this.backend.stream(now)[Symbol.asyncIterator]();
@@ -695,9 +695,9 @@ export class SessionkitStore<Fields = Record<string, any>> extends StoreBase {
   }
 }
 
-/** Operations on one session: their id is validated before any I/O. */
 /** Operations bounded per step (each GC batch, each page of a stream), not as a whole. */
 const STEPWISE: ReadonlySet<Operation> = new Set(["prune", "all", "ids"]);
+/** Operations on one session: their id is validated before any I/O. */
 const ID_OPERATIONS: ReadonlySet<Operation> = new Set(["get", "set", "touch", "destroy", "destroyOthers"]);
 
 function secretOf(owner: unknown): string | undefined {

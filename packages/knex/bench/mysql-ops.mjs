@@ -3,13 +3,15 @@
 // work that add one of sessionkit's semantics at a time, to see what each costs:
 //   node --expose-gc packages/knex/bench/mysql-ops.mjs [--ops=2000] [--rounds=5] [--before=DIR]
 // (build first: npx tsc -b packages/core packages/knex). As in `pnpm bench`: pools of 16, 8 in
-// flight, one session object for a whole run (so a raw touch rewrites the expiry it already
-// holds), innodb_flush_log_at_trx_commit = 2 during the run (put back after). Contenders run
+// flight, innodb_flush_log_at_trx_commit = 2 during the run (put back after). Unlike `pnpm
+// bench` (whose touches move the expiry), one session object serves a whole run, so the plain
+// raw touch rewrites the expiry it already holds: the "touch moves expiry" variant shows the gap. Contenders run
 // in an order that rotates each round; medians, and ratios to the first (raw). `control` is the
 // raw code again on its own table: its ratio is the noise.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { createStore } from "@sessionkit/core";
+import { fromCallback as cb } from "@sessionkit/core/kit";
 import mysql from "mysql2";
 import { knexAdapter } from "../dist/index.js";
 
@@ -64,7 +66,6 @@ async function raw(name, t, override = {}) {
 async function sessionkit(name, t, adapter) {
   const store = createStore(adapter({ mysql2: pool() }, { tableName: t }), { gcInterval: 0 });
   await store.length();
-  const cb = (start) => new Promise((resolve, reject) => start((e, v) => (e ? reject(e) : resolve(v))));
   return {
     name,
     t,

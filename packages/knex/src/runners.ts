@@ -98,6 +98,15 @@ function retrying(run: Runner["run"]): Runner["run"] {
 export function knexRunner(knex: KnexLike, flavor: Flavor, name: string, transactional = false): Runner {
   const raw = async (sql: string, params: readonly unknown[]) =>
     (await knex.raw(sql, params)) as Record<string, unknown> & unknown[];
+  const run: Runner["run"] = async (sql, params) => {
+    const result = await raw(sql, params);
+    if (flavor === "pg") return changedOf(result.rowCount, 0);
+    if (flavor === "mysql") {
+      const header = result[0] as { affectedRows?: number; insertId?: number };
+      return changedOf(header.affectedRows, header.insertId);
+    }
+    return changedOf(result.changes, 0);
+  };
   return {
     flavor,
     name,
@@ -106,15 +115,7 @@ export function knexRunner(knex: KnexLike, flavor: Flavor, name: string, transac
       if (flavor === "pg") return result.rows as Row[];
       return (flavor === "mysql" ? result[0] : result) as Row[]; // mysql: [rows, fields]
     },
-    run: (flavor === "mysql" && !transactional ? retrying : (run: Runner["run"]) => run)(async (sql, params) => {
-      const result = await raw(sql, params);
-      if (flavor === "pg") return changedOf(result.rowCount, 0);
-      if (flavor === "mysql") {
-        const header = result[0] as { affectedRows?: number; insertId?: number };
-        return changedOf(header.affectedRows, header.insertId);
-      }
-      return changedOf(result.changes, 0);
-    }),
+    run: flavor === "mysql" && !transactional ? retrying(run) : run,
     transaction: async (work) => knex.transaction((trx: KnexLike) => work(knexRunner(trx, flavor, name, true))),
   };
 }
