@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "@sessionkit/core";
+import { fromCallback } from "@sessionkit/core/kit";
 import { knexAdapter, type LegacyName } from "@sessionkit/knex";
 import { ConnectSessionKnexStore } from "connect-session-knex";
 import knexFactory, { type Knex } from "knex";
@@ -196,11 +197,11 @@ async function connectPgSimple(table: string): Promise<SqlContender> {
   const Store = require("connect-pg-simple")(session);
   const store = new Store({ pool, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
   // Its first call creates the table (and an index of a fixed name: see dropTables).
-  await new Promise((resolve, reject) => store.get("warm-up", (e: unknown) => (e ? reject(e) : resolve(e))));
+  await fromCallback((cb) => store.get("warm-up", cb));
   return {
     ...storeContender("connect-pg-simple", store, () => pool.end()),
     layout: layout(table, "sid, sess, expire", ["?::json", "to_timestamp(?)"], (at, payload) => [payload, at / 1000]),
-    prune: () => new Promise((resolve, reject) => store.pruneSessions((e: unknown) => (e ? reject(e) : resolve(0)))),
+    prune: () => fromCallback((cb) => store.pruneSessions(cb)),
   };
 }
 
