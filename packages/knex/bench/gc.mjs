@@ -1,5 +1,5 @@
 // Garbage collection of @sessionkit/knex against one unbounded DELETE, on the local databases:
-//   node packages/knex/bench/gc.mjs [--only=pg,mysql,sqlite] [--rounds=5] [--cases=backlog,routine] [--batch-time=MS]
+//   node packages/knex/bench/gc.mjs [--only=pg,mysql,sqlite] [--rounds=5] [--cases=backlog,routine] [--batch-time=MS] [--server-cpu]
 // (build first: npx tsc -b packages/core packages/knex). Per dialect (PostgreSQL through a pg
 // pool, MariaDB through a mysql2 pool, SQLite through better-sqlite3, a WAL file) and per case
 // (backlog: 100,000 expired among 10,000 live; routine: 1,000 expired among 100,000 live), each
@@ -12,6 +12,12 @@
 //     (rows/s, and the p99 of the live load beside it).
 // Rounds interleave the contenders; the report gives medians over rounds and the ratios
 // prune/raw (rows/s) and p99 during/idle. Absolute numbers mean little on a shared machine.
+// --server-cpu (MariaDB on this machine): also the CPU time mysqld spends on each cleanup, from
+// its start until the server is idle again. That includes InnoDB's purge of the deleted rows,
+// which a single DELETE leaves until after it commits (outside its wall time) while bounded
+// batches commit as they go, so their purge runs beside the next batches. It counts the
+// server's own threads only, so other work on the machine barely moves it.
+import { readFileSync } from "node:fs";
 import { createStore } from "@sessionkit/core";
 import BetterSqlite3 from "better-sqlite3";
 import mysql from "mysql2";
@@ -38,6 +44,23 @@ const IN_FLIGHT = 16;
 /** The store's gcBatchTime (ms), to see what a batch's time budget trades; default: what the backend declares. */
 const BATCH_TIME = arg("batch-time", undefined);
 const IDLE_MS = 1000;
+const SERVER_CPU = process.argv.includes("--server-cpu");
+/** CPU time (ms) the process `pid` has used, from /proc (Linux; 100 ticks a second). */
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+/** Waits until `pid` has used at most 10 ms of CPU in each of three 100 ms windows; its CPU time then. */
+async function idleCpu(pid) {
+  let [quiet, last] = [0, cpuMs(pid)];
+  while (quiet < 3) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = cpuMs(pid);
+    quiet = now - last <= 10 ? quiet + 1 : 0;
+    last = now;
+  }
+  return last;
+}
 const LOADED = !process.argv.includes("--no-load");
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -144,7 +167,7 @@ function contenders(backends, raw) {
   ];
 }
 
-async function measure(dialect, c, { backends, fill, raw }) {
+async function measure(dialect, c, { backends, fill, raw, serverPid }) {
   const size = SIZES[c];
   const backend = backends[0][1];
   const all = contenders(backends, raw);
@@ -153,7 +176,7 @@ async function measure(dialect, c, { backends, fill, raw }) {
     if (n !== size.expired) throw new Error(`${which} deleted ${n}, expected ${size.expired}`);
   };
   const r = Object.fromEntries(
-    labels.map((l) => [l, { rate: [], ms: [], ratio: [], idle: [], p99: [], p99x: [], failed: new Map() }]),
+    labels.map((l) => [l, { rate: [], ms: [], ratio: [], cpu: [], idle: [], p99: [], p99x: [], failed: new Map() }]),
   );
   // Warm the pool and each connection's prepared statements.
   await fill({ expired: 0, live: 1000 });
@@ -172,9 +195,11 @@ async function measure(dialect, c, { backends, fill, raw }) {
     for (const [label, make] of order) {
       await fill(size);
       const { run, after } = await make();
+      const cpu = serverPid ? await idleCpu(serverPid) : 0;
       const t = performance.now();
       const n = await run();
       const ms = performance.now() - t;
+      if (serverPid) r[label].cpu.push((await idleCpu(serverPid)) - cpu);
       await after();
       check(label, n);
       r[label].rate.push(n / (ms / 1000));
@@ -206,6 +231,7 @@ async function measure(dialect, c, { backends, fill, raw }) {
     const m = (k) => median(r[l][k]);
     console.log(
       `  ${l.padEnd(14)} ${String(Math.round(m("rate"))).padStart(8)} rows/s ${m("ms").toFixed(0).padStart(6)} ms  ${f(m("ratio"))}x raw [${r[l].ratio.map(f).join(" ")}]` +
+        (serverPid ? `  server CPU ${m("cpu")} ms, raw's ÷ this ${f(median(r.raw.cpu) / m("cpu"))}` : "") +
         (LOADED
           ? `  live p99 ${f(m("p99"))} ms, ${f(m("p99x"))}x idle (idle ${f(m("idle"))} ms) [${r[l].p99x.map(f).join(" ")}]`
           : "") +
@@ -264,7 +290,9 @@ if (ONLY.includes("mysql")) {
     }
   };
   const raw = async () => (await p.execute(`delete from ${t} where expires <= ?`, [Date.now()]))[0].affectedRows;
-  for (const c of CASES) await measure("MariaDB", c, { backends, fill, raw });
+  const [[{ file }]] = await p.query("select @@pid_file as file");
+  const serverPid = SERVER_CPU ? Number(readFileSync(file, "utf8").trim()) : undefined;
+  for (const c of CASES) await measure("MariaDB", c, { backends, fill, raw, serverPid });
   await p.query(`drop table ${t}`);
   await p.end();
 }
