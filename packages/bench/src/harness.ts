@@ -74,14 +74,15 @@ export interface Contender {
   close?: (() => Promise<unknown>) | undefined;
 }
 
+/**
+ * `ops` operations per timed run, `concurrency` of them in flight; `rounds` timed rounds after an
+ * untimed warm-up round of a quarter of the operations; the operations in `sequence`'s order
+ * (default: OPS) over the same ids within a round.
+ */
 export interface CompareOptions {
-  /** Operations per timed run. */
   ops: number;
-  /** Timed rounds, after an untimed warm-up round of a quarter of the operations. */
   rounds: number;
-  /** Operations in flight (like concurrent requests). */
   concurrency: number;
-  /** The operations, in the order each round runs them over its ids. Default: OPS. */
   sequence?: readonly string[];
 }
 

@@ -45,11 +45,9 @@ const tuned = <D extends SqliteDb>(db: D) => {
 };
 
 /** A bare driver pool (SQLite: database) of its own, as knexAdapter takes it: its label in a contender's name, its close. */
-type Handle = {
-  label: string;
-  client: { pg: PgPool } | { mysql2: mysql.Pool } | { betterSqlite3: SqliteDb };
-  close(): Promise<unknown>;
-};
+type Handle = { label: string; client: Client; close(): Promise<unknown> };
+type Client = { pg: PgPool } | { mysql2: mysql.Pool } | { betterSqlite3: SqliteDb };
+const handle = (label: string, client: Client, close: () => Promise<unknown>): Handle => ({ label, client, close });
 
 export interface Dialect {
   key: "pg" | "mysql" | "sqlite";
@@ -69,22 +67,15 @@ function dialects(file: string): Dialect[] {
       title: "knex on PostgreSQL (pg)",
       driver: "pg",
       knex: knexFactory({ client: "pg", connection: PG, pool }),
-      open: (own = new pg.Pool({ ...PG, max: POOL })) => ({
-        label: "pg pool",
-        client: { pg: own },
-        close: () => own.end(),
-      }),
+      open: (own = new pg.Pool({ ...PG, max: POOL })) => handle("pg pool", { pg: own }, () => own.end()),
     },
     {
       key: "mysql",
       title: "knex on MariaDB (mysql2)",
       driver: "mysql2",
       knex: knexFactory({ client: "mysql2", connection: MYSQL_URL, pool }),
-      open: (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) => ({
-        label: "mysql2 pool",
-        client: { mysql2: own },
-        close: () => own.promise().end(),
-      }),
+      open: (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) =>
+        handle("mysql2 pool", { mysql2: own }, () => own.promise().end()),
     },
     {
       key: "sqlite",
@@ -96,11 +87,8 @@ function dialects(file: string): Dialect[] {
         useNullAsDefault: true,
         pool: { afterCreate: (db: SqliteDb, done: (e: null, c: unknown) => void) => done(null, tuned(db)) },
       }),
-      open: (own = tuned(new Database(file))) => ({
-        label: "own database",
-        client: { betterSqlite3: own },
-        close: async () => own.close(),
-      }),
+      open: (own = tuned(new Database(file))) =>
+        handle("own database", { betterSqlite3: own }, async () => own.close()),
     },
   ];
 }

@@ -1,6 +1,6 @@
 // The runner behind `pnpm bench`: runs every benchmark module in turn and writes
 // docs/benchmarks.md and docs/benchmarks.svg. Flags: --large, --only=knex,pouchdb, --out=DIR.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -66,14 +66,10 @@ export async function runModules(
 function versions(packageDir: string): Record<string, string> {
   const read = (dir: string) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   const { dependencies, devDependencies } = read(packageDir);
-  const version = (name: string): Array<[string, string]> => {
-    try {
-      return [[name, read(join(packageDir, "node_modules", name)).version]];
-    } catch {
-      return []; // not installed for the bench: not listed
-    }
-  };
-  return Object.fromEntries(Object.keys({ ...dependencies, ...devDependencies }).flatMap(version));
+  const installed = Object.keys({ ...dependencies, ...devDependencies })
+    .map((name) => ({ name, dir: join(packageDir, "node_modules", name) }))
+    .filter(({ dir }) => existsSync(dir)); // one not installed for the bench is not listed
+  return Object.fromEntries(installed.map(({ name, dir }) => [name, read(dir).version]));
 }
 
 async function main(): Promise<void> {
