@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import express from "express";
 import session from "express-session";
 import { type Benchmark, benchSession, type Contender, compareSection, HOUR, OPS } from "./harness.js";
-import { clean, connect, PREFIX, raw, redisStore } from "./redis.js";
+import { cleanAround, connect, PREFIX, raw, redisStore } from "./redis.js";
 
 const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 10_000, rounds: 5 } } as const;
 const CONCURRENCY = 16;
@@ -82,10 +82,8 @@ async function contender(name: string, prefix: string): Promise<Contender> {
   };
 }
 
-export const bench: Benchmark = async (ctx) => {
-  const admin = await connect();
-  try {
-    await clean(admin);
+export const bench: Benchmark = (ctx) =>
+  cleanAround(async () => {
     const names = ["raw node-redis", "control: raw node-redis", "sessionkit", "connect-redis"];
     const contenders = [];
     for (const [i, name] of names.entries()) contenders.push(await contender(name, `${PREFIX}e2e${i}:`));
@@ -100,11 +98,7 @@ export const bench: Benchmark = async (ctx) => {
         ],
       }),
     ];
-  } finally {
-    await clean(admin).catch(() => {});
-    await admin.close();
-  }
-};
+  });
 
 if (process.argv[2] === "serve" && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   await serve(process.argv[3] as string, process.argv[4] as string);

@@ -1,5 +1,5 @@
 // The one harness every section uses: contenders, interleaved rounds, medians, and a probe of
-// live traffic's latency while a job (a prune) runs.
+// live traffic's latency while a job (a prune) runs; and the model the report is made of.
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers/promises";
 import { fromCallback } from "@sessionkit/core/kit";
@@ -15,26 +15,23 @@ export interface Measurement {
   note?: string;
 }
 
-/** A table of measurements against one baseline, e.g. "knex on PostgreSQL". */
+/** A table of measurements against one baseline (the raw driver), e.g. "knex on PostgreSQL". */
 export interface BenchSection {
   title: string;
-  /** The contender the ratios are computed against (the raw driver). */
   baseline: string;
   measurements: Measurement[];
   notes?: string[];
 }
 
-/** What one benchmark module produced: its sections, or why it failed. */
+/** What one benchmark module (e.g. "knex") produced: its sections, or the error that stopped it. */
 export interface ModuleResult {
-  /** The module name, e.g. "knex". */
   module: string;
   sections: BenchSection[];
-  /** Set when the module could not be loaded or threw: the report shows it as a failed section. */
   error?: string;
   seconds: number;
 }
 
-/** Everything docs/benchmarks.md is made of. */
+/** Everything docs/benchmarks.md and its chart are made of. */
 export interface BenchReport {
   date: Date;
   size: "small" | "large";
@@ -77,14 +74,15 @@ export interface Contender {
   close?: (() => Promise<unknown>) | undefined;
 }
 
+/**
+ * `ops` operations per timed run, `concurrency` of them in flight; `rounds` timed rounds after an
+ * untimed warm-up round of a quarter of the operations; the operations in `sequence`'s order
+ * (default: OPS) over the same ids within a round.
+ */
 export interface CompareOptions {
-  /** Operations per timed run. */
   ops: number;
-  /** Timed rounds; one untimed warm-up round (a quarter of the operations) runs first. */
   rounds: number;
-  /** Operations in flight (like concurrent requests). */
   concurrency: number;
-  /** The operations, in the order each round runs them over its ids: OPS unless given. */
   sequence?: readonly string[];
 }
 
@@ -103,13 +101,14 @@ export async function interleaved<C extends { name: string }>(
   log: (message: string) => void,
   { warmUp = true, note }: { warmUp?: boolean; note?: (medians: Record<string, number>) => string } = {},
 ): Promise<Measurement[]> {
-  const runs = new Map<string, Array<Record<string, number>>>();
+  const runs = new Map<string, Array<Record<string, number>>>(); // by contender and op: the timed runs
   for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
     for (const op of sequence) {
       for (let k = 0; k < contenders.length; k++) {
         const c = contenders[(k + round) % contenders.length] as C;
         const result = await run(c, op, round);
-        if (result && round > 0) runs.set(`${c.name}\0${op}`, [...(runs.get(`${c.name}\0${op}`) ?? []), result]);
+        const key = `${c.name}\0${op}`;
+        if (result && round > 0) runs.set(key, [...(runs.get(key) ?? []), result]);
       }
     }
     log(round === 0 ? "warm-up round done" : `round ${round}/${rounds} done`);
@@ -117,19 +116,16 @@ export async function interleaved<C extends { name: string }>(
   return sequence.flatMap((op) =>
     contenders.flatMap(({ name }) => {
       const own = runs.get(`${name}\0${op}`) ?? [];
-      const m = Object.fromEntries(Object.keys(own[0] ?? {}).map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
       if (own.length === 0) return [];
-      return [
-        { contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms, ...(note ? { note: note(m) } : {}) },
-      ];
+      const m = Object.fromEntries(Object.keys(own[0] ?? {}).map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
+      return [{ contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms, ...(note && { note: note(m) }) }];
     }),
   );
 }
 
 /**
- * `interleaved` runs of every operation (set, get, touch, destroy unless a sequence is given)
- * over the same ids within a round (fresh ids each round), the warm-up a quarter of the
- * operations: each contender's median throughput and p99.
+ * `interleaved` timed runs of every operation over the same ids within a round (fresh ids each
+ * round): each contender's median throughput and p99.
  */
 export function compare(contenders: Contender[], options: CompareOptions, log: (m: string) => void) {
   const session = benchSession();
@@ -139,8 +135,7 @@ export function compare(contenders: Contender[], options: CompareOptions, log: (
   const run = async (c: Contender, op: string, round: number) => {
     const fn = c.ops[op];
     const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
-    const s = op === "touch" ? touched : session;
-    return fn && timed((i) => fn(`r${round}-${i}`, s), ops, options.concurrency);
+    return fn && timed((i) => fn(`r${round}-${i}`, op === "touch" ? touched : session), ops, options.concurrency);
   };
   return interleaved(contenders, options.sequence ?? OPS, options.rounds, run, log);
 }
@@ -166,9 +161,9 @@ async function load(
   return latencies;
 }
 
-/** Runs `op(0..ops-1)` with `concurrency` in flight on a collected heap: ops/s and p99 latency. */
+/** Runs `op(0..ops-1)` with `concurrency` in flight, on a heap collected first (`node --expose-gc`): ops/s and p99. */
 export async function timed(op: (i: number) => Promise<unknown>, ops: number, concurrency: number) {
-  collectGarbage();
+  (globalThis as { gc?: () => void }).gc?.();
   const started = performance.now();
   const latencies = await load(op, Math.min(concurrency, ops), (next) => next < ops);
   return { opsPerSec: (ops / (performance.now() - started)) * 1000, p99Ms: quantile(latencies, 0.99) };
@@ -196,11 +191,6 @@ export async function probe<T>(op: (i: number) => Promise<unknown>, concurrency:
   }
 }
 
-/** A full garbage collection: `node --expose-gc` (the flag is on `pnpm bench`'s command line). */
-export function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 /** The q-quantile of `values` (NaN ones left out), interpolated between the two nearest (NaN when there are none). */
 export function quantile(values: number[], q: number): number {
   const sorted = values.filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
@@ -212,26 +202,6 @@ export function quantile(values: number[], q: number): number {
 }
 
 export const median = (values: number[]) => quantile(values, 0.5);
-
-type Callback = (err: unknown, value?: unknown) => void;
-/** The callback API express-session calls a store through. */
-export interface CallbackStore {
-  get(sid: string, cb: Callback): void;
-  set(sid: string, session: object, cb: Callback): void;
-  touch?(sid: string, session: object, cb: Callback): void;
-  destroy(sid: string, cb: Callback): void;
-}
-
-/** A store's operations called the way express-session calls them: with callbacks. */
-export function viaCallbacks(store: CallbackStore): Contender["ops"] {
-  const { touch } = store;
-  return {
-    set: (id, s) => fromCallback((cb) => store.set(id, s, cb)),
-    get: (id) => fromCallback((cb) => store.get(id, cb)),
-    ...(touch ? { touch: (id: string, s: Session) => fromCallback((cb) => touch.call(store, id, s, cb)) } : {}),
-    destroy: (id) => fromCallback((cb) => store.destroy(id, cb)),
-  };
-}
 
 export const HOUR = 3_600_000;
 
@@ -249,17 +219,36 @@ export function benchSession(expires = new Date(Date.now() + HOUR)) {
   };
 }
 
+type Callback = (err: unknown, value?: unknown) => void;
+/** The callback API express-session calls a store through. */
+interface CallbackStore {
+  get(sid: string, cb: Callback): void;
+  set(sid: string, session: object, cb: Callback): void;
+  touch?(sid: string, session: object, cb: Callback): void;
+  destroy(sid: string, cb: Callback): void;
+  close?(): unknown;
+}
+
 /**
- * A store driven through its callbacks, as express-session drives it; closing it closes the
- * store (if it has a close()), then runs `after` (e.g. ends the client the benchmark made for it).
+ * A store called the way express-session calls it, with callbacks (no touch when it has none);
+ * closing it closes the store (if it has a close()), then runs `after` (e.g. ends its client).
  */
 export function storeContender(name: string, store: object, after?: () => unknown): Contender {
-  const s = store as CallbackStore & { close?(): unknown };
-  const close = async () => {
-    await s.close?.();
-    await after?.();
+  const s = store as CallbackStore;
+  const { touch } = s;
+  return {
+    name,
+    ops: {
+      set: (id, session) => fromCallback((cb) => s.set(id, session, cb)),
+      get: (id) => fromCallback((cb) => s.get(id, cb)),
+      ...(touch && { touch: (id: string, session: Session) => fromCallback((cb) => touch.call(s, id, session, cb)) }),
+      destroy: (id) => fromCallback((cb) => s.destroy(id, cb)),
+    },
+    close: async () => {
+      await s.close?.();
+      await after?.();
+    },
   };
-  return { name, ops: viaCallbacks(s), close };
 }
 
 /**

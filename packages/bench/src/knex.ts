@@ -1,6 +1,6 @@
 // PostgreSQL, MariaDB and SQLite: sessionkit (through knex, and through the bare driver handle)
 // against the raw driver's best path (prepared statements), a control copy of it, and the peer
-// stores. The contenders and tables are shared with the GC section (gc.ts).
+// stores. The dialects, their contenders and tables serve the GC section too (gc.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -25,74 +25,122 @@ const require = createRequire(import.meta.url);
 const session = require("express-session");
 const pg = require("pg") as { Pool: new (config: object) => PgPool };
 const Database = require("better-sqlite3") as new (file: string) => SqliteDb;
-interface PgPool {
-  query(q: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: Row[] }>;
+type Row = Record<string, unknown>;
+type PgPool = {
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
   end(): Promise<void>;
-}
+};
 type Prepared = { get(...p: unknown[]): unknown; run(...p: unknown[]): unknown };
 type SqliteDb = { prepare(sql: string): Prepared; pragma(p: string): unknown; close(): void };
-type Row = Record<string, unknown>;
 
 const PG_URL = process.env.SESSIONKIT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
-/** Commits wait for no fsync, for every contender alike: the tables compare stores, not this disk. */
-const PG_OPTIONS = "-c synchronous_commit=off";
+const POOL = 16;
+/** Commits wait for no fsync, for every contender alike: the tables compare stores, not this disk (MariaDB: lazyFlush). */
+const PG = { connectionString: PG_URL, options: "-c synchronous_commit=off" };
 /** SQLite: journal_mode WAL, synchronous NORMAL on every connection. */
 const tuned = <D extends SqliteDb>(db: D) => {
   for (const p of ["journal_mode = WAL", "synchronous = NORMAL"]) db.pragma(p);
   return db;
 };
-const POOL = 16;
 
-export type DialectKey = "pg" | "mysql" | "sqlite";
+/** A bare driver pool (SQLite: database) of its own, as knexAdapter takes it: its label in a contender's name, its close. */
+type Handle = { label: string; client: Client; close(): Promise<unknown> };
+type Client = { pg: PgPool } | { mysql2: mysql.Pool } | { betterSqlite3: SqliteDb };
+const handle = (label: string, client: Client, close: () => Promise<unknown>): Handle => ({ label, client, close });
 
-/** How a contender's table stores a row, for filling it by SQL: column list and value expressions. */
-export interface Layout {
-  table: string;
-  /** The id's column first. */
-  columns: string[];
-  /** SQL for the columns after the id, with `?` bindings for `bindings(expiresAt, payload)`. */
-  values: string[];
-  bindings(at: number, payload: string): Knex.Value[];
+export interface Dialect {
+  key: "pg" | "mysql" | "sqlite";
+  title: string;
+  /** The driver, as the raw contenders are named ("raw pg"). */
+  driver: string;
+  knex: Knex;
+  open(): Handle;
 }
-const layout = (table: string, columns: string, values: string[], bindings: Layout["bindings"]): Layout => ({
-  table,
-  columns: columns.split(", "),
-  values,
-  bindings,
-});
 
-/** A contender with its table's layout and its own cleanup of expired sessions. */
+/** The three dialects, each with its own knex instance, SQLite's database in `file`. */
+function dialects(file: string): Dialect[] {
+  const pool = { min: 1, max: POOL };
+  return [
+    {
+      key: "pg",
+      title: "knex on PostgreSQL (pg)",
+      driver: "pg",
+      knex: knexFactory({ client: "pg", connection: PG, pool }),
+      open: (own = new pg.Pool({ ...PG, max: POOL })) => handle("pg pool", { pg: own }, () => own.end()),
+    },
+    {
+      key: "mysql",
+      title: "knex on MariaDB (mysql2)",
+      driver: "mysql2",
+      knex: knexFactory({ client: "mysql2", connection: MYSQL_URL, pool }),
+      open: (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) =>
+        handle("mysql2 pool", { mysql2: own }, () => own.promise().end()),
+    },
+    {
+      key: "sqlite",
+      title: "knex on SQLite (better-sqlite3, file, WAL)",
+      driver: "better-sqlite3",
+      knex: knexFactory({
+        client: "better-sqlite3",
+        connection: { filename: file },
+        useNullAsDefault: true,
+        pool: { afterCreate: (db: SqliteDb, done: (e: null, c: unknown) => void) => done(null, tuned(db)) },
+      }),
+      open: (own = tuned(new Database(file))) =>
+        handle("own database", { betterSqlite3: own }, async () => own.close()),
+    },
+  ];
+}
+
+/** A contender on a table of its own, with its own cleanup of expired sessions (for gc.ts). */
 export interface SqlContender extends Contender {
-  layout: Layout;
+  table: string;
   prune(): Promise<unknown>;
 }
 
-export interface Dialect {
-  key: DialectKey;
-  title: string;
-  knex: Knex;
-  /** Contenders on tables named `<prefix>_<who>`: raw, control, sessionkit (knex), sessionkit (driver), peers. */
-  contenders(prefix: string): Promise<SqlContender[]>;
-  close(): Promise<void>;
-}
-
-const ours = (table: string) => layout(table, "sid, data, expires", ["?", "?"], (at, payload) => [payload, at]);
-const iso = (ms: number) => new Date(ms).toISOString();
-const utcDatetime = (ms: number) => iso(ms).slice(0, 19).replace("T", " ");
-
 type Statement = "get" | "set" | "touch" | "destroy" | "prune";
-/** Runs one raw statement with its values; answers the first row (of a select). */
-interface Runner {
-  run(key: Statement, values: unknown[]): Promise<Row | undefined>;
-  close(): Promise<unknown>;
+
+/**
+ * Runs statement `key` with its values by the driver's best public path (pg named prepared
+ * statements, mysql2 execute, better-sqlite3 statements prepared once): the first row of a select.
+ */
+function prepared({ client }: Handle, table: string, sql: Record<Statement, string>) {
+  if ("pg" in client) {
+    const numbered = (s: string, n = 0) => s.replace(/\?/g, () => `$${++n}`);
+    const text = Object.fromEntries(Object.entries(sql).map(([k, s]) => [k, numbered(s)])) as Record<Statement, string>;
+    return async (key: Statement, values: unknown[]) =>
+      (await client.pg.query({ name: `${table}_${key}`, text: text[key], values })).rows[0];
+  }
+  if ("mysql2" in client) {
+    const pool = client.mysql2.promise();
+    return async (key: Statement, values: unknown[]) =>
+      ((await pool.execute(sql[key], values as never))[0] as Row[])[0];
+  }
+  const statements = new Map(Object.entries(sql).map(([k, s]) => [k, client.betterSqlite3.prepare(s)]));
+  return async (key: Statement, values: unknown[]) => {
+    const statement = statements.get(key) as Prepared;
+    return key === "get" ? (statement.get(...values) as Row | undefined) : void statement.run(...values);
+  };
 }
 
-/** The raw driver doing the minimal work of a store, by its best public path. */
-function rawContender(name: string, table: string, { run, close }: Runner): SqlContender {
+/** The raw driver doing the minimal work of a store, on a pool of its own: JSON, one statement per operation, the expiry checked on read. */
+function raw(name: string, d: Dialect, table: string): SqlContender {
+  const own = d.open();
+  const upsert =
+    d.key === "mysql"
+      ? "on duplicate key update data = values(data), expires = values(expires)"
+      : "on conflict (sid) do update set data = excluded.data, expires = excluded.expires";
+  const run = prepared(own, table, {
+    get: `select data, expires from ${table} where sid = ?`,
+    set: `insert into ${table} (sid, data, expires) values (?, ?, ?) ${upsert}`,
+    touch: `update ${table} set expires = ? where sid = ?`,
+    destroy: `delete from ${table} where sid = ?`,
+    prune: `delete from ${table} where expires <= ?`,
+  });
   return {
     name,
-    layout: ours(table),
+    table,
     ops: {
       get: async (id) => {
         const row = await run("get", [id]);
@@ -103,202 +151,67 @@ function rawContender(name: string, table: string, { run, close }: Runner): SqlC
       destroy: (id) => run("destroy", [id]),
     },
     prune: () => run("prune", [Date.now()]),
-    close,
+    close: own.close,
   };
 }
 
-/** The raw statements, `?` placeholders (`$n` for pg); `upsert` is the dialect's insert-or-update. */
-function statements(t: string, upsert: string, numbered = false): Record<Statement, string> {
-  const sql = {
-    get: `select data, expires from ${t} where sid = ?`,
-    set: `insert into ${t} (sid, data, expires) values (?, ?, ?) ${upsert}`,
-    touch: `update ${t} set expires = ? where sid = ?`,
-    destroy: `delete from ${t} where sid = ?`,
-    prune: `delete from ${t} where expires <= ?`,
-  };
-  if (!numbered) return sql;
-  const number = (text: string, n = 0) => text.replace(/\?/g, () => `$${++n}`);
-  return Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, number(v)])) as Record<Statement, string>;
-}
-const CONFLICT = "on conflict (sid) do update set data = excluded.data, expires = excluded.expires";
-
-/** pg: named prepared statements (parsed once per connection). */
-function pgRunner(pool: PgPool, table: string): Runner {
-  const sql = statements(table, CONFLICT, true);
-  return {
-    run: async (key, values) => (await pool.query({ name: `${table}_${key}`, text: sql[key], values })).rows[0],
-    close: () => pool.end(),
-  };
-}
-
-/** mysql2: `execute`, server-side prepared statements. */
-function mysqlRunner(pool: ReturnType<typeof mysqlPool>, table: string): Runner {
-  const sql = statements(table, "on duplicate key update data = values(data), expires = values(expires)");
-  return {
-    run: async (key, values) => ((await pool.execute(sql[key], values as never))[0] as Row[])[0],
-    close: () => pool.end(),
-  };
-}
-
-/** better-sqlite3: statements prepared once, on a connection of its own. */
-function sqliteRunner(file: string, table: string): Runner {
-  const db = tuned(new Database(file));
-  const sql = statements(table, CONFLICT);
-  const prepared = new Map(Object.entries(sql).map(([k, v]) => [k, db.prepare(v)]));
-  return {
-    run: async (key, values) => {
-      const statement = prepared.get(key) as Prepared;
-      return key === "get" ? (statement.get(...values) as Row | undefined) : void statement.run(...values);
-    },
-    close: async () => db.close(),
-  };
-}
-
-const mysqlPool = () => mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL }).promise();
-const pgPool = () => new pg.Pool({ connectionString: PG_URL, max: POOL, options: PG_OPTIONS });
-
-/** sessionkit over `client` (a knex instance or a driver handle) on `layout`'s table, created here, untimed. */
-async function sessionkit(
-  name: string,
-  client: Parameters<typeof knexAdapter>[0],
-  layout: Layout,
-  close?: () => Promise<unknown>,
-  legacy?: LegacyName,
-): Promise<SqlContender> {
-  const store = createStore(knexAdapter(client, { tableName: layout.table, legacy }), { gcInterval: 0 });
+/** sessionkit over `h`'s client on `table` (created here, untimed); closing it closes `h`. */
+async function sessionkit(name: string, h: Handle, table: string, legacy?: LegacyName): Promise<SqlContender> {
+  const store = createStore(knexAdapter(h.client as never, { tableName: table, legacy }), { gcInterval: 0 });
   await store.length(); // init(): the table exists before the first timed call
-  return { ...storeContender(name, store, close), layout, prune: () => store.prune() };
+  return { ...storeContender(name, store, h.close), table, prune: () => store.prune() };
 }
 
 /** The peer, then sessionkit with `legacy: <peer>` over `h` on a table of its own (`<peer's table>_sk`) in the peer's layout. */
 async function withLegacy(h: Handle, peer: SqlContender): Promise<SqlContender[]> {
-  const layout = { ...peer.layout, table: `${peer.layout.table}_sk` };
-  return [
-    peer,
-    await sessionkit(`sessionkit, legacy ${peer.name}`, h.client, layout, h.close, peer.name as LegacyName),
-  ];
+  return [peer, await sessionkit(`sessionkit, legacy ${peer.name}`, h, `${peer.table}_sk`, peer.name as LegacyName)];
 }
 
-async function connectSessionKnex(knex: Knex, key: DialectKey, table: string): Promise<SqlContender> {
-  const store = new ConnectSessionKnexStore({ knex, tableName: table, cleanupInterval: 0 });
+async function connectSessionKnex(d: Dialect, table: string): Promise<SqlContender> {
+  const store = new ConnectSessionKnexStore({ knex: d.knex, tableName: table, cleanupInterval: 0 });
   await store.ready;
-  const values = key === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"];
-  const expired = key === "mysql" ? utcDatetime : iso;
-  return {
-    ...storeContender("connect-session-knex", store),
-    layout: layout(table, "sid, sess, expired", values, (at, payload) => [payload, expired(at)]),
-    // Its cleanup is private and runs on a timer; called directly here, once.
-    prune: () => (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup(),
-  };
+  // Its cleanup is private and runs on a timer; called directly here, once.
+  const prune = () => (store as unknown as { dbCleanup(): Promise<void> }).dbCleanup();
+  return { ...storeContender("connect-session-knex", store), table, prune };
 }
 
-async function connectPgSimple(table: string): Promise<SqlContender> {
-  const pool = pgPool();
-  const Store = require("connect-pg-simple")(session);
-  const store = new Store({ pool, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
-  // Its first call creates the table (and an index of a fixed name: see dropTables).
-  await fromCallback((cb) => store.get("warm-up", cb));
-  return {
-    ...storeContender("connect-pg-simple", store, () => pool.end()),
-    layout: layout(table, "sid, sess, expire", ["?::json", "to_timestamp(?)"], (at, payload) => [payload, at / 1000]),
-    prune: () => fromCallback((cb) => store.pruneSessions(cb)),
-  };
-}
-
-async function expressMysqlSession(table: string): Promise<SqlContender> {
-  const pool = mysqlPool();
+/** The dialect's own peer (connect-pg-simple, express-mysql-session) on `table`, over a pool of its own. */
+async function ownPeer(d: Dialect, table: string): Promise<SqlContender> {
+  const { client, close } = d.open();
+  if ("pg" in client) {
+    const Store = require("connect-pg-simple")(session);
+    const options = { pool: client.pg, tableName: table, createTableIfMissing: true, pruneSessionInterval: false };
+    const store = new Store(options);
+    // Its first call creates the table (and an index of a fixed name: see dropTables).
+    await fromCallback((cb) => store.get("warm-up", cb));
+    const prune = () => fromCallback((cb) => store.pruneSessions(cb));
+    return { ...storeContender("connect-pg-simple", store, close), table, prune };
+  }
+  if (!("mysql2" in client)) throw new Error(`${d.title}: no peer store of its own`);
   const Store = require("express-mysql-session")(session);
-  const store = new Store({ clearExpired: false, createDatabaseTable: true, schema: { tableName: table } }, pool);
+  const options = { clearExpired: false, createDatabaseTable: true, schema: { tableName: table } };
+  const store = new Store(options, client.mysql2.promise());
   await store.onReady();
-  const seconds = (at: number, payload: string) => [payload, Math.round(at / 1000)];
-  return {
-    ...storeContender("express-mysql-session", store, () => pool.end()),
-    layout: layout(table, "session_id, data, expires", ["?", "?"], seconds),
-    prune: () => store.clearExpiredSessions(),
-  };
+  return { ...storeContender("express-mysql-session", store, close), table, prune: () => store.clearExpiredSessions() };
 }
-
-/** A client for a sessionkit store (a knex instance or a bare driver handle): its name in the table, and its close. */
-type Handle = { label: string; client: Parameters<typeof knexAdapter>[0]; close(): Promise<unknown> };
 
 /**
- * The contenders of a dialect, on tables `<p>_<who>`: raw and control on `driver` (each with a
- * runner of its own), sessionkit through `knex` and through a driver handle, connect-session-knex
- * and sessionkit in its legacy mode (through knex, as it), then the dialect's own peer, if any, and
- * sessionkit in that peer's legacy mode (through a driver handle, as the peer).
+ * The contenders of `d`, on tables `<p>_<who>`: raw and control, sessionkit through knex and
+ * through a driver handle, connect-session-knex and sessionkit in its legacy mode (through knex,
+ * as it), then the dialect's own peer, if any, and sessionkit in that peer's legacy mode (through
+ * a driver handle, as the peer).
  */
-async function contenders(
-  key: DialectKey,
-  knex: Knex,
-  p: string,
-  driver: string,
-  runner: (table: string) => Runner,
-  handle: () => Handle,
-  peer?: (table: string) => Promise<SqlContender>,
-): Promise<SqlContender[]> {
-  for (const t of ["raw", "ctl"]) await knexAdapter(knex, { tableName: `${p}_${t}` }).init();
-  const h = handle();
-  const viaKnex = { label: "knex", client: knex, close: async () => {} };
+async function contenders(d: Dialect, p: string): Promise<SqlContender[]> {
+  for (const t of ["raw", "ctl"]) await knexAdapter(d.knex, { tableName: `${p}_${t}` }).init();
+  const viaKnex = { label: "knex", client: d.knex as never, close: async () => {} };
+  const h = d.open();
   return [
-    rawContender(`raw ${driver}`, `${p}_raw`, runner(`${p}_raw`)),
-    rawContender(`control: raw ${driver}`, `${p}_ctl`, runner(`${p}_ctl`)),
-    await sessionkit("sessionkit", knex, ours(`${p}_sk`)),
-    await sessionkit(`sessionkit, ${h.label}`, h.client, ours(`${p}_skd`), h.close),
-    ...(await withLegacy(viaKnex, await connectSessionKnex(knex, key, `${p}_csk`))),
-    ...(peer ? await withLegacy(handle(), await peer(`${p}_${key === "pg" ? "cps" : "ems"}`)) : []),
-  ];
-}
-
-/** The three dialects, each with its own knex instance; `close()` drops nothing (see dropTables). */
-function dialects(): Dialect[] {
-  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-"));
-  const file = join(dir, "bench.db");
-  const pool = { min: 1, max: POOL };
-  const pgKnex = knexFactory({ client: "pg", connection: { connectionString: PG_URL, options: PG_OPTIONS }, pool });
-  const myKnex = knexFactory({ client: "mysql2", connection: MYSQL_URL, pool });
-  const liteKnex = knexFactory({
-    client: "better-sqlite3",
-    connection: { filename: file },
-    useNullAsDefault: true,
-    pool: { afterCreate: (db: SqliteDb, done: (e: null, c: unknown) => void) => done(null, tuned(db)) },
-  });
-  const pgHandle = (own = pgPool()) => ({ label: "pg pool", client: { pg: own as never }, close: () => own.end() });
-  const myHandle = (own = mysql.createPool({ uri: MYSQL_URL, connectionLimit: POOL })) => ({
-    label: "mysql2 pool",
-    client: { mysql2: own },
-    close: () => own.promise().end(),
-  });
-  const liteHandle = (own = tuned(new Database(file))) => ({
-    label: "own database",
-    client: { betterSqlite3: own as never },
-    close: async () => own.close(),
-  });
-  return [
-    {
-      key: "pg",
-      title: "knex on PostgreSQL (pg)",
-      knex: pgKnex,
-      contenders: (p) => contenders("pg", pgKnex, p, "pg", (t) => pgRunner(pgPool(), t), pgHandle, connectPgSimple),
-      close: () => pgKnex.destroy(),
-    },
-    {
-      key: "mysql",
-      title: "knex on MariaDB (mysql2)",
-      knex: myKnex,
-      contenders: (p) =>
-        contenders("mysql", myKnex, p, "mysql2", (t) => mysqlRunner(mysqlPool(), t), myHandle, expressMysqlSession),
-      close: () => myKnex.destroy(),
-    },
-    {
-      key: "sqlite",
-      title: "knex on SQLite (better-sqlite3, file, WAL)",
-      knex: liteKnex,
-      contenders: (p) => contenders("sqlite", liteKnex, p, "better-sqlite3", (t) => sqliteRunner(file, t), liteHandle),
-      close: async () => {
-        await liteKnex.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    },
+    raw(`raw ${d.driver}`, d, `${p}_raw`),
+    raw(`control: raw ${d.driver}`, d, `${p}_ctl`),
+    await sessionkit("sessionkit", viaKnex, `${p}_sk`),
+    await sessionkit(`sessionkit, ${h.label}`, h, `${p}_skd`),
+    ...(await withLegacy(viaKnex, await connectSessionKnex(d, `${p}_csk`))),
+    ...(d.key === "sqlite" ? [] : await withLegacy(d.open(), await ownPeer(d, `${p}_peer`))),
   ];
 }
 
@@ -308,7 +221,7 @@ function dialects(): Dialect[] {
  */
 async function dropTables(knex: Knex): Promise<void> {
   for (const prefix of ["skbench_ops", "skbench_gc"])
-    for (const t of ["raw", "ctl", "sk", "skd", "csk", "cps", "ems"])
+    for (const t of ["raw", "ctl", "sk", "skd", "csk", "peer"])
       for (const table of [`${prefix}_${t}`, `${prefix}_${t}_sk`]) await knex.schema.dropTableIfExists(table);
 }
 
@@ -332,26 +245,28 @@ export async function eachDialect(
   title: (d: Dialect) => string,
   measure: (d: Dialect, contenders: SqlContender[]) => Promise<BenchSection>,
 ): Promise<BenchSection[]> {
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-"));
   const sections: BenchSection[] = [];
-  for (const d of dialects()) {
-    let contenders: SqlContender[] = [];
+  for (const d of dialects(join(dir, "bench.db"))) {
+    let all: SqlContender[] = [];
     let restore = async () => {};
     try {
       ctx.log(title(d));
       await dropTables(d.knex);
       restore = await lazyFlush(d);
-      contenders = await d.contenders(prefix);
-      sections.push(await measure(d, contenders));
+      all = await contenders(d, prefix);
+      sections.push(await measure(d, all));
     } catch (error) {
       ctx.log(`  not measured: ${String(error)}`);
       sections.push({ title: title(d), baseline: "raw", measurements: [], notes: [`Not measured: ${String(error)}`] });
     } finally {
-      await closeAll(contenders, ctx.log);
+      await closeAll(all, ctx.log);
       await restore().catch((e) => ctx.log(`could not restore settings: ${String(e)}`));
       await dropTables(d.knex).catch(() => {});
-      await d.close();
+      await d.knex.destroy();
     }
   }
+  rmSync(dir, { recursive: true, force: true });
   return sections;
 }
 
@@ -359,11 +274,11 @@ const SIZES = { small: { ops: 1000, rounds: 3 }, large: { ops: 5000, rounds: 5 }
 const title = (d: Dialect) => d.title;
 
 export const bench: Benchmark = (ctx) =>
-  eachDialect(ctx, "skbench_ops", title, (d, contenders) => {
+  eachDialect(ctx, "skbench_ops", title, (d, all) => {
     const size = SIZES[ctx.size];
     // SQLite answers in microseconds: more operations per run, so a run lasts long enough to time.
     const options = { ...size, ops: d.key === "sqlite" ? size.ops * 5 : size.ops, concurrency: 8 };
-    return compareSection(d.title, contenders, options, ctx.log, {
+    return compareSection(d.title, all, options, ctx.log, {
       setup: `pools of ${POOL}`,
       more: [
         "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",

@@ -51,10 +51,20 @@ export function raw(name: string, client: Client, prefix: string, metadata = fal
   };
 }
 
-/** Deletes every key this benchmark wrote. */
-export async function clean(client: Client): Promise<void> {
-  for await (const keys of client.scanIterator({ MATCH: `*${PREFIX}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await client.del(keys);
+/** Runs `measure` between two deletions of every key the Redis benchmarks write (this one and e2e.ts). */
+export async function cleanAround<T>(measure: () => Promise<T>): Promise<T> {
+  const admin = await connect();
+  const clean = async () => {
+    for await (const keys of admin.scanIterator({ MATCH: `*${PREFIX}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await admin.del(keys);
+    }
+  };
+  try {
+    await clean();
+    return await measure();
+  } finally {
+    await clean().catch(() => {});
+    await admin.close();
   }
 }
 
@@ -66,14 +76,12 @@ export async function redisStore(name: string, client: Client, prefix: string): 
   return store;
 }
 
-export const bench: Benchmark = async (ctx) => {
-  const admin = await connect();
-  const store = async (name: string, prefix: string) => {
-    const client = await connect();
-    return storeContender(name, await redisStore(name, client, PREFIX + prefix), () => client.close());
-  };
-  try {
-    await clean(admin);
+export const bench: Benchmark = (ctx) =>
+  cleanAround(async () => {
+    const store = async (name: string, prefix: string) => {
+      const client = await connect();
+      return storeContender(name, await redisStore(name, client, PREFIX + prefix), () => client.close());
+    };
     const contenders = [
       raw("raw node-redis", await connect(), `${PREFIX}raw:`),
       raw("control: raw node-redis", await connect(), `${PREFIX}ctl:`),
@@ -92,8 +100,4 @@ export const bench: Benchmark = async (ctx) => {
         ],
       }),
     ];
-  } finally {
-    await clean(admin).catch(() => {});
-    await admin.close();
-  }
-};
+  });

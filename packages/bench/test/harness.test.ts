@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
-  type CallbackStore,
   type Contender,
   closeAll,
   compare,
@@ -12,7 +11,6 @@ import {
   quantile,
   storeContender,
   timed,
-  viaCallbacks,
 } from "../src/harness.js";
 
 describe("quantile", () => {
@@ -199,22 +197,21 @@ describe("timed and probe", () => {
   });
 });
 
-describe("viaCallbacks", () => {
+describe("storeContender", () => {
   it("calls a store with callbacks, rejects with its error, and leaves out a touch it lacks", async () => {
-    const store: CallbackStore = {
-      get: (id, cb) => (id === "bad" ? cb(new Error("nope")) : cb(null, { id })),
-      set: (_id, _s, cb) => cb(null),
-      destroy: (_id, cb) => cb(null),
+    const store = {
+      get: (id: string, cb: (e: unknown, v?: unknown) => void) =>
+        id === "bad" ? cb(new Error("nope")) : cb(null, { id }),
+      set: (_id: string, _s: object, cb: (e: unknown) => void) => cb(null),
+      destroy: (_id: string, cb: (e: unknown) => void) => cb(null),
     };
-    const ops = viaCallbacks(store);
+    const { ops } = storeContender("s", store);
     expect(Object.keys(ops).sort()).toEqual(["destroy", "get", "set"]);
     await expect(ops.get?.("x", {} as never)).resolves.toEqual({ id: "x" });
     await expect(ops.get?.("bad", {} as never)).rejects.toThrow("nope");
   });
-});
 
-describe("storeContender", () => {
-  it("drives the store with callbacks; closing closes the store, then runs what comes after", async () => {
+  it("closing closes the store, then runs what comes after", async () => {
     const events: string[] = [];
     const store = {
       get: (id: string, cb: (e: unknown, v?: unknown) => void) => cb(null, { id }),

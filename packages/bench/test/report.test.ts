@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type BenchReport, type BenchSection, ratioTo } from "../src/harness.js";
-import { alignedTable, formatRatio, md, renderMarkdown } from "../src/report.js";
-import { renderSvg, xml } from "../src/report-svg.js";
+import { alignedTable, formatRatio, md, renderMarkdown, renderSvg, xml } from "../src/report.js";
 
 const section: BenchSection = {
   title: "knex on PostgreSQL",
@@ -90,13 +89,9 @@ describe("renderMarkdown", () => {
 
 describe("renderSvg", () => {
   it("draws one bar per non-baseline measurement with a ratio, escaped", () => {
-    const svg = renderSvg([
-      {
-        module: "x",
-        seconds: 1,
-        sections: [{ ...section, title: "A & <B>" }],
-      },
-    ]);
+    const svg = renderSvg(
+      report({ results: [{ module: "x", seconds: 1, sections: [{ ...section, title: "A & <B>" }] }] }),
+    );
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
     expect(svg).toContain("A &amp; &lt;B&gt;");
@@ -107,7 +102,9 @@ describe("renderSvg", () => {
   });
 
   it("says so when there is nothing to draw", () => {
-    expect(renderSvg([{ module: "x", seconds: 0, sections: [], error: "boom" }])).toContain("No measurements.");
+    expect(renderSvg(report({ results: [{ module: "x", seconds: 0, sections: [], error: "boom" }] }))).toContain(
+      "No measurements.",
+    );
     expect(xml(`"<&>"`)).toBe("&quot;&lt;&amp;&gt;&quot;");
   });
 });
