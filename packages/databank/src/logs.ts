@@ -40,8 +40,10 @@ export class Logs {
 
   /**
    * Appends `ids` to `log`; settles once a chunk holding them is stored. Appends to one log made
-   * while an earlier one still waits for its number from `incr` join it (up to BATCH ids): one
-   * `incr` and one chunk for all of them, each caller settling (or failing) with that chunk.
+   * in the same turn of the event loop, while an earlier one still waits for its number from
+   * `incr`, join it (up to BATCH ids): one `incr` and one chunk for all of them, each caller
+   * settling (or failing) with that chunk. The next turn joins no more: a driver that never
+   * answers holds up only the writes of one turn, as it would have without joining.
    */
   append(log: string, ids: readonly string[]): Promise<void> {
     const joined = this.open.get(log);
@@ -50,6 +52,7 @@ export class Logs {
       return joined.stored;
     }
     const batch = { ids: [...ids] } as Batch;
+    if (this.open.size === 0) setImmediate(() => this.open.clear());
     this.open.set(log, batch);
     batch.stored = this.store(log, batch);
     return batch.stored;

@@ -155,6 +155,24 @@ describe("index appends", () => {
     }
   });
 
+  it("an incr that is never answered holds up the writes of its turn only", async () => {
+    const bank = await newBank();
+    const losing = Object.create(bank) as DatabankLike;
+    let lost = false;
+    losing.incr = (type, id, cb) => {
+      if (lost) return bank.incr(type, id, cb);
+      lost = true; // the first callback is lost
+    };
+    const backend = databankAdapter(losing, { type: "gc" });
+    await backend.init();
+    void backend.upsert(write("stuck", T0 + HOUR, T0, "ann"));
+    await setImmediate();
+    let stored = false;
+    void backend.upsert(write("next", T0 + HOUR, T0, "ann")).then(() => (stored = true));
+    for (let turn = 0; turn < 10 && !stored; turn++) await setImmediate();
+    expect(stored).toBe(true);
+  });
+
   it("an entry written alongside a new record's create is kept while the create is under way", async () => {
     const { backend, held } = await countingBank();
     let release = () => {};
