@@ -129,9 +129,14 @@ export class DatabankBackend implements kit.SessionBackend {
     // drops an entry only from a past bucket, and skips ids this process is writing. An entry left
     // by a write that then fails or is refused finds no record, and GC drops it.
     const early = this.bucketOf(meta.exp) > this.bucketOf(w.now) ? this.entries(w.id, meta, undefined) : undefined;
-    const steps = [this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now), early] as const;
-    return Promise.all(steps).then(([made, late]) => {
-      if (late) return made ? this.bank.del(this.type, w.id).then(() => false) : false;
+    // The record comes down as soon as a live tombstone is seen, not once the entry is stored.
+    const steps = [this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)] as const;
+    const answered = Promise.all(steps).then(async ([made, late]) => {
+      if (made && late) await this.bank.del(this.type, w.id);
+      return { made, late };
+    });
+    return Promise.all([answered, early]).then(([{ made, late }]) => {
+      if (late) return false;
       if (!made) return again();
       return early ? this.remember(w.id, meta) : this.indexed(w.id, meta, undefined);
     });

@@ -186,6 +186,24 @@ describe("index appends", () => {
     expect(await backend.deleteExpired(T0 + 5 * MINUTE, 100)).toBe(1);
   });
 
+  it("a record created on a destroyed id comes down at once, without waiting for its index entry", async () => {
+    const bank = await newBank();
+    const gated = Object.create(bank) as DatabankLike;
+    let gate: Promise<void> | undefined;
+    gated.incr = (type, id, cb) => (gate ? gate.then(() => bank.incr(type, id, cb)) : bank.incr(type, id, cb));
+    const backend = databankAdapter(gated, { type: "gc" });
+    await backend.init();
+    await backend.upsert(write("gone", T0 + HOUR));
+    await backend.destroy("gone", { now: T0, until: T0 + HOUR });
+    let release = () => {};
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const late = backend.upsert(write("gone", T0 + HOUR));
+    for (let turn = 0; turn < 5; turn++) await setImmediate();
+    expect((await scanAll(bank, "gc")).length).toBe(0); // its entry is still waiting for a number
+    release();
+    expect(await late).toBe(false);
+  });
+
   it("a write refused by a tombstone leaves no record, and GC drops its entry", async () => {
     const { bank, backend } = await countingBank();
     await backend.destroy("gone", { now: T0, until: T0 + HOUR }); // nothing stored: nothing left
