@@ -100,11 +100,11 @@ export class DatabankBackend implements kit.SessionBackend {
   /**
    * One `update` when this process knows the record: it keeps createdAt, and can't bring back a
    * destroyed session, whose record is gone (databank's `update` fails on a missing key).
-   * Otherwise a `create`, with the tombstone read alongside: when one is live (a request that
-   * ends after a logout, or a destroy landing in between), the record just created is deleted
-   * again, visible for that one round trip. When the record turns out to have changed
-   * (destroyed, collected, created elsewhere), what is there is read and the write tried again;
-   * a touch (`attempt` -1) leaves it.
+   * Otherwise, unless a tombstone is live, a `create`, with the tombstone read again alongside: a
+   * destroy landing in between is seen and the record deleted again (visible for that one round
+   * trip only in that race; a write after the logout never creates it). When the record turns
+   * out to have changed (destroyed, collected, created elsewhere), what is there is read and the
+   * write tried again; a touch (`attempt` -1) leaves it.
    */
   private write(w: kit.SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
     const again = (): false | Promise<boolean> => {
@@ -125,9 +125,16 @@ export class DatabankBackend implements kit.SessionBackend {
     const value = encodeSession(this.o.connectDatabank, w.id, w.payload, meta);
     if (known)
       return this.bank.update(this.type, w.id, value, (_, ok) => (ok ? this.indexed(w.id, meta, known) : again()));
-    // A session expiring after the current bucket gets its index entries alongside the create: GC
-    // drops an entry only from a past bucket, and skips ids this process is writing. An entry left
-    // by a write that then fails or is refused finds no record, and GC drops it.
+    return this.tombstoned(w.id, w.now).then((dead) => (dead ? false : this.create(w, meta, value, again)));
+  }
+
+  /**
+   * A new record: its `create`, the tombstone read again alongside, and, for a session expiring
+   * after the current bucket, its index entries alongside too: GC drops an entry only from a past
+   * bucket, and skips ids this process is writing. An entry left by a write that then fails or is
+   * refused finds no record, and GC drops it.
+   */
+  private create(w: kit.SessionWrite, meta: Meta, value: object, again: () => false | Promise<boolean>) {
     const early = this.bucketOf(meta.exp) > this.bucketOf(w.now) ? this.entries(w.id, meta, undefined) : undefined;
     // The record comes down as soon as a live tombstone is seen, not once the entry is stored.
     const steps = [this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)] as const;
