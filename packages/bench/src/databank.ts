@@ -1,9 +1,11 @@
-// databank's memory driver: sessionkit's databankAdapter against bare databank calls doing the
-// minimal work of a store (the baseline), a control copy of them, and connect-databank.
+// databank, memory driver and databank-redis: sessionkit's databankAdapter against bare databank
+// calls doing the minimal work of a store (the baseline), a control copy of them, and
+// connect-databank, each on a bank of its own.
 import { createRequire } from "node:module";
 import { createStore } from "@sessionkit/core";
 import { fromCallback } from "@sessionkit/core/kit";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
+import { createClient } from "redis";
 import { type Benchmark, type Contender, compareSection, storeContender } from "./harness.js";
 
 const require = createRequire(import.meta.url);
@@ -11,17 +13,49 @@ const { Databank } = require("databank") as { Databank: { get(driver: string, pa
 const DatabankStore = require("connect-databank")(require("express-session"));
 
 const SIZES = { small: { ops: 10_000, rounds: 3 }, large: { ops: 50_000, rounds: 7 } } as const;
+// databank-redis has no key prefix (keys are `<type>:<id>`): a database of its own (others use
+// 0, 9, 11, 12, 13) and types named skbench_*; connect-databank's type is always `session`.
+const REDIS = new URL(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379");
+const REDIS_DB = 14;
+const METHODS = [
+  "connect",
+  "disconnect",
+  "create",
+  "read",
+  "update",
+  "save",
+  "del",
+  "readAll",
+  "scan",
+  "incr",
+] as const;
 
 type Saved = { payload: string; expiresAt: number };
 
-async function bank(): Promise<DatabankLike> {
-  const b = Databank.get("memory", {});
+async function bank(driver: string): Promise<DatabankLike> {
+  const params =
+    driver === "redis" ? { host: REDIS.hostname, port: Number(REDIS.port || 6379), database: REDIS_DB } : {};
+  const b = Databank.get(driver, params);
   await fromCallback((cb) => b.connect({}, cb));
-  return b;
+  // The adapter refuses a databank-redis bank (a Redis outage ends the process): its methods,
+  // handed over as a plain object, measure the cost only.
+  return Object.fromEntries(METHODS.map((m) => [m, b[m].bind(b)])) as unknown as DatabankLike;
+}
+
+/** Deletes the keys the Redis section writes (before and after it). */
+async function dropRedisKeys(): Promise<void> {
+  const url = new URL(REDIS);
+  url.pathname = `/${REDIS_DB}`;
+  const client = await createClient({ url: url.href }).connect();
+  for (const match of ["skbench_*", "session:*"]) {
+    for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 }))
+      if (keys.length) await client.del(keys);
+  }
+  await client.close();
 }
 
 /** save of `{ payload, expiresAt }`, read + JSON.parse + expiry check, touch as read + save, del. */
-function raw(name: string, b: DatabankLike): Contender {
+function raw(name: string, b: DatabankLike, type: string): Contender {
   const missing = (e: unknown) => {
     if ((e as { name?: string }).name === "NoSuchThingError") return null;
     throw e;
@@ -31,40 +65,60 @@ function raw(name: string, b: DatabankLike): Contender {
     ops: {
       set: (id, s) =>
         fromCallback((cb) =>
-          b.save("s", id, { payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime() }, cb),
+          b.save(type, id, { payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime() }, cb),
         ),
       get: async (id) => {
-        const r = (await fromCallback((cb) => b.read("s", id, cb)).catch(missing)) as Saved | null;
+        const r = (await fromCallback((cb) => b.read(type, id, cb)).catch(missing)) as Saved | null;
         return r && r.expiresAt > Date.now() ? JSON.parse(r.payload) : null;
       },
       touch: async (id, s) => {
-        const r = (await fromCallback((cb) => b.read("s", id, cb))) as object;
-        await fromCallback((cb) => b.save("s", id, { ...r, expiresAt: s.cookie.expires.getTime() }, cb));
+        const r = (await fromCallback((cb) => b.read(type, id, cb))) as object;
+        await fromCallback((cb) => b.save(type, id, { ...r, expiresAt: s.cookie.expires.getTime() }, cb));
       },
-      destroy: (id) => fromCallback((cb) => b.del("s", id, cb)).catch(missing),
+      destroy: (id) => fromCallback((cb) => b.del(type, id, cb)).catch(missing),
     },
+    close: () => fromCallback((cb) => b.disconnect(cb)),
   };
 }
 
-export const bench: Benchmark = async (ctx) => {
-  const legacy = new DatabankStore(await bank(), null, 0);
+async function contenders(driver: string): Promise<Contender[]> {
+  const legacyBank = await bank(driver);
+  const legacy = new DatabankStore(legacyBank, null, 0);
   // It adds `sid` to the object it is given: each call gets its own copy. It has no touch().
   const set = legacy.set.bind(legacy);
   legacy.set = (id: string, s: object, cb: unknown) => set(id, { ...s }, cb);
-  const contenders = [
-    raw("raw databank", await bank()),
-    raw("control: raw databank", await bank()),
-    storeContender("sessionkit", createStore(databankAdapter(await bank()), { gcInterval: 0 })),
-    storeContender("connect-databank", legacy),
-  ];
-  const options = { ...SIZES[ctx.size], concurrency: 8 };
+  const sk = await bank(driver);
   return [
-    await compareSection("databank (memory driver)", contenders, options, ctx.log, {
-      setup: "a bank per contender",
-      more: [
-        "raw: save of { payload, expiresAt } (+ JSON.stringify), read (+ JSON.parse, expiry check), touch as read + save, del: no expiry index, no ordering of a touch against other writes. control: the same code on its own bank.",
-        "sessionkit: createStore(databankAdapter(bank)) with its defaults (expiry index for GC, tombstones). connect-databank 1.0.3 has no touch (express-session then skips it).",
-      ],
-    }),
+    raw("raw databank", await bank(driver), "skbench_raw"),
+    raw("control: raw databank", await bank(driver), "skbench_control"),
+    storeContender("sessionkit", createStore(databankAdapter(sk, { type: "skbench_sk" }), { gcInterval: 0 }), () =>
+      fromCallback((cb) => sk.disconnect(cb)),
+    ),
+    storeContender("connect-databank", legacy, () => fromCallback((cb) => legacyBank.disconnect(cb))),
   ];
+}
+
+export const bench: Benchmark = async (ctx) => {
+  const options = { ...SIZES[ctx.size], concurrency: 8 };
+  const more = [
+    "raw: save of { payload, expiresAt } (+ JSON.stringify), read (+ JSON.parse, expiry check), touch as read + save, del: no expiry index, no ordering of a touch against other writes. control: the same code on its own bank.",
+    "sessionkit: createStore(databankAdapter(bank)) with its defaults (expiry index for GC, tombstones). connect-databank 1.0.3 has no touch (express-session then skips it).",
+  ];
+  const memory = await compareSection("databank (memory driver)", await contenders("memory"), options, ctx.log, {
+    setup: "a bank per contender",
+    more,
+  });
+  await dropRedisKeys();
+  try {
+    const redis = await compareSection("databank-redis 0.19.6", await contenders("redis"), options, ctx.log, {
+      setup: `a bank (connection) per contender, Redis database ${REDIS_DB}`,
+      more: [
+        ...more,
+        "databankAdapter refuses databank-redis (a Redis outage ends the process): it is handed the bank's methods as a plain object, to measure the cost only.",
+      ],
+    });
+    return [memory, redis];
+  } finally {
+    await dropRedisKeys();
+  }
 };

@@ -100,10 +100,11 @@ export class DatabankBackend implements kit.SessionBackend {
   /**
    * One `update` when this process knows the record: it keeps createdAt, and can't bring back a
    * destroyed session, whose record is gone (databank's `update` fails on a missing key).
-   * Otherwise, unless a tombstone is live, a `create`, with the tombstone read again right behind
-   * it: a destroy landing in between is seen and undone. When the record turns out to have changed
-   * (destroyed, collected, created elsewhere), what is there is read and the write tried again;
-   * a touch (`attempt` -1) leaves it.
+   * Otherwise, unless a tombstone is live, a `create`, with the tombstone read again alongside: a
+   * destroy landing in between is seen and the record deleted again (visible for that one round
+   * trip only in that race; a write after the logout never creates it). When the record turns
+   * out to have changed (destroyed, collected, created elsewhere), what is there is read and the
+   * write tried again; a touch (`attempt` -1) leaves it.
    */
   private write(w: kit.SessionWrite, known: Known | undefined, attempt: number): Promise<boolean> {
     const again = (): false | Promise<boolean> => {
@@ -124,11 +125,27 @@ export class DatabankBackend implements kit.SessionBackend {
     const value = encodeSession(this.o.connectDatabank, w.id, w.payload, meta);
     if (known)
       return this.bank.update(this.type, w.id, value, (_, ok) => (ok ? this.indexed(w.id, meta, known) : again()));
-    return this.tombstoned(w.id, w.now).then(async (dead) => {
-      if (dead) return false;
-      const [made, late] = await Promise.all([this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)]);
-      if (made && late) return this.bank.del(this.type, w.id).then(() => false);
-      return made ? this.indexed(w.id, meta, undefined) : again();
+    return this.tombstoned(w.id, w.now).then((dead) => (dead ? false : this.create(w, meta, value, again)));
+  }
+
+  /**
+   * A new record: its `create`, the tombstone read again alongside, and, for a session expiring
+   * after the current bucket, its index entries alongside too: GC drops an entry only from a past
+   * bucket, and skips ids this process is writing. An entry left by a write that then fails or is
+   * refused finds no record, and GC drops it.
+   */
+  private create(w: kit.SessionWrite, meta: Meta, value: object, again: () => false | Promise<boolean>) {
+    const early = this.bucketOf(meta.exp) > this.bucketOf(w.now) ? this.entries(w.id, meta, undefined) : undefined;
+    // The record comes down as soon as a live tombstone is seen, not once the entry is stored.
+    const steps = [this.bank.create(this.type, w.id, value), this.tombstoned(w.id, w.now)] as const;
+    const answered = Promise.all(steps).then(async ([made, late]) => {
+      if (made && late) await this.bank.del(this.type, w.id);
+      return { made, late };
+    });
+    return Promise.all([answered, early]).then(([{ made, late }]) => {
+      if (late) return false;
+      if (!made) return again();
+      return early ? this.remember(w.id, meta) : this.indexed(w.id, meta, undefined);
     });
   }
 
@@ -240,7 +257,9 @@ export class DatabankBackend implements kit.SessionBackend {
       if (deleted >= budget) return [deleted, false];
       const expired: string[] = [];
       const carried = new Map<number, string[]>();
-      let keep = !past;
+      // An id this process is writing keeps its chunk, record or not: a new record's entry is
+      // written alongside its create, which may not have landed yet.
+      let keep = !past || ids.some((id) => !this.queue.idle(id));
       // Ids whose record is gone (or is not a session) are left out: their entries are dropped.
       for (const { id, expiresAt: at } of await this.records(ids, now)) {
         // A connect-databank browser-session record expires at the end of the bucket it was indexed in.
@@ -314,17 +333,24 @@ export class DatabankBackend implements kit.SessionBackend {
     return (tombstoneUntil((await this.bank.readAll(this.tombs, [id]))[id]) ?? -Infinity) > now;
   }
 
-  /**
-   * The index entries a write needs, then remembers the record. The expiry index lists every
-   * record in a bucket no later than its expiry's (GC carries entries forward), so only a new
-   * record or an expiry moved to an earlier bucket gets an entry; an owner's log, a new owner.
-   */
+  /** The index entries a write needs, then remembers the record. */
   private indexed(id: string, meta: Meta, before: Known | undefined): true | Promise<true> {
+    const writing = this.entries(id, meta, before);
+    return writing ? writing.then(() => this.remember(id, meta)) : this.remember(id, meta);
+  }
+
+  /**
+   * The expiry index lists every record in a bucket no later than its expiry's (GC carries entries
+   * forward), so only a new record or an expiry moved to an earlier bucket gets an entry; an
+   * owner's log, a new owner. Undefined when none is needed.
+   */
+  private entries(id: string, meta: Meta, before: Known | undefined): Promise<unknown> | undefined {
     const bucket = this.bucketOf(meta.exp);
-    const writes: Promise<void>[] = [];
-    if (!(bucket >= this.bucketOf(before?.exp ?? Number.NaN))) writes.push(this.logs.append(bucketLog(bucket), [id]));
-    if (meta.owner !== null && meta.owner !== before?.owner) writes.push(this.logs.append(ownerLog(meta.owner), [id]));
-    return writes.length === 0 ? this.remember(id, meta) : Promise.all(writes).then(() => this.remember(id, meta));
+    const expiry = !(bucket >= this.bucketOf(before?.exp ?? Number.NaN));
+    const owner = meta.owner !== null && meta.owner !== before?.owner;
+    const toExpiry = expiry ? this.logs.append(bucketLog(bucket), [id]) : undefined;
+    const toOwner = owner ? this.logs.append(ownerLog(meta.owner as string), [id]) : undefined;
+    return toExpiry && toOwner ? Promise.all([toExpiry, toOwner]) : (toExpiry ?? toOwner);
   }
 
   /**

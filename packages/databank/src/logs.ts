@@ -6,6 +6,9 @@ export const bucketLog = (bucket: number) => `x:${bucket}`;
 export const ownerLog = (owner: string) => `o:${owner.length}:${owner}`;
 const chunkKey = (log: string, n: number) => `${log}#${n}`;
 const floorKey = (log: string) => `${log}#f`;
+/** The most ids appends joined into one chunk take. */
+const BATCH = 1000;
+type Batch = { ids: string[]; stored: Promise<void> };
 
 /** A stored counter as a count (0 when missing or damaged). */
 export const countOf = (value: unknown): number =>
@@ -32,17 +35,48 @@ export class Logs {
     readonly type: string,
   ) {}
 
-  async append(log: string, ids: readonly string[]): Promise<void> {
+  /** Per log, the append still waiting for its chunk number: later ids join it. */
+  private readonly open = new Map<string, Batch>();
+
+  /**
+   * Appends `ids` to `log`; settles once a chunk holding them is stored. Appends to one log made
+   * in the same turn of the event loop, while an earlier one still waits for its number from
+   * `incr`, join it (up to BATCH ids): one `incr` and one chunk for all of them, each caller
+   * settling (or failing) with that chunk. The next turn joins no more: a driver that never
+   * answers holds up only the writes of one turn, as it would have without joining.
+   */
+  append(log: string, ids: readonly string[]): Promise<void> {
+    const joined = this.open.get(log);
+    if (joined && joined.ids.length + ids.length <= BATCH) {
+      joined.ids.push(...ids);
+      return joined.stored;
+    }
+    const batch = { ids: [...ids] } as Batch;
+    if (this.open.size === 0) setImmediate(() => this.open.clear());
+    this.open.set(log, batch);
+    batch.stored = this.store(log, batch);
+    return batch.stored;
+  }
+
+  private async store(log: string, batch: Batch): Promise<void> {
     // An owner's log is named after the owner, which no error text carries.
     const name = log.startsWith("x:") ? `the expiry index's log ${log}` : "an owner's index log";
+    const bucket = log.startsWith("x:") ? Number(log.slice(2)) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const n = await this.bank.incr(this.type, log);
+      let n: number;
+      try {
+        n = await this.bank.incr(this.type, log);
+      } finally {
+        if (this.open.get(log) === batch) this.open.delete(log); // numbered (or failed): no one joins it now
+      }
       if (!Number.isSafeInteger(n) || n < 1) throw new Error(`databank: the counter of ${name} is not a count`);
+      const chunk = chunkKey(log, n);
+      const lowered = attempt === 0 && bucket !== undefined ? this.lowerLo(bucket) : undefined;
+      const [made] = await Promise.all([this.bank.create(this.type, chunk, { k: chunk, ids: batch.ids }), lowered]);
+      if (made) break;
       // Taken: only a driver whose incr is not atomic hands a number out twice. Take the next.
-      if (await this.bank.create(this.type, chunkKey(log, n), { k: chunkKey(log, n), ids })) break;
       if (attempt >= 8) throw new Error(`databank: no free chunk number in ${name}`);
     }
-    if (log.startsWith("x:")) await this.lowerLo(Number(log.slice(2)));
   }
 
   /** Chunks `from..to` of `log`: per number, its ids, or null for a missing chunk (or a value that isn't one). */
@@ -87,7 +121,14 @@ export class Logs {
     if (next > entries.floor) await this.bank.save(this.type, floorKey(log), { k: floorKey(log), f: next });
   }
 
-  /** Lowers `lo` to a bucket just written to, when it is below: GC starts there. */
+  /**
+   * Lowers `lo` to a bucket just written to, when it is below: GC starts there. Called once the
+   * bucket's counter has counted the append, alongside the chunk's `create`: a GC run that passed
+   * the bucket before the `incr` (found no counter, raised `lo` over it) is seen by this read
+   * wherever the create lands, and one between the `incr` and the create deletes the counter, so
+   * reading `lo` after the create would not save that entry either. Only a GC whose clock has the
+   * bucket in the past passes it (see the README's Limitations).
+   */
   private async lowerLo(bucket: number): Promise<void> {
     const lo = await this.bank.read(this.type, LO);
     if (lo === undefined && !(await this.bank.create(this.type, LO, bucket))) return this.lowerLo(bucket);

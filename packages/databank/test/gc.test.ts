@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { type DatabankLike, databankAdapter } from "../src/index.js";
 import { memoryBanks, scanAll } from "./helpers.js";
@@ -38,7 +39,13 @@ async function countingBank() {
     count(`incr ${type}`);
     bank.incr(type, id, cb);
   };
-  // An update the test holds back until it lets it go: a write still under way.
+  counted.create = (type, id, value, cb) => {
+    count(`create ${type}`);
+    const gate = held.get(id);
+    if (gate) gate.then(() => bank.create(type, id, value, cb));
+    else bank.create(type, id, value, cb);
+  };
+  // An update or create the test holds back until it lets it go: a write still under way.
   const held = new Map<string, Promise<void>>();
   counted.update = (type, id, value, cb) => {
     const gate = held.get(id);
@@ -121,6 +128,92 @@ describe("GC cost follows the expired sessions, not the total", () => {
     expect(await saving).toBe(true);
     expect(await backend.deleteExpired(T0 + 2 * MINUTE, 100)).toBe(0);
     expect((await backend.get("busy", T0 + 2 * MINUTE))?.expiresAt).toBe(T0 + HOUR);
+  });
+});
+
+describe("index appends", () => {
+  it("new sessions written together share one index append (one incr, one chunk), and GC finds them all", async () => {
+    const { backend, of, reset } = await countingBank();
+    await backend.upsert(write("first", T0 + HOUR)); // creates `lo`
+    reset();
+    const ids = Array.from({ length: 8 }, (_, i) => `n-${i}`);
+    expect(await Promise.all(ids.map((id) => backend.upsert(write(id, T0 + 2 * MINUTE))))).toEqual(ids.map(() => true));
+    expect(of("incr gc_index")).toBe(1);
+    expect(of("create gc_index")).toBe(1);
+    expect(await backend.deleteExpired(T0 + 3 * MINUTE, 100)).toBe(8);
+  });
+
+  it("a failed append fails every write that joined it", async () => {
+    const bank = await newBank();
+    const failing = Object.create(bank) as DatabankLike;
+    failing.incr = (_type, _id, cb) => process.nextTick(cb, new Error("incr refused"));
+    const backend = databankAdapter(failing, { type: "gc" });
+    await backend.init();
+    const writes = ["f-1", "f-2", "f-3"].map((id) => backend.upsert(write(id, T0 + HOUR)));
+    for (const result of await Promise.allSettled(writes)) {
+      expect(result).toMatchObject({ status: "rejected", reason: { message: "incr refused" } });
+    }
+  });
+
+  it("an incr that is never answered holds up the writes of its turn only", async () => {
+    const bank = await newBank();
+    const losing = Object.create(bank) as DatabankLike;
+    let lost = false;
+    losing.incr = (type, id, cb) => {
+      if (lost) return bank.incr(type, id, cb);
+      lost = true; // the first callback is lost
+    };
+    const backend = databankAdapter(losing, { type: "gc" });
+    await backend.init();
+    void backend.upsert(write("stuck", T0 + HOUR, T0, "ann"));
+    await setImmediate();
+    let stored = false;
+    void backend.upsert(write("next", T0 + HOUR, T0, "ann")).then(() => (stored = true));
+    for (let turn = 0; turn < 10 && !stored; turn++) await setImmediate();
+    expect(stored).toBe(true);
+  });
+
+  it("an entry written alongside a new record's create is kept while the create is under way", async () => {
+    const { backend, held } = await countingBank();
+    let release = () => {};
+    held.set("slow", new Promise<void>((resolve) => (release = resolve)));
+    const saving = backend.upsert(write("slow", T0 + 2 * MINUTE));
+    for (let turn = 0; turn < 5; turn++) await setImmediate(); // the entry (and `lo`) stored
+    // GC, its clock past the session's bucket, finds the entry but no record yet: it keeps the entry.
+    expect(await backend.deleteExpired(T0 + 5 * MINUTE, 100)).toBe(0);
+    release();
+    expect(await saving).toBe(true);
+    expect(await backend.deleteExpired(T0 + 5 * MINUTE, 100)).toBe(1);
+  });
+
+  it("a record created on a destroyed id comes down at once, without waiting for its index entry", async () => {
+    const bank = await newBank();
+    const gated = Object.create(bank) as DatabankLike;
+    let gate: Promise<void> | undefined;
+    gated.incr = (type, id, cb) => (gate ? gate.then(() => bank.incr(type, id, cb)) : bank.incr(type, id, cb));
+    const backend = databankAdapter(gated, { type: "gc" });
+    await backend.init();
+    await backend.upsert(write("gone", T0 + HOUR));
+    await backend.destroy("gone", { now: T0, until: T0 + HOUR });
+    let release = () => {};
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const late = backend.upsert(write("gone", T0 + HOUR));
+    for (let turn = 0; turn < 5; turn++) await setImmediate();
+    expect((await scanAll(bank, "gc")).length).toBe(0); // its entry is still waiting for a number
+    release();
+    expect(await late).toBe(false);
+  });
+
+  it("a write refused by a tombstone leaves no record, and GC drops its entry", async () => {
+    const { bank, backend } = await countingBank();
+    await backend.destroy("gone", { now: T0, until: T0 + HOUR }); // nothing stored: nothing left
+    await backend.upsert(write("gone", T0 + 2 * MINUTE));
+    await backend.destroy("gone", { now: T0, until: T0 + HOUR });
+    expect(await backend.upsert(write("gone", T0 + 2 * MINUTE))).toBe(false);
+    expect(await backend.get("gone", T0)).toBeNull();
+    expect(await backend.deleteExpired(T0 + 3 * MINUTE, 100)).toBe(0);
+    const left = (await scanAll(bank, "gc_index")).filter((v) => String((v as { k?: string }).k).startsWith("x:"));
+    expect(left).toEqual([]);
   });
 });
 
