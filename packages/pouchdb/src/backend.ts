@@ -32,12 +32,6 @@ export class PouchdbBackend implements kit.SessionBackend {
   private readonly queue = new KeyedQueue();
   /** Of recent writes of ids this process knew nothing of, the share that existed (see `upsert`). */
   private existingShare = 0;
-  /**
-   * The share above which such writes read first. Over HTTP a put that conflicts costs a round trip
-   * like a read; in a local database it costs nearly a put (its new revision is hashed first), as
-   * much as some four reads of a missing id.
-   */
-  private readonly readFirstAbove: number;
 
   constructor(
     readonly name: string,
@@ -45,7 +39,6 @@ export class PouchdbBackend implements kit.SessionBackend {
     private readonly settings: Settings,
   ) {
     this.legacyTtlMs = settings.legacyTtl * 1000;
-    this.readFirstAbove = name === "pouchdb:http" ? 0.5 : 0.2;
     // CouchDB's default max_document_size is 8,000,000 bytes, and JSON escapes a byte into up to 6.
     const maxPayloadBytes = 1_300_000;
     this.capabilities = { owners: true, tombstones: true, createdAt: true, maxPayloadBytes, legacy: settings.legacy };
@@ -81,9 +74,10 @@ export class PouchdbBackend implements kit.SessionBackend {
    * is new: a put without revision succeeds on a new id and conflicts on an existing document (a
    * session, or a tombstone: refused), which is then read and written again. Unknown ids are
    * usually new sessions; when enough recent ones existed (written by another process, or evicted
-   * from the cache), they are read first instead: from half of them over HTTP, a fifth in a local
-   * database (see `readFirstAbove`).
-   * The legacy layout keeps tombstones apart: there an unknown id is read first.
+   * from the cache), they are read first instead: half of them over HTTP, where a put that conflicts
+   * costs a round trip like a read, a fifth in a local database, where it costs nearly a put (its
+   * new revision is hashed first), some four reads of a missing id. The legacy layout keeps
+   * tombstones apart: there an unknown id is read first.
    */
   upsert(write: kit.SessionWrite): Promise<boolean> {
     const docId = layout.toDocId(write.id);
@@ -101,7 +95,8 @@ export class PouchdbBackend implements kit.SessionBackend {
       // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
       if (known?.doc || this.settings.legacy) return this.save(docId, this.cachedSession(docId), plan);
       if (known) return this.save(docId, MISSING, plan); // seen missing: a put without revision
-      return this.save(docId, this.existingShare <= this.readFirstAbove ? MISSING : undefined, plan, true);
+      const readFirst = this.existingShare > (this.name === "pouchdb:http" ? 0.5 : 0.2);
+      return this.save(docId, readFirst ? undefined : MISSING, plan, true);
     });
   }
 
