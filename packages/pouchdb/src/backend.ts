@@ -76,7 +76,7 @@ export class PouchdbBackend implements kit.SessionBackend {
    * usually new sessions; when enough recent ones existed (written by another process, or evicted
    * from the cache), they are read first instead: half of them over HTTP, where a put that conflicts
    * costs a round trip like a read, a fifth in a local database, where it costs nearly a put (its
-   * new revision is hashed first), some four reads of a missing id. The legacy layout keeps
+   * new revision is hashed first), four to six reads of a missing id. The legacy layout keeps
    * tombstones apart: there an unknown id is read first.
    */
   upsert(write: kit.SessionWrite): Promise<boolean> {
