@@ -6,7 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "@sessionkit/core";
 import { type PouchDatabase, pouchdbAdapter } from "@sessionkit/pouchdb";
-import { type Benchmark, type BenchSection, type Contender, compareSection, storeContender } from "./harness.js";
+import {
+  type Benchmark,
+  type BenchSection,
+  type Contender,
+  compareSection,
+  OPS,
+  type Session,
+  storeContender,
+} from "./harness.js";
 
 type Db = PouchDatabase & { close(): Promise<unknown> };
 const require = createRequire(import.meta.url);
@@ -19,19 +27,27 @@ function memoryPouch() {
 }
 
 const SIZES = { small: { ops: 2000, rounds: 3 }, large: { ops: 10_000, rounds: 7 } } as const;
+/** An update of a session written by another process (or evicted from the revision cache). */
+const UNCACHED = "set, revision not cached";
+/** After the new sessions' set: another writer updates them; the get that follows reads its revision. */
+const SEQUENCE = [OPS[0], UNCACHED, ...OPS.slice(1)];
 
-/** put with the revision it last wrote (no read first), get + JSON.parse + expiry check, delete by revision. */
+/**
+ * put with the revision it last wrote (no read first), or with the one a get just read (the uncached
+ * update), get + JSON.parse + expiry check, delete by revision.
+ */
 function raw(name: string, db: Db): Contender {
   const revs = new Map<string, { rev: string; doc: Record<string, unknown> }>();
-  const write = async (id: string, doc: Record<string, unknown>) => {
-    const rev = revs.get(id)?.rev;
+  const write = async (id: string, doc: Record<string, unknown>, rev = revs.get(id)?.rev) => {
     const result = await db.put({ ...doc, _id: id, ...(rev ? { _rev: rev } : {}) });
     revs.set(id, { rev: result.rev as string, doc });
   };
+  const session = (s: Session) => ({ payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime(), owner: null });
   return {
     name,
     ops: {
-      set: (id, s) => write(id, { payload: JSON.stringify(s), expiresAt: s.cookie.expires.getTime(), owner: null }),
+      set: (id, s) => write(id, session(s)),
+      [UNCACHED]: async (id, s) => write(id, session(s), (await db.get(id))._rev),
       get: async (id) => {
         const doc = await db.get(id);
         return (doc.expiresAt as number) > Date.now() ? JSON.parse(doc.payload as string) : null;
@@ -57,17 +73,21 @@ export const bench: Benchmark = async (ctx) => {
     ] as const) {
       ctx.log(`PouchDB ${label}`);
       const sk = open("sk");
-      const contenders = [
-        raw("raw PouchDB", open("raw")),
-        raw("control: raw PouchDB", open("ctl")),
-        storeContender("sessionkit", createStore(pouchdbAdapter(sk), { gcInterval: 0 }), () => sk.close()),
-      ];
-      const options = { ...SIZES[ctx.size], concurrency: 8 };
+      // The uncached update goes through a second store on the same database: another process's.
+      const other = createStore(pouchdbAdapter(sk), { gcInterval: 0 });
+      const sessionkit = storeContender("sessionkit", createStore(pouchdbAdapter(sk), { gcInterval: 0 }), async () => {
+        await other.close();
+        await sk.close();
+      });
+      sessionkit.ops[UNCACHED] = storeContender("other", other).ops.set;
+      const contenders = [raw("raw PouchDB", open("raw")), raw("control: raw PouchDB", open("ctl")), sessionkit];
+      const options = { ...SIZES[ctx.size], concurrency: 8, sequence: SEQUENCE };
       const section = await compareSection(`PouchDB ${label}`, contenders, options, ctx.log, {
         setup: "a database per contender",
         more: [
           "raw: one put per write with the revision it remembers (no read first), get + JSON.parse + expiry check, delete by revision; no expiry index, no conflict handling. control: the same code on its own database.",
           "sessionkit: createStore(pouchdbAdapter(db)) with its defaults (revision cache, conflict retries, tombstones).",
+          `${UNCACHED}: the sessions just set, updated by a second store on the same database (another process, whose revision cache does not know them); raw: a get, then a put with its revision.`,
         ],
       });
       sections.push(section);

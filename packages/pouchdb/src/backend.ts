@@ -73,8 +73,11 @@ export class PouchdbBackend implements kit.SessionBackend {
    * One put when the revision is known (this process read or wrote the session), or when the id
    * is new: a put without revision succeeds on a new id and conflicts on an existing document (a
    * session, or a tombstone: refused), which is then read and written again. Unknown ids are
-   * usually new sessions; when recent ones mostly existed (written by another process), they are
-   * read first instead. The legacy layout keeps tombstones apart: there an unknown id is read first.
+   * usually new sessions; when enough recent ones existed (written by another process, or evicted
+   * from the cache), they are read first instead: half of them over HTTP, where a put that conflicts
+   * costs a round trip like a read, a fifth in a local database, where it costs nearly a put (its
+   * new revision is hashed first), four to six reads of a missing id. The legacy layout keeps
+   * tombstones apart: there an unknown id is read first.
    */
   upsert(write: kit.SessionWrite): Promise<boolean> {
     const docId = layout.toDocId(write.id);
@@ -92,7 +95,8 @@ export class PouchdbBackend implements kit.SessionBackend {
       // A cached session: a put with its revision; anything else cached, or the legacy layout: a read.
       if (known?.doc || this.settings.legacy) return this.save(docId, this.cachedSession(docId), plan);
       if (known) return this.save(docId, MISSING, plan); // seen missing: a put without revision
-      return this.save(docId, this.existingShare <= 0.5 ? MISSING : undefined, plan, true);
+      const readFirst = this.existingShare > (this.name === "pouchdb:http" ? 0.5 : 0.2);
+      return this.save(docId, readFirst ? undefined : MISSING, plan, true);
     });
   }
 

@@ -3,6 +3,7 @@ import { pouchdbAdapter } from "@sessionkit/pouchdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { couchForTests } from "./support/couch.js";
 import { buildPackages, type Peer, requireFromCommonJs, startPeer } from "./support/peer-process.js";
+import { countingPouch, PouchDB, unknownIdMix } from "./support/pouch.js";
 
 const couch = await couchForTests("two-processes");
 afterAll(() => couch.cleanup());
@@ -25,6 +26,21 @@ describe.skipIf(Boolean(couch.skip))("two processes sharing one CouchDB database
   afterAll(async () => {
     await peer?.stop();
     await store?.close();
+  });
+
+  it("over HTTP unknown ids are put first when one in three exists (a conflict costs a round trip, like a read)", async () => {
+    const db = new PouchDB(url);
+    const { db: counted, calls } = countingPouch(db);
+    const backend = pouchdbAdapter(counted, { revisionCacheSize: 0 });
+    const other = pouchdbAdapter(url);
+    try {
+      await other.init(); // creates the database
+      await backend.init();
+      // A put for a new id; for an existing one a put that conflicts, a read and a put.
+      expect((await unknownIdMix(backend, other, calls)).slice(-15)).toEqual(Array(15).fill([3, 1, 1]));
+    } finally {
+      await Promise.all([backend.close(), other.close(), db.close()]);
+    }
   });
 
   it("a session the other process writes is read, touched and destroyed here", async () => {

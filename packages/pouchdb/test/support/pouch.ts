@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { PouchDatabase } from "@sessionkit/pouchdb";
+import { write } from "@sessionkit/conformance";
+import type { PouchDatabase, PouchdbBackend } from "@sessionkit/pouchdb";
 import memdown from "memdown";
 import PouchDBModule from "pouchdb";
 import memoryAdapter from "pouchdb-adapter-memory";
@@ -51,4 +52,29 @@ export function countingPouch<T extends object>(db: T): { db: T; calls: Record<s
     },
   });
   return { db: counted, calls };
+}
+
+/**
+ * PouchDB calls per write of `backend` (over a `countingPouch` database) for 60 ids it has never
+ * seen, one in three written by `other` first and the rest new: [existing id, new, new] a line.
+ */
+export async function unknownIdMix(
+  backend: PouchdbBackend,
+  other: PouchdbBackend,
+  calls: Record<string, number>,
+): Promise<number[][]> {
+  const now = Date.now();
+  const lines: number[][] = [];
+  for (let line = 0; line < 20; line++) {
+    const ids = [`existing-${line}`, `new-${line}-a`, `new-${line}-b`];
+    await other.upsert(write(ids[0] as string, now + 3_600_000, { now }));
+    const perWrite: number[] = [];
+    for (const id of ids) {
+      const before = (calls.get ?? 0) + (calls.put ?? 0);
+      await backend.upsert(write(id, now + 3_600_000, { now: now + 1 }));
+      perWrite.push((calls.get ?? 0) + (calls.put ?? 0) - before);
+    }
+    lines.push(perWrite);
+  }
+  return lines;
 }
