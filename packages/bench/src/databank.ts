@@ -5,8 +5,8 @@ import { createRequire } from "node:module";
 import { createStore } from "@sessionkit/core";
 import { fromCallback } from "@sessionkit/core/kit";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
-import { createClient } from "redis";
 import { type Benchmark, type Contender, compareSection, storeContender } from "./harness.js";
+import { cleanAround } from "./redis.js";
 
 const require = createRequire(import.meta.url);
 const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
@@ -37,21 +37,10 @@ async function bank(driver: string): Promise<DatabankLike> {
     driver === "redis" ? { host: REDIS.hostname, port: Number(REDIS.port || 6379), database: REDIS_DB } : {};
   const b = Databank.get(driver, params);
   await fromCallback((cb) => b.connect({}, cb));
+  if (driver !== "redis") return b;
   // The adapter refuses a databank-redis bank (a Redis outage ends the process): its methods,
-  // handed over as a plain object, measure the cost only.
+  // handed over as a plain object, measure the cost only (every contender gets the same object).
   return Object.fromEntries(METHODS.map((m) => [m, b[m].bind(b)])) as unknown as DatabankLike;
-}
-
-/** Deletes the keys the Redis section writes (before and after it). */
-async function dropRedisKeys(): Promise<void> {
-  const url = new URL(REDIS);
-  url.pathname = `/${REDIS_DB}`;
-  const client = await createClient({ url: url.href }).connect();
-  for (const match of ["skbench_*", "session:*"]) {
-    for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 }))
-      if (keys.length) await client.del(keys);
-  }
-  await client.close();
 }
 
 /** save of `{ payload, expiresAt }`, read + JSON.parse + expiry check, touch as read + save, del. */
@@ -108,17 +97,16 @@ export const bench: Benchmark = async (ctx) => {
     setup: "a bank per contender",
     more,
   });
-  await dropRedisKeys();
-  try {
-    const redis = await compareSection("databank-redis 0.19.6", await contenders("redis"), options, ctx.log, {
-      setup: `a bank (connection) per contender, Redis database ${REDIS_DB}`,
-      more: [
-        ...more,
-        "databankAdapter refuses databank-redis (a Redis outage ends the process): it is handed the bank's methods as a plain object, to measure the cost only.",
-      ],
-    });
-    return [memory, redis];
-  } finally {
-    await dropRedisKeys();
-  }
+  const redis = await cleanAround(
+    async () =>
+      compareSection("databank-redis 0.19.6", await contenders("redis"), options, ctx.log, {
+        setup: `a bank (connection) per contender, Redis database ${REDIS_DB}`,
+        more: [
+          ...more,
+          "databankAdapter refuses databank-redis (a Redis outage ends the process): it is handed the bank's methods as a plain object, to measure the cost only.",
+        ],
+      }),
+    { database: REDIS_DB, match: ["skbench_*", "session:*"] },
+  );
+  return [memory, redis];
 };

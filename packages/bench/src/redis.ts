@@ -12,8 +12,8 @@ export const PREFIX = "skbench:";
 const SIZES = { small: { ops: 10_000, rounds: 5 }, large: { ops: 50_000, rounds: 7 } } as const;
 
 export type Client = ReturnType<typeof createClient>;
-export async function connect(): Promise<Client> {
-  const client = createClient({ url: URL });
+export async function connect(database?: number): Promise<Client> {
+  const client = createClient({ url: URL, ...(database === undefined ? {} : { database }) });
   client.on("error", () => {}); // a lost connection fails the calls in flight, which fails the section
   await client.connect();
   return client;
@@ -51,12 +51,20 @@ export function raw(name: string, client: Client, prefix: string, metadata = fal
   };
 }
 
-/** Runs `measure` between two deletions of every key the Redis benchmarks write (this one and e2e.ts). */
-export async function cleanAround<T>(measure: () => Promise<T>): Promise<T> {
-  const admin = await connect();
+/**
+ * Runs `measure` between two deletions of the keys a Redis benchmark writes: by default every key
+ * under PREFIX (this section and e2e.ts); databank.ts names its own database and patterns.
+ */
+export async function cleanAround<T>(
+  measure: () => Promise<T>,
+  { database, match = [`*${PREFIX}*`] }: { database?: number; match?: string[] } = {},
+): Promise<T> {
+  const admin = await connect(database);
   const clean = async () => {
-    for await (const keys of admin.scanIterator({ MATCH: `*${PREFIX}*`, COUNT: 1000 })) {
-      if (keys.length > 0) await admin.del(keys);
+    for (const pattern of match) {
+      for await (const keys of admin.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+        if (keys.length > 0) await admin.del(keys);
+      }
     }
   };
   try {

@@ -2,7 +2,7 @@
 // doing the benchmark's minimal work (packages/bench/src/knex.ts), and variants of that raw
 // work that add one of sessionkit's semantics at a time, to see what each costs:
 //   node --expose-gc packages/knex/bench/mysql-ops.mjs [--ops=2000] [--rounds=5] [--before=DIR]
-// (build first: npx tsc -b packages/core packages/knex). As in `pnpm bench`: pools of 16, 8 in
+// (build first: npx tsc -b packages/core packages/knex packages/bench). As in `pnpm bench`: pools of 16, 8 in
 // flight, innodb_flush_log_at_trx_commit = 2 during the run (put back after). Unlike `pnpm
 // bench` (whose touches move the expiry), one session object serves a whole run, so the plain
 // raw touch rewrites the expiry it already holds: the "touch moves expiry" variant shows the gap. Contenders run
@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createStore } from "@sessionkit/core";
 import { fromCallback as cb } from "@sessionkit/core/kit";
 import mysql from "mysql2";
+import { benchSession, HOUR } from "../../bench/dist/harness.js";
 import { knexAdapter } from "../dist/index.js";
 
 const arg = (name, fallback) =>
@@ -21,18 +22,9 @@ const OPS = Number(arg("ops", "2000"));
 const ROUNDS = Number(arg("rounds", "5"));
 const BEFORE = arg("before", undefined);
 const MYSQL_URL = process.env.SESSIONKIT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
-const HOUR = 3_600_000;
 const OP_NAMES = ["set", "get", "touch", "destroy"];
-const session = {
-  cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR), httpOnly: true, path: "/", secure: false },
-  user: { id: 4242, name: "Alice Example", roles: ["reader", "editor"] },
-  csrf: "f3a9c0b1d2e4f5a6b7c8d9e0f1a2b3c4",
-  views: 17,
-  cart: [
-    { sku: "A-100", qty: 2 },
-    { sku: "B-205", qty: 1 },
-  ],
-};
+// The session `pnpm bench` stores (its harness, built with the workspace).
+const session = benchSession();
 
 const pools = [];
 const pool = () => {

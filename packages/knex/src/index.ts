@@ -126,9 +126,9 @@ export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapt
  * How each dialect's GC batches start and how long each should take. PostgreSQL and MySQL are over
  * the network: a batch blocks no request of this process, and each one pays a round trip and a
  * commit (a log flush, a few ms), so batches aim at 50 ms, where that cost is small beside the
- * deleting. MySQL aims at 200 ms: each batch starts again at the low end of the expiry index and
- * walks over the entries earlier batches delete-marked (until InnoDB's purge removes them), so
- * the more batches a backlog takes, the more each one costs; its batches lock expired rows only.
+ * deleting. MySQL aims at 200 ms: on InnoDB each batch costs more the more batches came before it
+ * in a prune (measured with `bench/gc.mjs`; the purge of the rows earlier batches deleted runs
+ * beside it), so fewer, larger batches clear a backlog sooner; its batches lock expired rows only.
  * SQLite runs in this process and blocks it for the whole batch: the store's 10 ms.
  * The first size is about what one such batch deletes from a large backlog on a loaded 2-core
  * machine (`bench/gc.mjs`); the store then sizes batches by their duration.
