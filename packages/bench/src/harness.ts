@@ -140,7 +140,12 @@ export function compare(contenders: Contender[], options: CompareOptions, log: (
   return interleaved(contenders, options.sequence ?? OPS, options.rounds, run, log);
 }
 
-/** `concurrency` callers of `op(0)`, `op(1)`, … while `more(next)`, each pausing after a call if asked: every call's latency (ms). */
+/**
+ * `concurrency` callers of `op(0)`, `op(1)`, … while `more(next)`: every call's latency (ms). With
+ * `pause`, each call waits for it first (a turn of the event loop), and its latency counts from
+ * before the pause, as a request's counts from its arrival: one that comes while something holds
+ * the event loop waits for it, and that wait is part of what it sees.
+ */
 async function load(
   op: (i: number) => Promise<unknown>,
   concurrency: number,
@@ -150,11 +155,13 @@ async function load(
   const latencies: number[] = [];
   let next = 0;
   const caller = async () => {
+    let t0 = performance.now();
     while (more(next)) {
-      const t0 = performance.now();
-      await op(next++);
-      latencies.push(performance.now() - t0);
       if (pause) await pause();
+      await op(next++);
+      const t = performance.now();
+      latencies.push(t - t0);
+      t0 = t;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, caller));

@@ -187,6 +187,22 @@ describe("timed and probe", () => {
     expect(running).toBe(0);
   });
 
+  it("counts a stall of the event loop in the latency of the requests that arrive during it", async () => {
+    // A synchronous driver's long statement holds the event loop: requests arriving meanwhile wait
+    // for it, though each answers at once when its turn comes.
+    const r = await probe(
+      () => Promise.resolve(),
+      4,
+      async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        const until = performance.now() + 40;
+        while (performance.now() < until);
+      },
+    );
+    expect(r.ops).toBeGreaterThanOrEqual(4);
+    expect(r.p99Ms).toBeGreaterThanOrEqual(40);
+  });
+
   it("ends on time when every request answers at once (a synchronous driver)", async () => {
     const r = await probe(
       () => Promise.resolve(),
