@@ -19,6 +19,7 @@ const time = (value: unknown) => (value === null || value === undefined ? undefi
 export class SqlBackend implements kit.SessionBackend {
   readonly name: string;
   readonly capabilities: kit.BackendCapabilities;
+  private preparing: Promise<void> | undefined;
 
   constructor(
     private readonly runner: Runner,
@@ -31,8 +32,16 @@ export class SqlBackend implements kit.SessionBackend {
     this.capabilities = { ...layout.capabilities, ...gc, legacy: layout.legacy };
   }
 
+  /**
+   * One attempt at a time: after a timeout the store calls init() again, while the attempt that
+   * timed out may still wait on a hung database, holding a connection of the pool; a new call
+   * joins that attempt instead of taking another connection.
+   */
   init(): Promise<void> {
-    return ensureSchema(this.runner, this.layout, this.place, this.createTable);
+    this.preparing ??= ensureSchema(this.runner, this.layout, this.place, this.createTable).finally(() => {
+      this.preparing = undefined;
+    });
+    return this.preparing;
   }
 
   get(id: string): Promise<kit.SessionRecord | null> {

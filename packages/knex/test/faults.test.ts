@@ -140,6 +140,33 @@ for (const [label, make] of Object.entries(clients)) {
   });
 }
 
+describe.skipIf(pgSkip)("a database that hangs during init (PostgreSQL, { pg: pool })", () => {
+  it("a retry after a timeout joins the attempt still waiting instead of taking another connection", async () => {
+    const proxy = new TcpProxy(new URL(PG_URL).hostname, Number(new URL(PG_URL).port));
+    await proxy.start();
+    const pool = new pg.Pool({ connectionString: through(PG_URL, proxy), max: 4, connectionTimeoutMillis: 60_000 });
+    pool.on("error", () => {});
+    try {
+      await pool.query("select 1"); // one connection open and idle: init's transaction takes it
+      proxy.pause();
+      const store = createStore(knexAdapter({ pg: pool }, { tableName: "faults_init_hang" }), {
+        operationTimeout: 200,
+        gcInterval: 0,
+      });
+      // Each get first retries the init that timed out before it.
+      for (let i = 0; i < 3; i++) expect(await settle(store.get("x"))).toMatchObject({ code: ErrorCodes.TIMEOUT });
+      expect(pool.totalCount).toBe(1); // without the join: one more connection (or a wait for one) per retry
+      proxy.resume();
+      expect(await store.get("x")).toBeNull();
+      await store.close();
+    } finally {
+      proxy.resume();
+      await proxy.stop();
+      await pool.end();
+    }
+  });
+});
+
 /**
  * A real driver error that quotes what it was given (knex prefixes the whole statement with its
  * values; MariaDB and PostgreSQL quote the duplicate key): neither the error a caller gets nor
