@@ -136,6 +136,21 @@ describe("round trips (PouchDB calls)", () => {
     expect(await counted(() => backend.upsert(write("s", live, { now: T0 + 4 })))).toEqual({ get: 1 });
   });
 
+  it("the revision cache drops the least recently used session: a touch of one dropped reads first", async () => {
+    const { db, calls } = countingPouch(database());
+    const backend = await ready(db, { revisionCacheSize: 2 });
+    for (const id of ["a", "b", "c"]) await backend.upsert(write(id, live, { now: T0 }));
+    // Read a, b, a again, then c: b is the least recently used, and goes.
+    for (const id of ["a", "b", "a", "c"]) await backend.get(id, T0);
+    const touched = async (id: string) => {
+      for (const key of Object.keys(calls)) delete calls[key];
+      await backend.touch({ id, expiresAt: live + 1, now: T0 + 1, owner: null });
+      return { ...calls };
+    };
+    expect(await touched("a")).toEqual({ put: 1 });
+    expect(await touched("b")).toEqual({ get: 1, put: 1 });
+  });
+
   it("sessions another process wrote are read first once enough recent unknown ids existed; new ones go back to one put", async () => {
     const shared = database();
     const other = await ready(shared);
