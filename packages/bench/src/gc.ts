@@ -7,16 +7,25 @@ import type { Knex } from "knex";
 import { type Benchmark, benchSession, HOUR, interleaved, type Op, probe } from "./harness.js";
 import { type Dialect, eachDialect, type SqlContender } from "./knex.js";
 
-const SIZES = {
-  small: { backlog: { expired: 20_000, live: 10_000 }, routine: { expired: 1_000, live: 20_000 }, rounds: 2 },
-  large: { backlog: { expired: 100_000, live: 10_000 }, routine: { expired: 1_000, live: 100_000 }, rounds: 3 },
-} as const;
 /**
- * Rounds added per dialect whose cleanups are short, each without the idle measurement (a fill, a
- * short settle, the cleanup beside live traffic: ~0.5 s a contender): a PostgreSQL cleanup at the
- * small size lasts 3-50 ms, which two timings each can't tell from the noise.
+ * `quick`: rounds added per dialect whose cleanups are short, each without the idle measurement (a
+ * fill, a short settle, the cleanup beside live traffic: ~0.3 s a contender at the small size): a
+ * PostgreSQL cleanup lasts 3-50 ms at the small size, which two timings each can't tell from noise.
  */
-const QUICK_ROUNDS: Partial<Record<Dialect["key"], number>> = { pg: 8 };
+const SIZES = {
+  small: {
+    backlog: { expired: 20_000, live: 10_000 },
+    routine: { expired: 1_000, live: 20_000 },
+    rounds: 2,
+    quick: { pg: 8 },
+  },
+  large: {
+    backlog: { expired: 100_000, live: 10_000 },
+    routine: { expired: 1_000, live: 100_000 },
+    rounds: 3,
+    quick: { pg: 4 },
+  },
+} as const;
 /** Live requests in flight during each cleanup. */
 const TRAFFIC = 16;
 /** How long the same traffic runs with no cleanup, for the comparison. */
@@ -98,7 +107,8 @@ export const bench: Benchmark = (ctx) => {
     // Left out: the driver-handle store (it prunes with the knex store's statements) and the legacy modes.
     const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
     const scenarios = { "backlog prune": size.backlog, "routine prune": size.routine };
-    const rounds = size.rounds + (QUICK_ROUNDS[d.key] ?? 0);
+    const added: Partial<Record<Dialect["key"], number>> = size.quick;
+    const rounds = size.rounds + (added[d.key] ?? 0);
     const run = async (c: SqlContender, op: string, round: number) => {
       const scenario = scenarios[op as keyof typeof scenarios];
       const quick = round > size.rounds;
