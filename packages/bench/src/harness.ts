@@ -90,8 +90,8 @@ export interface CompareOptions {
  * Every contender runs every operation once per round, the contenders in an order that rotates
  * from round to round, so background load and drift fall on all alike; round 0, the warm-up, only
  * when `warmUp`. `run` answers one run's figures (`opsPerSec`, `p99Ms`, any others; nothing when
- * the contender lacks the operation); each measurement has the medians over the timed rounds, and
- * the note `note` makes of them.
+ * the contender lacks the operation); each measurement has the medians over the timed rounds (of
+ * a figure only some runs answer: over those), and the note `note` makes of them.
  */
 export async function interleaved<C extends { name: string }>(
   contenders: C[],
@@ -117,7 +117,8 @@ export async function interleaved<C extends { name: string }>(
     contenders.flatMap(({ name }) => {
       const own = runs.get(`${name}\0${op}`) ?? [];
       if (own.length === 0) return [];
-      const m = Object.fromEntries(Object.keys(own[0] ?? {}).map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
+      const keys = new Set(own.flatMap((r) => Object.keys(r)));
+      const m = Object.fromEntries([...keys].map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
       return [{ contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms, ...(note && { note: note(m) }) }];
     }),
   );

@@ -112,6 +112,18 @@ describe("compare", () => {
     ]);
   });
 
+  it("interleaved: a figure only some runs answer has the median of those runs", async () => {
+    let n = 0;
+    const run = async () => {
+      n++;
+      return { opsPerSec: n, ...(n >= 4 ? { idle: n * 10 } : {}) };
+    };
+    const note = (m: Record<string, number>) => `idle ${m.idle}`;
+    const m = await interleaved([{ name: "a" }], ["x"], 5, run, () => {}, { warmUp: false, note });
+    // opsPerSec 1..5: median 3; idle from the last two runs only (40, 50): 45
+    expect(m).toEqual([{ contender: "a", op: "x", opsPerSec: 3, p99Ms: undefined, note: "idle 45" }]);
+  });
+
   it("runs the operations a sequence names, in its order, and reports only those", async () => {
     const calls: string[] = [];
     const contenders = [recorder("a", calls, 0, ["login", "read", "set"])];

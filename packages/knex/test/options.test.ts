@@ -89,9 +89,9 @@ describe("declared capabilities", () => {
         maxPayloadBytes: max,
       });
       expect(backend.capabilities?.gcBatchSize).toBeGreaterThan(0);
-      // A database over the network takes longer GC batches (MySQL's longest: each batch walks over
-      // the index entries earlier ones left delete-marked); SQLite, in this process, the store's default.
-      const batchTime = name.includes("sqlite") ? undefined : name.includes("mysql") ? 200 : 50;
+      // A database over the network takes longer GC batches (each batch walks over the index
+      // entries earlier ones deleted); SQLite, in this process, the store's default.
+      const batchTime = name.includes("sqlite") ? undefined : 200;
       expect(backend.capabilities?.gcBatchTime).toBe(batchTime);
       expect(backend.capabilities?.legacy).toBeUndefined();
     },
