@@ -33,7 +33,8 @@ export interface PouchdbAdapterOptions {
   /**
    * How many documents' last-known revision and fields the adapter remembers, so that a write,
    * touch or destroy after a read needs no second read. A stale entry costs one conflict and a
-   * read, never a lost write. 0 turns it off. Default: 1000.
+   * read, never a lost write. It holds whole documents, so its memory is up to this many times
+   * the largest session. 0 turns it off. Default: 1000.
    */
   revisionCacheSize?: number;
   /**
