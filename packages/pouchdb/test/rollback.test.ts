@@ -4,7 +4,7 @@ import { createStore } from "@sessionkit/core";
 import { pouchdbAdapter } from "@sessionkit/pouchdb";
 import { afterAll, describe, expect, it } from "vitest";
 import { couchForTests } from "./support/couch.js";
-import { startOldStoreApp } from "./support/old-store-app.js";
+import { type OldStoreApp, startOldStoreApp } from "./support/old-store-app.js";
 
 const couch = await couchForTests("rollback");
 afterAll(() => couch.cleanup());
@@ -37,14 +37,23 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
     const response = await fetch(`${db}/${encodeURIComponent(id)}`);
     return { status: response.status, body: (await response.json()) as Doc };
   };
-  /** session-pouchdb-store acknowledges a write about a second before it makes it: wait until it is stored. */
-  const stored = async (id: string, fields: Record<string, unknown>) => {
+  /**
+   * session-pouchdb-store acknowledges a write about a second before it makes it: wait until it is
+   * stored. If it never is, say what the old store's app printed (its writes run on a timer, and a
+   * failed one is an unhandled rejection that ends the app) and what the database last answered.
+   */
+  const stored = async (app: OldStoreApp, id: string, fields: Record<string, unknown>) => {
+    let last: unknown;
     for (let tries = 0; tries < 150; tries++) {
       const { status, body } = await doc(id);
       if (status === 200 && Object.entries(fields).every(([key, value]) => body[key] === value)) return body;
+      last = { status, ...Object.fromEntries(Object.keys(fields).map((k) => [k, body[k]])) };
       await sleep(100);
     }
-    throw new Error(`session-pouchdb-store never wrote ${JSON.stringify(fields)}`);
+    const said = app.stderr() || "nothing on stderr";
+    throw new Error(
+      `session-pouchdb-store never wrote ${JSON.stringify(fields)} (last read: ${JSON.stringify(last)}; its app: ${said})`,
+    );
   };
   const ours = async (now: () => number) => {
     const backend = pouchdbAdapter(db, { legacy: "session-pouchdb-store" });
@@ -60,18 +69,20 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
   it("nobody is logged out and nothing answers 500, and a logout made by sessionkit holds", async () => {
     const [alice, bob, bobBeforeLogin] = [new Visitor(), new Visitor(), new Visitor()];
 
-    // 1. The old store.
+    // 1. The old store, on a database that exists already: the old store's first write then
+    // doesn't also have to create it (which, failing under load, would end its app).
+    await fetch(db, { method: "PUT" });
     const old = await startOldStoreApp(db);
     // Each write stored before the next request: session-pouchdb-store writes a second after it
     // answers, and two of its writes to one session in flight at once can lose the later one.
     expect((await alice.visit(old, "/count")).body.views).toBe(1);
-    await stored(alice.sessionId, { views: 1 });
+    await stored(old, alice.sessionId, { views: 1 });
     expect((await alice.visit(old, "/login/alice", "POST")).body.user).toBe("alice");
-    await stored(alice.sessionId, { views: 1, user: "alice" });
+    await stored(old, alice.sessionId, { views: 1, user: "alice" });
     expect((await alice.visit(old, "/count")).body).toMatchObject({ views: 2, user: "alice" });
     expect((await bob.visit(old, "/count")).body.views).toBe(1);
-    await stored(alice.sessionId, { views: 2, user: "alice" });
-    await stored(bob.sessionId, { views: 1 });
+    await stored(old, alice.sessionId, { views: 2, user: "alice" });
+    await stored(old, bob.sessionId, { views: 1 });
     await old.stop();
     expect(old.stderr()).toBe("");
 
@@ -103,8 +114,8 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
     const stale = await bobBeforeLogin.visit(back, "/count");
     expect(stale).toMatchObject({ status: 200, body: { views: 1, user: null } });
     expect(stale.body.id).not.toBe(bobOldId);
-    const rewritten = await stored(aliceId, { views: 4 });
-    await stored(bob.sessionId, { views: 3 });
+    const rewritten = await stored(back, aliceId, { views: 4 });
+    await stored(back, bob.sessionId, { views: 3 });
     await back.stop();
     expect(back.stderr()).toBe("");
 
