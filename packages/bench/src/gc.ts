@@ -34,27 +34,27 @@ const IDLE_MS = 1000;
 /**
  * A contender's table for the fill: its columns (the id's first), the SQL of the payload and of
  * the expiry (given how many seconds earlier than the bound value, where the column can say so),
- * and the bindings of a payload and an expiry.
+ * and the bound value of an expiry.
  */
 type Layout = [
   columns: string,
   payload: string,
   expiry: (secondsEarlier: string) => string,
-  bind: (p: string, at: number) => Knex.Value[],
+  at: (ms: number) => Knex.Value,
 ];
 function layout(d: Dialect, c: SqlContender): Layout {
   const iso = (at: number) => new Date(at).toISOString();
-  const datetime = (at: number) => iso(at).slice(0, 19).replace("T", " ");
   if (c.name === "connect-session-knex") {
     const [payload, expiry] = d.key === "pg" ? ["?::json", "?::timestamptz"] : ["?", "?"];
-    return ["sid, sess, expired", payload, () => expiry, (p, at) => [p, d.key === "mysql" ? datetime(at) : iso(at)]];
+    const datetime = (at: number) => iso(at).slice(0, 19).replace("T", " ");
+    return ["sid, sess, expired", payload, () => expiry, d.key === "mysql" ? datetime : iso];
   }
   if (c.name === "connect-pg-simple")
-    return ["sid, sess, expire", "?::json", (s) => `to_timestamp(?::float8 - ${s})`, (p, at) => [p, at / 1000]];
+    return ["sid, sess, expire", "?::json", (s) => `to_timestamp(?::float8 - ${s})`, (at) => at / 1000];
   if (c.name === "express-mysql-session")
-    return ["session_id, data, expires", "?", (s) => `? - ${s}`, (p, at) => [p, Math.round(at / 1000)]];
+    return ["session_id, data, expires", "?", (s) => `? - ${s}`, (at) => Math.round(at / 1000)];
   const ms = d.key === "pg" ? "?::bigint" : "?";
-  return ["sid, data, expires", "?", (s) => `${ms} - ${s} * 1000`, (p, at) => [p, at]]; // raw, control, sessionkit
+  return ["sid, data, expires", "?", (s) => `${ms} - ${s} * 1000`, (at) => at]; // raw, control, sessionkit
 }
 
 /**
@@ -84,8 +84,7 @@ function series(key: Dialect["key"], count: number) {
  * all a minute ago) among `live` rows live for an hour, in one statement, interleaved (`isExpired`).
  */
 async function fill(d: Dialect, c: SqlContender, expired: number, live: number): Promise<void> {
-  const [columns, payload, expiry, bind] = layout(d, c);
-  const json = JSON.stringify(benchSession());
+  const [columns, payload, expiry, at] = layout(d, c);
   // PostgreSQL: truncate leaves nothing for the vacuum below to clean (a DELETE leaves every row dead).
   await d.knex.raw(`${d.key === "pg" ? "truncate" : "delete from"} ${c.table}`);
   const s = series(d.key, expired + live);
@@ -93,10 +92,9 @@ async function fill(d: Dialect, c: SqlContender, expired: number, live: number):
   const gone = `(${n} * ${expired}) % ${expired + live} < ${expired}`;
   const suffix = `case when ${gone} then 'e' else 'l' end`;
   const id = d.key === "mysql" ? `concat(${n}, ${suffix})` : `${n} || ${suffix}`;
-  const at = `case when ${gone} then ${expiry(`(${n} % 5000)`)} else ${expiry("0")} end`;
-  const sql = `insert into ${c.table} (${columns}) ${s.prefix} select ${id}, ${payload}, ${at} from ${s.from}`;
-  const [p, expiredAt] = bind(json, Date.now() - 60_000);
-  await d.knex.raw(sql, [p as Knex.Value, expiredAt as Knex.Value, bind(json, Date.now() + HOUR)[1] as Knex.Value]);
+  const expires = `case when ${gone} then ${expiry(`(${n} % 5000)`)} else ${expiry("0")} end`;
+  const sql = `insert into ${c.table} (${columns}) ${s.prefix} select ${id}, ${payload}, ${expires} from ${s.from}`;
+  await d.knex.raw(sql, [JSON.stringify(benchSession()), at(Date.now() - 60_000), at(Date.now() + HOUR)]);
   // The fill's DELETE leaves dead entries that the next scan would step over: cleared before timing.
   if (d.key === "pg") await d.knex.raw(`vacuum analyze ${c.table}`);
   if (d.key === "mysql") await innodbPurged(d.knex, c.table);
@@ -134,17 +132,14 @@ export const bench: Benchmark = (ctx) => {
     // Left out: the driver-handle store (it prunes with the knex store's statements) and the legacy modes.
     const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
     const scenarios = { "backlog prune": size.backlog, "routine prune": size.routine };
-    const ids = {
-      "backlog prune": liveIds(size.backlog.expired, size.backlog.live),
-      "routine prune": liveIds(size.routine.expired, size.routine.live),
-    };
+    const ids = Object.fromEntries(Object.entries(scenarios).map(([op, s]) => [op, liveIds(s.expired, s.live)]));
     const added: Partial<Record<Dialect["key"], number>> = size.quick;
     const rounds = size.rounds + (added[d.key] ?? 0);
     const run = async (c: SqlContender, op: string, round: number) => {
       const scenario = scenarios[op as keyof typeof scenarios];
       const quick = round > size.rounds;
       await fill(d, c, scenario.expired, scenario.live);
-      const live = traffic(c, ids[op as keyof typeof ids]);
+      const live = traffic(c, ids[op] as string[]);
       await probe(live, TRAFFIC, () => sleep(quick ? 50 : 200)); // pools filled, caches warm
       const idle = quick ? undefined : await probe(live, TRAFFIC, () => sleep(IDLE_MS));
       const busy = await probe(live, TRAFFIC, () => c.prune());

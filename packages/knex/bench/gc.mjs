@@ -50,10 +50,11 @@ const cpuMs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
-/** Waits until `pid` has used at most 10 ms of CPU in each of three 100 ms windows; its CPU time then. */
+/** Waits (at most 60 s) until `pid` has used at most 10 ms of CPU in each of three 100 ms windows; its CPU time then. */
 async function idleCpu(pid) {
   let [quiet, last] = [0, cpuMs(pid)];
-  while (quiet < 3) {
+  for (const deadline = Date.now() + 60_000; quiet < 3; ) {
+    if (Date.now() > deadline) throw new Error(`--server-cpu: process ${pid} did not go idle within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = cpuMs(pid);
     quiet = now - last <= 10 ? quiet + 1 : 0;

@@ -146,10 +146,11 @@ describe.skipIf(pgSkip)("a database that hangs during init (PostgreSQL, { pg: po
     await proxy.start();
     const pool = new pg.Pool({ connectionString: through(PG_URL, proxy), max: 4, connectionTimeoutMillis: 60_000 });
     pool.on("error", () => {});
+    let store: SessionkitStore | undefined;
     try {
       await pool.query("select 1"); // one connection open and idle: init's transaction takes it
       proxy.pause();
-      const store = createStore(knexAdapter({ pg: pool }, { tableName: "faults_init_hang" }), {
+      store = createStore(knexAdapter({ pg: pool }, { tableName: "faults_init_hang" }), {
         operationTimeout: 200,
         gcInterval: 0,
       });
@@ -158,9 +159,9 @@ describe.skipIf(pgSkip)("a database that hangs during init (PostgreSQL, { pg: po
       expect(pool.totalCount).toBe(1); // without the join: one more connection (or a wait for one) per retry
       proxy.resume();
       expect(await store.get("x")).toBeNull();
-      await store.close();
     } finally {
       proxy.resume();
+      await store?.close();
       await proxy.stop();
       await pool.end();
     }
