@@ -38,14 +38,15 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
     return { status: response.status, body: (await response.json()) as Doc };
   };
   /**
-   * session-pouchdb-store acknowledges a write about a second before it makes it: wait until it is
-   * stored. If it never is, say what the old store's app printed (its writes run on a timer, and a
-   * failed one is an unhandled rejection that ends the app) and what the database last answered.
+   * session-pouchdb-store acknowledges a write about a second before it makes it: wait until the
+   * visitor's session is stored with `fields`. If it never is, say what the old store's app
+   * printed (a failed write of its timer is an unhandled rejection that ends it) and what the
+   * database last answered.
    */
-  const stored = async (app: OldStoreApp, id: string, fields: Record<string, unknown>) => {
+  const stored = async (app: OldStoreApp, visitor: Visitor, fields: Record<string, unknown>) => {
     let last: unknown;
     for (let tries = 0; tries < 150; tries++) {
-      const { status, body } = await doc(id);
+      const { status, body } = await doc(visitor.sessionId);
       if (status === 200 && Object.entries(fields).every(([key, value]) => body[key] === value)) return body;
       last = { status, ...Object.fromEntries(Object.keys(fields).map((k) => [k, body[k]])) };
       await sleep(100);
@@ -73,25 +74,23 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
     // doesn't also have to create it (which, failing under load, would end its app).
     expect([201, 412]).toContain((await fetch(db, { method: "PUT" })).status); // created, or there already
     const old = await startOldStoreApp(db);
-    // Each write stored before the next request: session-pouchdb-store writes a second after it
-    // answers, and two of its writes to one session in flight at once can lose the later one.
-    expect((await alice.visit(old, "/count")).body.views).toBe(1);
-    await stored(old, alice.sessionId, { views: 1 });
-    expect((await alice.visit(old, "/login/alice", "POST")).body.user).toBe("alice");
-    await stored(old, alice.sessionId, { views: 1, user: "alice" });
-    expect((await alice.visit(old, "/count")).body).toMatchObject({ views: 2, user: "alice" });
+    // One write per session while an old store's app runs: the echo of its own write on its
+    // changes feed, arriving after a later change to the session, marks the session clean (the
+    // later change is never written: seen in CI, {views: 1} stored, then the login never) or puts
+    // an older revision back (its next write then conflicts, and the rejection ends its app).
+    expect((await alice.visit(old, "/login/alice", "POST")).body).toMatchObject({ views: 0, user: "alice" });
     expect((await bob.visit(old, "/count")).body.views).toBe(1);
-    await stored(old, alice.sessionId, { views: 2, user: "alice" });
-    await stored(old, bob.sessionId, { views: 1 });
+    await stored(old, alice, { user: "alice" });
+    await stored(old, bob, { views: 1 });
     await old.stop();
     expect(old.stderr()).toBe("");
 
     // 2. sessionkit, writing the old store's layout.
     const first = await ours(Date.now);
     const aliceId = alice.sessionId;
-    expect((await alice.visit(first, "/count")).body).toEqual({ views: 3, user: "alice", id: aliceId });
+    expect((await alice.visit(first, "/count")).body).toEqual({ views: 1, user: "alice", id: aliceId });
     const written = (await doc(aliceId)).body;
-    expect(written).toMatchObject({ views: 3, user: "alice", cookie: { path: "/" }, $dirty: false });
+    expect(written).toMatchObject({ views: 1, user: "alice", cookie: { path: "/" }, $dirty: false });
     expect(written.$sessionkit).toMatchObject({ owner: "alice", lastActiveAt: written.$ts });
     expect(written.payload).toBeUndefined();
     expect(await first.store.sessionsOf("alice")).toHaveLength(1);
@@ -109,13 +108,13 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
 
     // 3. Rolled back to the old store: it reads what sessionkit wrote.
     const back = await startOldStoreApp(db);
-    expect(await alice.visit(back, "/count")).toEqual({ status: 200, body: { views: 4, user: "alice", id: aliceId } });
+    expect(await alice.visit(back, "/count")).toEqual({ status: 200, body: { views: 2, user: "alice", id: aliceId } });
     expect((await bob.visit(back, "/count")).body).toMatchObject({ views: 3, user: "bob" });
     const stale = await bobBeforeLogin.visit(back, "/count");
     expect(stale).toMatchObject({ status: 200, body: { views: 1, user: null } });
     expect(stale.body.id).not.toBe(bobOldId);
-    const rewritten = await stored(back, aliceId, { views: 4 });
-    await stored(back, bob.sessionId, { views: 3 });
+    const rewritten = await stored(back, alice, { views: 2 });
+    await stored(back, bob, { views: 3 });
     await back.stop();
     expect(back.stderr()).toBe("");
 
@@ -127,7 +126,7 @@ describe.skipIf(Boolean(couch.skip))("session-pouchdb-store 0.4.1 → sessionkit
 
     // 4. sessionkit again, at a moment between our stale expiry and the cookie's: still logged in.
     const again = await ours(() => (ourExpiry + cookieExpiry) / 2);
-    expect((await alice.visit(again, "/count")).body).toEqual({ views: 5, user: "alice", id: aliceId });
+    expect((await alice.visit(again, "/count")).body).toEqual({ views: 3, user: "alice", id: aliceId });
     expect((await bob.visit(again, "/count")).body).toMatchObject({ views: 4, user: "bob" });
     await again.stop();
   }, 120_000); // three app switches and session-pouchdb-store's write-behind: about 25 s on a busy machine
