@@ -1,7 +1,7 @@
 // docs/benchmarks.md and its chart, docs/benchmarks.svg, both rendered from one BenchReport.
 import { type BenchReport, type BenchSection, ratioTo, SESSIONKIT } from "./harness.js";
 
-/** Renders docs/benchmarks.md. `svgName` is the chart's file name, linked from the page. */
+/** docs/benchmarks.md; `svgName` is the chart's file name, linked from the page. */
 export function renderMarkdown(report: BenchReport, svgName: string): string {
   const m = report.machine;
   const lines = [
@@ -26,9 +26,8 @@ export function renderMarkdown(report: BenchReport, svgName: string): string {
     "",
   ];
   const failed = report.results.filter((r) => r.error);
-  if (failed.length > 0) {
+  if (failed.length > 0)
     lines.push("## Failed sections", "", ...failed.map((r) => `- **${md(r.module)}**: ${md(r.error ?? "")}`), "");
-  }
   for (const result of report.results) {
     if (result.error) lines.push(`## ${md(result.module)}: failed`, "", `Not measured: ${md(result.error)}`, "");
     for (const section of result.sections) {
@@ -38,10 +37,17 @@ export function renderMarkdown(report: BenchReport, svgName: string): string {
       if (section.notes?.length) lines.push(...section.notes.map((note) => `- ${md(note)}`), "");
     }
   }
-  const versions = Object.entries(report.versions)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, version]) => [md(name), md(version)]);
-  lines.push("## Versions", "", ...alignedTable(["package", "version"], ["left", "left"], versions), "");
+  const versions = Object.entries(report.versions).sort(([a], [b]) => a.localeCompare(b));
+  lines.push(
+    "## Versions",
+    "",
+    ...alignedTable(
+      ["package", "version"],
+      "ll",
+      versions.map((row) => row.map(md)),
+    ),
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -55,17 +61,16 @@ function table(section: BenchSection): string[] {
     fixed(m.p99Ms),
     md(m.note ?? ""),
   ]);
-  const header = ["contender", "op", "ops/s", "× baseline", "× sessionkit", "p99 ms", "note"];
-  return alignedTable(header, ["left", "left", "right", "right", "right", "right", "left"], rows);
+  return alignedTable(["contender", "op", "ops/s", "× baseline", "× sessionkit", "p99 ms", "note"], "llrrrrl", rows);
 }
 
-/** A Markdown table with padded columns, the layout Biome's formatter gives (so `pnpm lint` passes on the report). */
-export function alignedTable(header: string[], align: Array<"left" | "right">, rows: string[][]): string[] {
+/** A Markdown table padded as Biome formats it (so `pnpm lint` passes on the report); `align` has an l or r per column. */
+export function alignedTable(header: string[], align: string, rows: string[][]): string[] {
   const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const cell = (text: string, c: number) =>
-    align[c] === "right" ? text.padStart(widths[c] as number) : text.padEnd(widths[c] as number);
+  const right = (c: number) => align[c] === "r";
+  const cell = (text: string, c: number) => (right(c) ? text.padStart(widths[c] ?? 0) : text.padEnd(widths[c] ?? 0));
   const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
-  const rule = widths.map((w, c) => (align[c] === "right" ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  const rule = widths.map((w, c) => (right(c) ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
   return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)];
 }
 
@@ -75,24 +80,19 @@ const fixed = (v: number | undefined, unit = "") =>
 export const formatRatio = (ratio: number | undefined) => fixed(ratio, "×");
 
 /** Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML). */
-export function md(text: string): string {
-  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
+export const md = (text: string) =>
+  text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-const WIDTH = 900;
-const LABEL_WIDTH = 330;
-const VALUE_WIDTH = 70;
-const ROW = 18;
-const BAR = 12;
-const HEADING = 30;
-const PLOT = WIDTH - LABEL_WIDTH - VALUE_WIDTH - 20;
+/** Text safe in SVG content and attributes. */
+export const xml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /**
- * A horizontal bar chart of every measurement's ratio to its section's baseline (the table's
- * "× baseline" column), one block per section, on a log scale centred on 1× (so 0.5× and 2× are
- * the same distance from the line).
+ * A bar chart of each measurement's ratio to its section's baseline ("× baseline"), a block per
+ * section, on a log scale centred on 1× (0.5× and 2× equally far from the line).
  */
 export function renderSvg(report: BenchReport): string {
+  const [width, label, plot, row] = [900, 330, 480, 18]; // the plot is what the labels and values leave
   const bars = (s: BenchSection) =>
     s.measurements.flatMap((m) => {
       const ratio = ratioTo(s, m, s.baseline);
@@ -100,44 +100,40 @@ export function renderSvg(report: BenchReport): string {
     });
   const blocks = report.results.flatMap((r) => r.sections.map((s) => ({ title: s.title, rows: bars(s) })));
   const shown = blocks.filter((b) => b.rows.length > 0);
-  const maxSpan = Math.max(1, ...shown.flatMap((b) => b.rows.map((row) => Math.ceil(Math.abs(Math.log2(row.ratio))))));
-  const span = Math.min(maxSpan, 6); // beyond 64× either way, bars are clipped (the value is still printed)
-  const x = (ratio: number) =>
-    LABEL_WIDTH + ((Math.max(-span, Math.min(span, Math.log2(ratio))) + span) / (2 * span)) * PLOT;
-  const one = x(1);
-  const height = 40 + shown.reduce((h, b) => h + HEADING + b.rows.length * ROW + 10, 0) + 20;
+  // Beyond 64× either way, bars are clipped (the value is still printed).
+  const span = Math.min(
+    6,
+    Math.max(1, ...shown.flatMap((b) => b.rows.map((r) => Math.ceil(Math.abs(Math.log2(r.ratio)))))),
+  );
+  const x = (ratio: number) => label + ((Math.max(-span, Math.min(span, Math.log2(ratio))) + span) / (2 * span)) * plot;
+  const one = x(1).toFixed(1);
+  const height = 60 + shown.reduce((h, b) => h + 40 + b.rows.length * row, 0);
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">Throughput relative to each section's baseline (log scale; right of the line is faster)</text>`,
   ];
   let y = 40;
   for (const block of shown) {
     out.push(`<text x="10" y="${y + 18}" font-size="13" font-weight="bold">${xml(block.title)}</text>`);
-    y += HEADING;
+    y += 30;
     out.push(
-      `<line x1="${one.toFixed(1)}" y1="${y - 6}" x2="${one.toFixed(1)}" y2="${y + block.rows.length * ROW}" stroke="#555" stroke-dasharray="3 2"/>`,
-      `<text x="${(one + 3).toFixed(1)}" y="${y - 8}" fill="#555">1×</text>`,
+      `<line x1="${one}" y1="${y - 6}" x2="${one}" y2="${y + block.rows.length * row}" stroke="#555" stroke-dasharray="3 2"/>`,
+      `<text x="${(x(1) + 3).toFixed(1)}" y="${y - 8}" fill="#555">1×</text>`,
     );
     for (const { m, ratio } of block.rows) {
-      const label = `${m.op} · ${m.contender}`;
-      const end = x(ratio);
-      const [left, width] = [Math.min(one, end), Math.max(1, Math.abs(end - one))];
+      const name = xml(`${m.op} · ${m.contender}`);
+      const [left, right] = [Math.min(x(1), x(ratio)), Math.max(x(1), x(ratio))];
       const colour = m.contender.startsWith(SESSIONKIT) ? "#3b5bdb" : "#9aa3b5";
       out.push(
-        `<text x="${LABEL_WIDTH - 6}" y="${y + BAR - 2}" text-anchor="end">${xml(label)}</text>`,
-        `<rect x="${left.toFixed(1)}" y="${y}" width="${width.toFixed(1)}" height="${BAR}" fill="${colour}"><title>${xml(`${label}: ${ratio.toFixed(2)}×`)}</title></rect>`,
-        `<text x="${WIDTH - VALUE_WIDTH}" y="${y + BAR - 2}">${ratio.toFixed(2)}×</text>`,
+        `<text x="${label - 6}" y="${y + 10}" text-anchor="end">${name}</text>`,
+        `<rect x="${left.toFixed(1)}" y="${y}" width="${Math.max(1, right - left).toFixed(1)}" height="12" fill="${colour}"><title>${name}: ${ratio.toFixed(2)}×</title></rect>`,
+        `<text x="${width - 70}" y="${y + 10}">${ratio.toFixed(2)}×</text>`,
       );
-      y += ROW;
+      y += row;
     }
     y += 10;
   }
   if (shown.length === 0) out.push(`<text x="10" y="60">No measurements.</text>`);
   return [...out, "</svg>", ""].join("\n");
-}
-
-/** Text safe in SVG content and attributes. */
-export function xml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }

@@ -71,14 +71,10 @@ describe("renderMarkdown", () => {
 
   it("pads table columns the way Biome formats them, right-aligning the figures", () => {
     expect(
-      alignedTable(
-        ["a", "figure"],
-        ["left", "right"],
-        [
-          ["long name", "1"],
-          ["x", "22"],
-        ],
-      ),
+      alignedTable(["a", "figure"], "lr", [
+        ["long name", "1"],
+        ["x", "22"],
+      ]),
     ).toEqual(["| a         | figure |", "| --------- | -----: |", "| long name |      1 |", "| x         |     22 |"]);
   });
 
