@@ -1,43 +1,41 @@
-// The runner behind `pnpm bench`: runs every benchmark module in turn and writes
-// docs/benchmarks.md and docs/benchmarks.svg. Flags: --large, --only=knex,pouchdb, --out=DIR.
+// `pnpm bench`: runs the benchmark modules in turn, then writes docs/benchmarks.md and
+// docs/benchmarks.svg. Flags: --large, --only=knex,pouchdb, --out=DIR.
+import { fork } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { BenchContext, Benchmark, BenchReport, ModuleResult } from "./harness.js";
+import { parseArgs as parse } from "node:util";
+import type { BenchContext, Benchmark, BenchSection, ModuleResult } from "./harness.js";
 import { renderMarkdown, renderSvg } from "./report.js";
 
-/** Every benchmark module, in the order they run (each is src/<name>.ts exporting `bench`). */
+/** Every module, in running order (src/<name>.ts, exporting `bench`). */
 export const MODULES = ["memory", "knex", "gc", "redis", "e2e", "pouchdb", "databank"] as const;
 
-export interface RunOptions {
-  size: "small" | "large";
-  only: string[] | undefined;
-  outDir: string;
-}
-
-/** Parses the command line; throws on an unknown flag or module name. */
-export function parseArgs(argv: string[], defaultOutDir: string): RunOptions {
-  const options: RunOptions = { size: "small", only: undefined, outDir: defaultOutDir };
-  for (const arg of argv) {
-    if (arg === "--large") options.size = "large";
-    else if (arg.startsWith("--out=")) options.outDir = arg.slice("--out=".length);
-    else if (arg.startsWith("--only=")) {
-      options.only = arg.slice("--only=".length).split(",").filter(Boolean);
-      const unknown = options.only.filter((n) => !(MODULES as readonly string[]).includes(n));
-      if (unknown.length > 0 || options.only.length === 0) {
-        throw new Error(`--only takes a comma-separated list of: ${MODULES.join(", ")} (got "${unknown.join(",")}")`);
-      }
-    } else throw new Error(`unknown flag ${arg}; use --large, --only=${MODULES.join(",")}, --out=DIR`);
+/** The command line's options; throws on an unknown flag or module. */
+export function parseArgs(args: string[], defaultOutDir: string) {
+  const flags = {
+    large: { type: "boolean" },
+    only: { type: "string" },
+    out: { type: "string" },
+    child: { type: "string" },
+  } as const;
+  let values: { large?: boolean; only?: string; out?: string; child?: string };
+  try {
+    values = parse({ args, options: flags }).values;
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; use --large, --only=${MODULES.join(",")}, --out=DIR`);
   }
-  return options;
+  const only = values.only?.split(",").filter(Boolean);
+  const unknown = only?.filter((n) => !(MODULES as readonly string[]).includes(n)) ?? [];
+  if (unknown.length > 0 || only?.length === 0)
+    throw new Error(`--only takes a comma-separated list of: ${MODULES.join(", ")} (got "${unknown.join(",")}")`);
+  const size = values.large ? ("large" as const) : ("small" as const);
+  return { size, only, outDir: values.out ?? defaultOutDir, ...(values.child && { child: values.child }) };
 }
 
-/**
- * Runs the named modules one after another, each loaded by `load` (injectable for tests). A module
- * that is missing, has no `bench`, or throws becomes a failed result; the others still run.
- */
+/** Runs the named modules in turn (`load` injectable); one missing, without `bench`, or throwing becomes a failed result. */
 export async function runModules(
   names: readonly string[],
   ctx: BenchContext,
@@ -49,9 +47,9 @@ export async function runModules(
     const seconds = () => (performance.now() - started) / 1000;
     ctx.log(`== ${name}`);
     try {
-      const loaded = await load(name);
-      if (typeof loaded.bench !== "function") throw new Error(`module ${name} does not export a bench function`);
-      const sections = await (loaded.bench as Benchmark)({ ...ctx, log: (m) => ctx.log(`  ${m}`) });
+      const { bench } = await load(name);
+      if (typeof bench !== "function") throw new Error(`module ${name} does not export a bench function`);
+      const sections = await (bench as Benchmark)({ ...ctx, log: (m) => ctx.log(`  ${m}`) });
       results.push({ module: name, sections, seconds: seconds() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -62,47 +60,73 @@ export async function runModules(
   return results;
 }
 
-/** The installed version of every dependency of the bench package (each store and driver measured). */
-function versions(packageDir: string): Record<string, string> {
-  const read = (dir: string) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-  const { dependencies, devDependencies } = read(packageDir);
-  const installed = Object.keys({ ...dependencies, ...devDependencies })
-    .map((name) => ({ name, dir: join(packageDir, "node_modules", name) }))
-    .filter(({ dir }) => existsSync(dir)); // one not installed for the bench is not listed
-  return Object.fromEntries(installed.map(({ name, dir }) => [name, read(dir).version]));
+type Message = { log: string } | { sections: BenchSection[] } | { error: string };
+
+/**
+ * Loads module `name` as a child process of this file (`--child=<name>`): a heap of its own, and
+ * no timer or connection left behind by another module's stores. Its log comes over IPC.
+ */
+export function isolated(name: string, size: "small" | "large"): Promise<{ bench: Benchmark }> {
+  const bench: Benchmark = (ctx) =>
+    new Promise((resolve, reject) => {
+      const args = [`--child=${name}`, ...(size === "large" ? ["--large"] : [])];
+      const proc = fork(fileURLToPath(import.meta.url), args, {
+        execArgv: process.execArgv,
+        serialization: "advanced",
+      });
+      proc.on("message", (m: Message) => {
+        if ("log" in m) ctx.log(m.log);
+        else if ("sections" in m) resolve(m.sections);
+        else reject(new Error(m.error));
+      });
+      proc.on("error", reject);
+      proc.on("exit", (code, signal) => reject(new Error(`its process exited (${signal ?? code}) before it reported`)));
+    });
+  return Promise.resolve({ bench });
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  let options: RunOptions;
+/** The child of `isolated`: runs module `name`, sends its log and its sections (or its error) to the parent. */
+async function child(name: string, size: "small" | "large"): Promise<void> {
+  const send = (m: Message) => new Promise((resolve) => process.send?.(m, undefined, {}, resolve));
   try {
-    options = parseArgs(args, fileURLToPath(new URL("../../../docs", import.meta.url)));
+    const { bench } = (await import(/* @vite-ignore */ `./${name}.js`)) as { bench: Benchmark };
+    await send({ sections: await bench({ size, log: (log) => void send({ log }) }) });
   } catch (error) {
-    process.stderr.write(`bench: ${(error as Error).message}\n`);
-    process.exit(2);
+    await send({ error: error instanceof Error ? error.message : String(error) });
   }
-  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
-    process.stderr.write(
-      "bench: run node with --expose-gc (pnpm bench does): every timed run starts on a collected heap\n",
-    );
-    process.exit(2);
+}
+
+/** The installed version of each dependency of this package (one not installed is left out). */
+function versions(dir: string): Record<string, string> {
+  const read = (d: string) => JSON.parse(readFileSync(join(d, "package.json"), "utf8"));
+  const { dependencies, devDependencies } = read(dir);
+  const names = Object.keys({ ...dependencies, ...devDependencies });
+  const installed = names.filter((name) => existsSync(join(dir, "node_modules", name)));
+  return Object.fromEntries(installed.map((name) => [name, read(join(dir, "node_modules", name)).version]));
+}
+
+async function main(args: string[]): Promise<number> {
+  const options = parseArgs(args, fileURLToPath(new URL("../../../docs", import.meta.url)));
+  if (options.child) {
+    await child(options.child, options.size);
+    return 0;
   }
+  if (typeof (globalThis as { gc?: unknown }).gc !== "function")
+    throw new Error("run node with --expose-gc (pnpm bench does): every timed run starts on a collected heap");
   const names = options.only ?? MODULES;
   const started = performance.now();
-  // Each line says how far into the run it is, so a slow step shows.
   const log = (message: string) =>
     process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
   log(`sessionkit benchmarks (${options.size}): ${names.join(", ")}`);
-  const results = await runModules(names, { size: options.size, log });
-
-  const list = cpus();
-  const report: BenchReport = {
+  const results = await runModules(names, { size: options.size, log }, (name) => isolated(name, options.size));
+  const [cpu] = cpus();
+  const report = {
     date: new Date(),
     size: options.size,
     command: ["pnpm install && pnpm bench", ...args.filter((a) => !a.startsWith("--out="))].join(" "),
     machine: {
-      cpus: list[0]?.model.trim() ?? "unknown CPU",
-      cores: list.length,
+      cpus: cpu?.model.trim() ?? "unknown CPU",
+      cores: cpus().length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.versions.node,
       os: `${osType()} ${release()}`,
@@ -116,10 +140,14 @@ async function main(): Promise<void> {
   log(`wrote ${join(options.outDir, "benchmarks.md")} and benchmarks.svg`);
   const failed = results.filter((r) => r.error).map((r) => r.module);
   if (failed.length > 0) log(`failed: ${failed.join(", ")}`);
-  // Some peer stores keep timers running; the report is written, so leave now.
-  process.exit(failed.length > 0 ? 1 : 0);
+  return failed.length > 0 ? 1 : 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
+  // Some peer stores keep timers running: once the report is written (or the run refused), leave.
+  const code = await main(process.argv.slice(2)).catch((error: Error) => {
+    process.stderr.write(`bench: ${error.message}\n`);
+    return 2;
+  });
+  process.exit(code);
 }

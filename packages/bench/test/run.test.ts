@@ -23,7 +23,7 @@ describe("parseArgs", () => {
       `--only takes a comma-separated list of: ${MODULES.join(", ")}`,
     );
     expect(() => parseArgs(["--only="], "/d")).toThrow(/--only/);
-    expect(() => parseArgs(["--fast"], "/d")).toThrow(/unknown flag --fast/);
+    expect(() => parseArgs(["--fast"], "/d")).toThrow(/Unknown option '--fast'.*; use --large/);
   });
 });
 
@@ -72,5 +72,35 @@ describe("runModules", () => {
       };
       expect(typeof loaded.bench, name).toBe("function");
     }
+  });
+});
+
+describe("isolated", () => {
+  // The built runner: a child process runs dist/run.js (the test build compiles this package first).
+  const load = async () =>
+    (await import(new URL("../dist/run.js", import.meta.url).href)) as typeof import("../src/run.js");
+
+  it("runs a module in a process of its own and passes its progress lines and sections back", async () => {
+    const { isolated } = await load();
+    const lines: string[] = [];
+    const { bench } = await isolated("memory", "small");
+    const sections = await bench({ size: "small", log: (l) => lines.push(l) });
+    expect(sections.map((s) => s.title)).toEqual([
+      "In memory: sessionkit memoryBackend vs express-session MemoryStore",
+    ]);
+    expect(sections[0]?.measurements.filter((m) => m.contender === "sessionkit").map((m) => m.op)).toEqual([
+      "set",
+      "get",
+      "touch",
+      "destroy",
+    ]);
+    expect(lines.at(-1)).toBe("round 5/5 done");
+    expect(lines).not.toContain("== memory"); // the module's own lines only: the caller heads them
+  });
+
+  it("a module that fails in its process fails the caller with its error", async () => {
+    const { isolated, runModules: run } = await load();
+    const [result] = await run(["no-such-benchmark"], quiet, (name) => isolated(name, "small"));
+    expect(result?.error).toMatch(/no-such-benchmark/);
   });
 });
