@@ -180,6 +180,19 @@ describe("timed and probe", () => {
     expect(r.opsPerSec).toBeGreaterThan(0);
   });
 
+  it("timed starts on a plain major collection, not gc()'s default that also shrinks the heap", async () => {
+    const scope = globalThis as { gc?: unknown };
+    const own = scope.gc;
+    const calls: unknown[] = [];
+    scope.gc = (...args: unknown[]) => void calls.push(args);
+    try {
+      await timed(async () => {}, 1, 1);
+    } finally {
+      scope.gc = own;
+    }
+    expect(calls).toEqual([[{ type: "major" }]]);
+  });
+
   it("probe keeps the traffic going exactly while the job runs, and passes its result and error on", async () => {
     let running = 0;
     const traffic = async () => {
