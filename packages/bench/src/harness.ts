@@ -81,7 +81,9 @@ export interface CompareOptions {
 
 /**
  * Runs every contender on every op once per round (round 0, a warm-up, only when `warmUp`), the
- * contenders' order rotating each round so background load falls on all alike. `run` answers a
+ * contenders' order rotated each round by a share of the list, so that each runs early in one
+ * round and late in another: background load and the database's own work after the writes fall
+ * on all alike. `run` answers a
  * run's figures (nothing when the contender lacks the op); each measurement has their medians over
  * the timed runs that gave them, and the note `note` makes of them.
  */
@@ -97,7 +99,7 @@ export async function interleaved<C extends { name: string }>(
   for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
     for (const op of sequence) {
       for (let k = 0; k < contenders.length; k++) {
-        const c = contenders[(k + round) % contenders.length] as C;
+        const c = contenders[(k + Math.floor((round * contenders.length) / rounds)) % contenders.length] as C;
         const result = await run(c, op, round);
         const key = `${c.name}\0${op}`;
         if (result && round > 0) runs.set(key, [...(runs.get(key) ?? []), result]);

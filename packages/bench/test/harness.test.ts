@@ -54,7 +54,7 @@ describe("compare", () => {
     const contenders = [recorder("a", calls), recorder("b", calls), recorder("c", calls)];
     await compare(contenders, { ops: 4, rounds: 2, concurrency: 1 }, () => {});
     const firsts = calls.filter((c) => c.endsWith("-0")).map((c) => c.split(" ").slice(0, 2).join(" "));
-    // round 0 (warm-up): a b c; round 1: b c a; round 2: c a b; each op in turn.
+    // round 0 (warm-up): a b c; round 1: b c a (rotated by 3 × 1/2, rounded down); round 2: a b c; each op in turn.
     expect(firsts.filter((c) => c.endsWith(" set"))).toEqual([
       "a set",
       "b set",
@@ -62,9 +62,9 @@ describe("compare", () => {
       "b set",
       "c set",
       "a set",
-      "c set",
       "a set",
       "b set",
+      "c set",
     ]);
     expect(calls.slice(0, 4)).toEqual(["a set r0-0", "b set r0-0", "c set r0-0", "a get r0-0"]);
     const round = ["set", "get", "touch", "destroy"].flatMap((op) => [op, op, op, op]);
@@ -74,6 +74,21 @@ describe("compare", () => {
       ...round,
       ...round,
     ]);
+  });
+
+  it("rotates a long list by a share of it per round: every contender runs both early and late", async () => {
+    const calls: string[] = [];
+    const names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    await compare(
+      names.map((n) => recorder(n, calls, 0, ["set"])),
+      { ops: 1, rounds: 3, concurrency: 1 },
+      () => {},
+    );
+    const timed = calls.filter((c) => !c.endsWith("r0-0")).map((c) => c.split(" ")[0]);
+    for (const name of names) {
+      const positions = [0, 1, 2].map((round) => timed.slice(round * 8, round * 8 + 8).indexOf(name as string));
+      expect(Math.max(...positions) - Math.min(...positions), name).toBeGreaterThanOrEqual(4);
+    }
   });
 
   it("reports each contender's median run per op, skipping ops a contender lacks, the warm-up discarded", async () => {
@@ -104,11 +119,11 @@ describe("compare", () => {
     };
     const note = (m: Record<string, number>) => `idle ${m.idle}`;
     const m = await interleaved([{ name: "a" }, { name: "b" }], ["x"], 3, run, () => {}, { warmUp: false, note });
-    expect(seen).toEqual(["1 x b", "1 x a", "2 x a", "2 x b", "3 x b", "3 x a"]);
-    // a ran 2nd, 3rd, 6th: medians 3 and 30; b ran 1st, 4th, 5th: 4 and 40
+    expect(seen).toEqual(["1 x a", "1 x b", "2 x b", "2 x a", "3 x a", "3 x b"]);
+    // a ran 1st, 4th, 5th: medians 4 and 40; b ran 2nd, 3rd, 6th: 3 and 30
     expect(m).toEqual([
-      { contender: "a", op: "x", opsPerSec: 3, p99Ms: 1, note: "idle 30" },
-      { contender: "b", op: "x", opsPerSec: 4, p99Ms: 1, note: "idle 40" },
+      { contender: "a", op: "x", opsPerSec: 4, p99Ms: 1, note: "idle 40" },
+      { contender: "b", op: "x", opsPerSec: 3, p99Ms: 1, note: "idle 30" },
     ]);
   });
 
