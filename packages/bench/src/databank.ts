@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const { Databank } = require("databank") as { Databank: { get(driver: string, params: object): DatabankLike } };
 const DatabankStore = require("connect-databank")(require("express-session"));
 
-const SIZES = { small: { ops: 10_000, rounds: 3 }, large: { ops: 50_000, rounds: 7 } } as const;
+const SIZES = { small: { ops: 30_000, rounds: 3 }, large: { ops: 100_000, rounds: 7 } } as const;
 // databank-redis has no key prefix (keys are `<type>:<id>`): a database of its own (others use
 // 0, 9, 11, 12, 13) and types named skbench_*; connect-databank's type is always `session`.
 const REDIS = new URL(process.env.SESSIONKIT_REDIS_URL ?? "redis://127.0.0.1:6379");

@@ -4,7 +4,7 @@ import { createStore, memoryBackend } from "@sessionkit/core";
 import session from "express-session";
 import { type Benchmark, compareSection, storeContender } from "./harness.js";
 
-const SIZES = { small: { ops: 20_000, rounds: 5 }, large: { ops: 100_000, rounds: 7 } } as const;
+const SIZES = { small: { ops: 50_000, rounds: 5 }, large: { ops: 200_000, rounds: 7 } } as const;
 
 export const bench: Benchmark = async (ctx) => {
   const contenders = [

@@ -27,7 +27,7 @@ function memoryPouch() {
   return core.plugin(from("pouchdb-adapter-memory")).plugin(from("pouchdb-mapreduce"));
 }
 
-const SIZES = { small: { ops: 2000, rounds: 3 }, large: { ops: 10_000, rounds: 7 } } as const;
+const SIZES = { small: { ops: 4000, rounds: 3 }, large: { ops: 10_000, rounds: 7 } } as const;
 /** An update of a session written by another process (or evicted from the revision cache). */
 const UNCACHED = "set, revision not cached";
 /** After the new sessions' set: another writer updates them; the get that follows reads its revision. */
