@@ -64,30 +64,43 @@ type Message = { log: string } | { sections: BenchSection[] } | { error: string 
 
 /**
  * Loads module `name` as a child process of this file (`--child=<name>`): a heap of its own, and
- * no timer or connection left behind by another module's stores. Its log comes over IPC.
+ * no timer or connection left behind by another module's stores. Its log comes over IPC. A child
+ * that has not reported within `limitMs` (default: 20 minutes, 2 hours at the large size) is
+ * killed, and the module fails.
  */
-export function isolated(name: string, size: "small" | "large"): Promise<{ bench: Benchmark }> {
+export function isolated(name: string, size: "small" | "large", limitMs = (size === "large" ? 120 : 20) * 60_000) {
   const bench: Benchmark = (ctx) =>
     new Promise((resolve, reject) => {
       const args = [`--child=${name}`, ...(size === "large" ? ["--large"] : [])];
-      const proc = fork(fileURLToPath(import.meta.url), args, {
-        execArgv: process.execArgv,
-        serialization: "advanced",
-      });
+      const options = { execArgv: process.execArgv, serialization: "advanced" } as const;
+      const proc = fork(fileURLToPath(import.meta.url), args, options);
+      let timedOut = false;
+      const limit = setTimeout(() => {
+        timedOut = true;
+        proc.kill("SIGKILL");
+      }, limitMs);
       proc.on("message", (m: Message) => {
         if ("log" in m) ctx.log(m.log);
         else if ("sections" in m) resolve(m.sections);
         else reject(new Error(m.error));
       });
       proc.on("error", reject);
-      proc.on("exit", (code, signal) => reject(new Error(`its process exited (${signal ?? code}) before it reported`)));
+      proc.on("exit", (code, signal) => {
+        clearTimeout(limit);
+        const why = timedOut
+          ? `sent no report within ${limitMs / 1000} s and was stopped`
+          : `exited (${signal ?? code}) before it reported`;
+        reject(new Error(`its process ${why}`));
+      });
     });
   return Promise.resolve({ bench });
 }
 
 /** The child of `isolated`: runs module `name`, sends its log and its sections (or its error) to the parent. */
 async function child(name: string, size: "small" | "large"): Promise<void> {
-  const send = (m: Message) => new Promise((resolve) => process.send?.(m, undefined, {}, resolve));
+  const channel = process.send?.bind(process);
+  if (!channel) throw new Error("--child is the runner's own: it reports over IPC, to the process that forked it");
+  const send = (m: Message) => new Promise((resolve) => channel(m, undefined, {}, resolve));
   try {
     const { bench } = (await import(/* @vite-ignore */ `./${name}.js`)) as { bench: Benchmark };
     await send({ sections: await bench({ size, log: (log) => void send({ log }) }) });

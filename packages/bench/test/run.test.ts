@@ -98,6 +98,12 @@ describe("isolated", () => {
     expect(lines).not.toContain("== memory"); // the module's own lines only: the caller heads them
   });
 
+  it("stops a module that has not reported in time and fails it", async () => {
+    const { isolated } = await load();
+    const { bench } = await isolated("memory", "small", 50);
+    await expect(bench(quiet)).rejects.toThrow("its process sent no report within 0.05 s and was stopped");
+  });
+
   it("a module that fails in its process fails the caller with its error", async () => {
     const { isolated, runModules: run } = await load();
     const [result] = await run(["no-such-benchmark"], quiet, (name) => isolated(name, "small"));
