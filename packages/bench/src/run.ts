@@ -35,11 +35,11 @@ export function parseArgs(args: string[], defaultOutDir: string) {
   return { size, only, outDir: values.out ?? defaultOutDir, ...(values.child && { child: values.child }) };
 }
 
-/** Runs the named modules in turn (`load` injectable); one missing, without `bench`, or throwing becomes a failed result. */
+/** Runs the named modules in turn, each loaded by `load` (the runner's: `isolated`); one missing, without `bench`, or throwing becomes a failed result. */
 export async function runModules(
   names: readonly string[],
   ctx: BenchContext,
-  load = (name: string): Promise<{ bench?: unknown }> => import(/* @vite-ignore */ `./${name}.js`),
+  load: (name: string) => Promise<{ bench?: unknown }>,
 ): Promise<ModuleResult[]> {
   const results: ModuleResult[] = [];
   for (const name of names) {
@@ -84,7 +84,10 @@ export function isolated(name: string, size: "small" | "large", limitMs = (size 
         else if ("sections" in m) resolve(m.sections);
         else reject(new Error(m.error));
       });
-      proc.on("error", reject);
+      proc.on("error", (error) => {
+        clearTimeout(limit); // a process that could not start has no exit to wait for
+        reject(error);
+      });
       proc.on("exit", (code, signal) => {
         clearTimeout(limit);
         const why = timedOut
