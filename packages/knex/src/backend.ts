@@ -96,7 +96,7 @@ export class SqlBackend implements kit.SessionBackend {
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     const { sql, bound } = this.layout;
     // Stateless: each call starts from what is stored, whichever instance made the last.
-    return (await this.runner.run(sql.expired, [bound(now), limit])).count;
+    return (await this.runner.run(sql.expired.sql, sql.expired.params(bound(now), limit))).count;
   }
 
   async count(now: number): Promise<number> {

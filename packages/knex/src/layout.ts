@@ -53,8 +53,8 @@ export interface Statements {
   clear: string;
   count: string;
   page: string;
-  /** One bounded DELETE of expired rows (and passed tombstones), [bound, limit]. */
-  expired: string;
+  /** One bounded DELETE of expired rows (and passed tombstones), and its parameters. */
+  expired: { sql: string; params: (bound: unknown, limit: number) => unknown[] };
 }
 
 /** Quotes an identifier already checked to be [A-Za-z_][A-Za-z0-9_]*. */
@@ -91,20 +91,7 @@ export function statements(s: StatementSpec): Statements {
     clear: `delete from ${t}`,
     count: `select count(*) as n from ${t} where ${live}`,
     page: `select ${sid} as s, ${values} from ${t} where ${live} and ${sid} > ? order by ${sid} limit ${PAGE}`,
-    expired: {
-      // The ctids of at most `limit` expired rows, then the DELETE fetches exactly those (a row
-      // updated meanwhile has moved: a session touched since stays). No ORDER BY: walking the
-      // expiry index in order reads the heap at random; the planner picks that index anyway
-      // when few rows are expired. Instances pruning at once don't queue: a batch runs only
-      // while it holds the table's GC lock (transaction-scoped); another instance's batch finds
-      // it taken and deletes nothing, which ends that instance's run.
-      pg: `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} and (select pg_try_advisory_xact_lock(hashtext('sessionkit:gc:${t}'))) limit ?))`,
-      // The expiry index, in its order: InnoDB locks what a DELETE scans, and this scans (and
-      // locks) expired rows only, never the live rows a table scan would pass. A table without
-      // that index (express-mysql-session's) is scanned in key order instead: no sort per batch.
-      mysql: `delete from ${t} where ${exp} <= ${ein}${s.expiresIndexed === false ? "" : ` order by ${exp}`} limit ?`,
-      sqlite: `delete from ${t} where rowid in (select rowid from ${t} where ${exp} <= ${ein} order by ${exp} limit ?)`,
-    }[flavor],
+    expired: expiredStatement(s),
   };
   if (!s.own) {
     const insert = `insert into ${t} (${sid}, ${data}, ${exp}) values (?, ?, ${ein})`;
@@ -143,6 +130,41 @@ export function statements(s: StatementSpec): Statements {
     destroyByOwner: `delete from ${t} where owner = ? and ${sid} <> ? and ${data} is not null`,
     tombstoneByOwner: `update ${t} set ${data} = null, ${exp} = ?, owner = null, created = ?, active = ? where owner = ? and ${sid} <> ? and ${data} is not null`,
     listByOwner: `select ${sid} as s, ${values} from ${t} where owner = ? and ${live}`,
+  };
+}
+
+/** One bounded DELETE of expired rows, per dialect. */
+function expiredStatement(s: StatementSpec): Statements["expired"] {
+  const { flavor, table: t, sid, expires: exp, expiresIn: ein } = s;
+  const boundAndLimit = (bound: unknown, limit: number) => [bound, limit];
+  if (flavor === "pg")
+    // The ctids of at most `limit` expired rows, then the DELETE fetches exactly those (a row
+    // updated meanwhile has moved: a session touched since stays). No ORDER BY: walking the
+    // expiry index in order reads the heap at random; the planner picks that index anyway
+    // when few rows are expired. Instances pruning at once don't queue: a batch runs only
+    // while it holds the table's GC lock (transaction-scoped); another instance's batch finds
+    // it taken and deletes nothing, which ends that instance's run.
+    return {
+      sql: `delete from ${t} where ctid = any(array(select ctid from ${t} where ${exp} <= ${ein} and (select pg_try_advisory_xact_lock(hashtext('sessionkit:gc:${t}'))) limit ?))`,
+      params: boundAndLimit,
+    };
+  if (flavor === "sqlite")
+    return {
+      sql: `delete from ${t} where rowid in (select rowid from ${t} where ${exp} <= ${ein} order by ${exp} limit ?)`,
+      params: boundAndLimit,
+    };
+  // A table without an expiry index (express-mysql-session's) is scanned in key order: no sort per batch.
+  if (s.expiresIndexed === false)
+    return { sql: `delete from ${t} where ${exp} <= ${ein} limit ?`, params: boundAndLimit };
+  // InnoDB locks what a DELETE scans. `delete ... order by expires limit n` walks the expiry
+  // index, and so locks expired rows only, until n reaches about as many rows as are expired:
+  // then the optimizer scans the whole table instead, and every live row it passes waits for the
+  // batch (a learned batch size, or the last batch of a backlog, did that). Here the ids come
+  // from the expiry index alone (it covers them, so no plan beats it), and the DELETE takes each
+  // row by its key, checking its expiry again: a session touched since stays.
+  return {
+    sql: `delete x from ${t} as x join (select ${sid} from ${t} where ${exp} <= ${ein} order by ${exp} limit ?) as b on x.${sid} = b.${sid} where x.${exp} <= ${ein}`,
+    params: (bound, limit) => [bound, limit, bound],
   };
 }
 
