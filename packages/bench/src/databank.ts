@@ -5,7 +5,16 @@ import { createRequire } from "node:module";
 import { createStore } from "@sessionkit/core";
 import { fromCallback } from "@sessionkit/core/kit";
 import { type DatabankLike, databankAdapter } from "@sessionkit/databank";
-import { type Benchmark, type Contender, compareSection, storeContender } from "./harness.js";
+import {
+  type Benchmark,
+  type Contender,
+  closeAll,
+  compareSection,
+  OPS,
+  sessions,
+  storeContender,
+  timed,
+} from "./harness.js";
 import { cleanAround } from "./redis.js";
 
 const require = createRequire(import.meta.url);
@@ -77,6 +86,52 @@ async function contenders(driver: string): Promise<Contender[]> {
   ];
 }
 
+/** Operations of each kind in the counting pass. */
+const COUNTED = 1000;
+
+/**
+ * The databank calls each operation makes, sessionkit's and raw's, counted in an untimed pass on
+ * banks of their own (set, get, touch, destroy of the same ids, 8 in flight): at in-memory speed
+ * each call is most of an operation's cost, so these set the floor of each ratio.
+ */
+async function callsPerOp(driver: string, log: (m: string) => void): Promise<string> {
+  let calls = 0;
+  const counting = (b: DatabankLike): DatabankLike => {
+    const counted = METHODS.map((m) => {
+      const call = b[m] as (...args: unknown[]) => unknown;
+      const count = (...args: unknown[]) => {
+        calls++;
+        return call.apply(b, args);
+      };
+      return [m, count];
+    });
+    return Object.fromEntries(counted) as unknown as DatabankLike;
+  };
+  const [skBank, rawBank] = [await bank(driver), await bank(driver)];
+  const sk = createStore(databankAdapter(counting(skBank), { type: "skbench_calls_sk" }), { gcInterval: 0 });
+  const counted = [
+    storeContender("sessionkit", sk, () => fromCallback((cb) => skBank.disconnect(cb))),
+    raw("raw", counting(rawBank), "skbench_calls_raw"),
+  ];
+  const sessionFor = sessions();
+  const perOp: string[] = [];
+  try {
+    for (const c of counted) {
+      const counts = [];
+      for (const op of OPS) {
+        const fn = c.ops[op] as NonNullable<Contender["ops"][string]>;
+        calls = 0;
+        await timed((i) => fn(`calls-${i}`, sessionFor(op)), COUNTED, 8);
+        counts.push(`${op} ${Number((calls / COUNTED).toFixed(2))}`);
+      }
+      perOp.push(`${c.name} ${counts.join(", ")}`);
+    }
+  } finally {
+    await closeAll(counted, log);
+  }
+  return `databank calls per operation (counted in an untimed pass of ${COUNTED.toLocaleString("en")} each): ${perOp.join("; ")}. sessionkit's set of a new session reads the tombstone type before its create and again alongside it (a logout is final), and appends to the expiry index (one incr and one chunk per batch of ids); its destroy creates a tombstone alongside the delete.`;
+}
+
 export const bench: Benchmark = async (ctx) => {
   const options = { ...SIZES[ctx.size], concurrency: 8 };
   const more = [
@@ -85,7 +140,7 @@ export const bench: Benchmark = async (ctx) => {
   ];
   const memory = await compareSection("databank (memory driver)", await contenders("memory"), options, ctx.log, {
     setup: "a bank per contender",
-    more,
+    more: [...more, await callsPerOp("memory", ctx.log)],
   });
   const redis = await cleanAround(
     async () =>
@@ -93,6 +148,7 @@ export const bench: Benchmark = async (ctx) => {
         setup: `a bank (connection) per contender, Redis database ${REDIS_DB}`,
         more: [
           ...more,
+          await callsPerOp("redis", ctx.log),
           "databankAdapter refuses databank-redis (a Redis outage ends the process): it is handed the bank's methods as a plain object, to measure the cost only.",
         ],
       }),

@@ -120,15 +120,20 @@ export async function interleaved<C extends { name: string }>(
 
 /** `interleaved` timed runs of each op, fresh ids each round: each contender's median ops/s and p99. */
 export function compare(contenders: Contender[], options: CompareOptions, log: Log) {
-  const session = benchSession();
-  // A touch moves the expiry, as express-session's does: every touch, raw's too, writes a change.
-  const touched = benchSession(new Date(session.cookie.expires.getTime() + 60_000));
+  const sessionFor = sessions();
   const run = async (c: Contender, op: string, round: number) => {
     const fn = c.ops[op];
     const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
-    return fn && timed((i) => fn(`r${round}-${i}`, op === "touch" ? touched : session), ops, options.concurrency);
+    return fn && timed((i) => fn(`r${round}-${i}`, sessionFor(op)), ops, options.concurrency);
   };
   return interleaved(contenders, options.sequence ?? OPS, options.rounds, run, log);
+}
+
+/** The session each op is given: a touch's moves the expiry, as express-session's does (every touch, raw's too, writes a change). */
+export function sessions(): (op: string) => Session {
+  const session = benchSession();
+  const touched = benchSession(new Date(session.cookie.expires.getTime() + 60_000));
+  return (op) => (op === "touch" ? touched : session);
 }
 
 /**
