@@ -1,6 +1,6 @@
 import type * as kit from "@sessionkit/core/kit";
 import { unsupported } from "@sessionkit/core/kit";
-import { type Layout, NO_CAP, PAGE, REFUSED } from "./layout.js";
+import { type BoundedDelete, type Layout, NO_CAP, PAGE, REFUSED } from "./layout.js";
 import type { Row, Runner } from "./runners.js";
 import { ensureSchema, type TablePlace } from "./schema.js";
 
@@ -94,9 +94,16 @@ export class SqlBackend implements kit.SessionBackend {
   async deleteExpired(now: number, limit: number): Promise<number> {
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
-    const { sql, bound } = this.layout;
+    const { expired } = this.layout.sql;
+    const at = this.layout.bound(now);
+    let statement: BoundedDelete = expired;
+    if (expired.byKey) {
+      // MySQL: a batch planned as a scan of the whole table would lock the live rows it passes.
+      const [plan] = await this.runner.all(`explain ${expired.sql}`, expired.params(at, limit));
+      if (String(plan?.type).toUpperCase() === "ALL") statement = expired.byKey;
+    }
     // Stateless: each call starts from what is stored, whichever instance made the last.
-    return (await this.runner.run(sql.expired.sql, sql.expired.params(bound(now), limit))).count;
+    return (await this.runner.run(statement.sql, statement.params(at, limit))).count;
   }
 
   async count(now: number): Promise<number> {

@@ -40,6 +40,12 @@ export interface Layout {
   readonly sql: Statements;
 }
 
+/** A DELETE of at most `limit` rows expired at `bound`, and its parameters. */
+export interface BoundedDelete {
+  sql: string;
+  params: (bound: unknown, limit: number) => unknown[];
+}
+
 /** The statements of one layout, `?` placeholders. Own-layout-only ones are undefined for legacy tables. */
 export interface Statements {
   get: string;
@@ -53,8 +59,12 @@ export interface Statements {
   clear: string;
   count: string;
   page: string;
-  /** One bounded DELETE of expired rows (and passed tombstones), and its parameters. */
-  expired: { sql: string; params: (bound: unknown, limit: number) => unknown[] };
+  /**
+   * One bounded DELETE of expired rows (and passed tombstones), and its parameters. With `byKey`
+   * (MySQL, over an expiry index): what runs instead when EXPLAIN plans `sql` as a scan of the
+   * whole table.
+   */
+  expired: BoundedDelete & { byKey?: BoundedDelete };
 }
 
 /** Quotes an identifier already checked to be [A-Za-z_][A-Za-z0-9_]*. */
@@ -157,14 +167,21 @@ function expiredStatement(s: StatementSpec): Statements["expired"] {
   if (s.expiresIndexed === false)
     return { sql: `delete from ${t} where ${exp} <= ${ein} limit ?`, params: boundAndLimit };
   // InnoDB locks what a DELETE scans. `delete ... order by expires limit n` walks the expiry
-  // index, and so locks expired rows only, until n reaches about as many rows as are expired:
-  // then the optimizer scans the whole table instead, and every live row it passes waits for the
-  // batch (a learned batch size, or the last batch of a backlog, did that). Here the ids come
-  // from the expiry index alone (it covers them, so no plan beats it), and the DELETE takes each
-  // row by its key, checking its expiry again: a session touched since stays.
+  // index, deleting as it goes, and so locks expired rows only, until n reaches about as many
+  // rows as are expired on a table mostly expired: then the optimizer scans the whole table
+  // instead, and every live row it passes waits for the batch (a learned batch size, or the last
+  // batch of a backlog, did that). The backend asks for the plan first (EXPLAIN: one more round
+  // trip per batch); when it is such a scan, `byKey` runs instead: the ids from the expiry index
+  // alone (it covers them, so no plan beats it), and each row taken by its key, its expiry
+  // checked again (a session touched since stays). That one is slower (MariaDB deletes a join's
+  // rows after the join, not as it goes), so it runs only where the other would scan.
   return {
-    sql: `delete x from ${t} as x join (select ${sid} from ${t} where ${exp} <= ${ein} order by ${exp} limit ?) as b on x.${sid} = b.${sid} where x.${exp} <= ${ein}`,
-    params: (bound, limit) => [bound, limit, bound],
+    sql: `delete from ${t} where ${exp} <= ${ein} order by ${exp} limit ?`,
+    params: boundAndLimit,
+    byKey: {
+      sql: `delete x from ${t} as x join (select ${sid} from ${t} where ${exp} <= ${ein} order by ${exp} limit ?) as b on x.${sid} = b.${sid} where x.${exp} <= ${ein}`,
+      params: (bound, limit) => [bound, limit, bound],
+    },
   };
 }
 
