@@ -1,6 +1,6 @@
 import { write } from "@sessionkit/conformance";
 import { afterAll, describe, expect, it } from "vitest";
-import { knexAdapter } from "../src/index.js";
+import { knexAdapter, type Mysql2Pool } from "../src/index.js";
 import { mysqlGate, mysqlPool, pgGate, pgPool } from "./support/databases.js";
 
 // GC batches beside other transactions: a batch never waits on another instance's batch, nor (on
@@ -46,8 +46,8 @@ describe.skipIf(skipMysql)("MySQL/MariaDB GC", () => {
   const other = mysqlPool({ connectionLimit: 1 });
   /** The pool, recording the statements the backend runs on it. */
   const statements: string[] = [];
-  const recording = {
-    execute: (sql: string, values: unknown[], callback: (error: Error | null, result: unknown) => void) => {
+  const recording: Mysql2Pool = {
+    execute: (sql, values, callback) => {
       statements.push(sql);
       return pool.execute(sql, values, callback);
     },
