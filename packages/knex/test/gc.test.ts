@@ -63,33 +63,46 @@ describe.skipIf(skipMysql)("MySQL/MariaDB GC", () => {
     await other.promise().end();
   });
 
-  it("a batch takes expired rows along the expiry index, never waiting on a live row another transaction holds", async () => {
+  type Row = [sid: string, data: string, expires: number, owner: null, created: number, active: number];
+  /** A fresh table of `rows`, analyzed, and a backend over it whose lock waits fail after 2 s. */
+  async function tableOf(rows: Row[]) {
     await pool.promise().query("set session innodb_lock_wait_timeout = 2");
     const backend = knexAdapter({ mysql2: recording }, { tableName: "gc_my_locked" });
     await backend.init();
     await backend.clear();
-    // A table of some size (on a few rows the optimizer rightly prefers a scan).
-    const rows = Array.from({ length: 3000 }, (_, i) =>
-      i < 200 ? [`old-${i}`, "{}", T0 + 10 + i, null, T0, T0] : [`live-${i}`, "{}", T0 + HOUR + i, null, T0, T0],
-    );
     await pool
       .promise()
       .query("insert into gc_my_locked (sid, data, expires, owner, created, active) values ?", [rows]);
     await pool.promise().query("analyze table gc_my_locked");
+    return backend;
+  }
+  /** `work` while another transaction holds the row `sid` (FOR UPDATE); the statements it ran. */
+  async function whileHeld(sid: string, work: () => Promise<void>) {
     const holder = await other.promise().getConnection();
     try {
       await holder.query("begin");
-      await holder.query("select sid from gc_my_locked where sid = 'live-300' for update");
+      await holder.query("select sid from gc_my_locked where sid = ? for update", [sid]);
       statements.length = 0;
-      expect(await backend.deleteExpired(T0 + 1000, 50)).toBe(50);
-      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(100);
-      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(50);
-      // Planned along the index: the single-table DELETE, which deletes as it walks.
-      expect(deletes()).toEqual(["along", "along", "along"]);
+      await work();
+      return deletes();
     } finally {
       await holder.query("rollback");
       holder.release();
     }
+  }
+  const old = (i: number): Row => [`old-${i}`, "{}", T0 + 10 + i, null, T0, T0];
+  const live = (i: number): Row => [`live-${i}`, "{}", T0 + HOUR + i, null, T0, T0];
+
+  it("a batch takes expired rows along the expiry index, never waiting on a live row another transaction holds", async () => {
+    // A table of some size (on a few rows the optimizer rightly prefers a scan).
+    const backend = await tableOf(Array.from({ length: 3000 }, (_, i) => (i < 200 ? old(i) : live(i))));
+    const ran = await whileHeld("live-300", async () => {
+      expect(await backend.deleteExpired(T0 + 1000, 50)).toBe(50);
+      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(100);
+      expect(await backend.deleteExpired(T0 + 1000, 100)).toBe(50);
+    });
+    // Planned along the index: the single-table DELETE, which deletes as it walks.
+    expect(ran).toEqual(["along", "along", "along"]);
     expect(await backend.count(T0 + 1000)).toBe(2800);
   });
 
@@ -97,29 +110,12 @@ describe.skipIf(skipMysql)("MySQL/MariaDB GC", () => {
     // Where a batch would take about every expired row, `order by expires limit n` is planned as
     // a scan of the whole table, which locks the live rows it passes (the last batch of a
     // backlog, or a batch size learned on a larger one).
-    await pool.promise().query("set session innodb_lock_wait_timeout = 2");
-    const backend = knexAdapter({ mysql2: recording }, { tableName: "gc_my_locked" });
-    await backend.init();
-    await backend.clear();
-    const rows = Array.from({ length: 3000 }, (_, i) =>
-      i % 5 === 0 ? [`live-${i}`, "{}", T0 + HOUR + i, null, T0, T0] : [`old-${i}`, "{}", T0 + 10 + i, null, T0, T0],
-    );
-    await pool
-      .promise()
-      .query("insert into gc_my_locked (sid, data, expires, owner, created, active) values ?", [rows]);
-    await pool.promise().query("analyze table gc_my_locked");
-    const holder = await other.promise().getConnection();
-    try {
-      await holder.query("begin");
-      await holder.query("select sid from gc_my_locked where sid = 'live-1500' for update");
-      statements.length = 0;
+    const backend = await tableOf(Array.from({ length: 3000 }, (_, i) => (i % 5 === 0 ? live(i) : old(i))));
+    const ran = await whileHeld("live-1500", async () => {
       expect(await backend.deleteExpired(T0 + 5000, 100_000)).toBe(2400);
-      // That DELETE would be planned as a scan: the ids come from the index, the rows by key.
-      expect(deletes()).toEqual(["by key"]);
-    } finally {
-      await holder.query("rollback");
-      holder.release();
-    }
+    });
+    // That DELETE would be planned as a scan: the ids come from the index, the rows by key.
+    expect(ran).toEqual(["by key"]);
     expect(await backend.count(T0 + 5000)).toBe(600);
   });
 });
