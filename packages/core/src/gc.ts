@@ -39,7 +39,10 @@ const MAX_BATCH = 100_000;
  * - batches are bounded, so no statement holds its locks for a whole backlog, and several
  *   instances pruning at once don't queue behind each other;
  * - each batch's size follows how long the last one took (`nextBatch`): the size that takes
- *   `batchTime` at the pace measured; the size learned carries over to the next run;
+ *   `batchTime` at the pace measured. A run starts at the size the last one ended with, but never
+ *   above `batchSize`: a pace learned on a dense backlog overshoots on a table where expired rows
+ *   are few and scattered (each costs more), and on SQLite the first batch would block the app
+ *   for several times `batchTime`; a smaller size learned on a slow database carries over;
  * - the event loop is yielded between batches, so an in-process database (SQLite, PouchDB in
  *   memory) serves requests between them instead of stalling for the whole backlog;
  * - never two runs at once, on an unref'd timer (it never keeps the process alive), backing off
@@ -51,6 +54,7 @@ export class GarbageCollector {
   private failures = 0;
   private stopped = false;
   private batch: number;
+  private readonly firstBatch: number;
   private readonly minBatch: number;
 
   constructor(
@@ -58,7 +62,8 @@ export class GarbageCollector {
     private readonly settings: GcSettings,
     private readonly log: Logger,
   ) {
-    this.batch = Math.min(settings.batchSize, MAX_BATCH);
+    this.firstBatch = Math.min(settings.batchSize, MAX_BATCH);
+    this.batch = this.firstBatch;
     this.minBatch = Math.min(settings.batchSize, MIN_BATCH);
   }
 
@@ -108,6 +113,7 @@ export class GarbageCollector {
     const { batchTime, now, bound } = this.settings;
     let total = 0;
     let batches = 0;
+    this.batch = Math.min(this.batch, this.firstBatch);
     try {
       for (;;) {
         const limit = this.batch;

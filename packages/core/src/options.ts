@@ -68,7 +68,10 @@ export interface StoreOptions<Fields = Record<string, any>> {
    * Default: 600000 (10 minutes).
    */
   gcInterval?: number;
-  /** Expired sessions asked for in a run's first batch. Default: the backend's declared `gcBatchSize`, else 1000. */
+  /**
+   * Expired sessions asked for in a run's first batch, at most (a smaller size an earlier, slow
+   * run learned carries over). Default: the backend's declared `gcBatchSize`, else 1000.
+   */
   gcBatchSize?: number;
   /**
    * Target duration of one GC batch, in ms: each batch is sized to take about this long at the

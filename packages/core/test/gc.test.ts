@@ -54,6 +54,42 @@ describe("garbage collection", () => {
     await store.close();
   });
 
+  it("starts each run at most at gcBatchSize, and keeps a smaller size a slow run learned", async () => {
+    const sizes = (calls: Array<{ method: string; args: unknown[] }>) =>
+      calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1]);
+    const quick = instrumentedBackend();
+    const store = createStore(quick.backend, { gcInterval: 0, gcBatchSize: 10, gcBatchTime: 100 });
+    for (const _run of [1, 2]) {
+      await seedExpired(quick.inner, 25);
+      expect(await store.prune()).toBe(25);
+    }
+    // The first run grew its batches; the second starts at gcBatchSize again, not at 40.
+    expect(sizes(quick.calls)).toEqual([10, 40, 10, 40]);
+    await store.close();
+
+    const slow = instrumentedBackend();
+    const slowStore = createStore(slow.backend, { gcInterval: 0, gcBatchSize: 400, gcBatchTime: 100 });
+    slow.delay("deleteExpired", 400); // four times gcBatchTime
+    await seedExpired(slow.inner, 500);
+    const pruned = slowStore.prune();
+    let done = false;
+    void pruned.finally(() => {
+      done = true;
+    });
+    // Fake time for the batches, a real turn of the event loop for the GC's yield between them.
+    while (!done) {
+      await vi.advanceTimersByTimeAsync(50);
+      await realImmediate();
+    }
+    expect(await pruned).toBe(500);
+    slow.delay("deleteExpired", 0);
+    await seedExpired(slow.inner, 50);
+    expect(await slowStore.prune()).toBe(50);
+    // 400 took 400 ms against 100: a quarter; the next run starts at that smaller size.
+    expect(sizes(slow.calls)).toEqual([400, 100, 100, 100]);
+    await slowStore.close();
+  });
+
   it("uses the backend's declared batch size unless gcBatchSize is set", async () => {
     const declared = instrumentedBackend();
     Object.defineProperty(declared.backend, "capabilities", { value: { gcBatchSize: 7 } });
