@@ -10,6 +10,20 @@ async function seedExpired(inner: ReturnType<typeof instrumentedBackend>["inner"
     await inner.upsert({ id: `live-${i}`, payload: "{}", expiresAt: Date.now() + 3_600_000, owner: null, now: 0 });
 }
 
+/** `pruned`, settled by fake time for the batches (`step` ms at a time) and a real turn of the event loop for the GC's yield between them. */
+async function withFakeTime<T>(pruned: Promise<T>, step: number): Promise<T> {
+  let done = false;
+  const settled = () => {
+    done = true;
+  };
+  pruned.then(settled, settled);
+  while (!done) {
+    await vi.advanceTimersByTimeAsync(step);
+    await realImmediate();
+  }
+  return pruned;
+}
+
 describe("garbage collection", () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -71,17 +85,7 @@ describe("garbage collection", () => {
     const slowStore = createStore(slow.backend, { gcInterval: 0, gcBatchSize: 400, gcBatchTime: 100 });
     slow.delay("deleteExpired", 400); // four times gcBatchTime
     await seedExpired(slow.inner, 500);
-    const pruned = slowStore.prune();
-    let done = false;
-    void pruned.finally(() => {
-      done = true;
-    });
-    // Fake time for the batches, a real turn of the event loop for the GC's yield between them.
-    while (!done) {
-      await vi.advanceTimersByTimeAsync(50);
-      await realImmediate();
-    }
-    expect(await pruned).toBe(500);
+    expect(await withFakeTime(slowStore.prune(), 50)).toBe(500);
     slow.delay("deleteExpired", 0);
     await seedExpired(slow.inner, 50);
     expect(await slowStore.prune()).toBe(50);
@@ -118,17 +122,7 @@ describe("garbage collection", () => {
       await seedExpired(inner, 300);
       delay("deleteExpired", 50); // every batch takes 50 ms, whatever its size
       const store = createStore(backend, { gcInterval: 0, ...(gcBatchTime ? { gcBatchTime } : {}) });
-      const pruned = store.prune();
-      let done = false;
-      void pruned.finally(() => {
-        done = true;
-      });
-      // Fake time for the batches, a real turn of the event loop for the GC's yield between them.
-      while (!done) {
-        await vi.advanceTimersByTimeAsync(10);
-        await realImmediate();
-      }
-      expect(await pruned).toBe(300);
+      expect(await withFakeTime(store.prune(), 10)).toBe(300);
       await store.close();
       return calls.filter((c) => c.method === "deleteExpired").map((c) => c.args[1]);
     };
