@@ -39,7 +39,20 @@ async function bank(driver: string): Promise<DatabankLike> {
   if (driver !== "redis") return b;
   // The adapter refuses a databank-redis bank (a Redis outage ends the process): its methods,
   // handed over as a plain object, measure the cost only (every contender gets the same object).
-  return Object.fromEntries(METHODS.map((m) => [m, b[m].bind(b)])) as unknown as DatabankLike;
+  return methodsOf(b);
+}
+
+/** `b`'s methods as a plain object, each call counted by `count` when given. */
+function methodsOf(b: DatabankLike, count?: () => void): DatabankLike {
+  const methods = METHODS.map((m) => {
+    const call = (b[m] as (...args: unknown[]) => unknown).bind(b);
+    const counted = (...args: unknown[]) => {
+      count?.();
+      return call(...args);
+    };
+    return [m, count ? counted : call];
+  });
+  return Object.fromEntries(methods) as unknown as DatabankLike;
 }
 
 /** save of `{ payload, expiresAt }`, read + JSON.parse + expiry check, touch as read + save, del. */
@@ -96,17 +109,10 @@ const COUNTED = 1000;
  */
 async function callsPerOp(driver: string, log: (m: string) => void): Promise<string> {
   let calls = 0;
-  const counting = (b: DatabankLike): DatabankLike => {
-    const counted = METHODS.map((m) => {
-      const call = b[m] as (...args: unknown[]) => unknown;
-      const count = (...args: unknown[]) => {
-        calls++;
-        return call.apply(b, args);
-      };
-      return [m, count];
+  const counting = (b: DatabankLike) =>
+    methodsOf(b, () => {
+      calls++;
     });
-    return Object.fromEntries(counted) as unknown as DatabankLike;
-  };
   const [skBank, rawBank] = [await bank(driver), await bank(driver)];
   const sk = createStore(databankAdapter(counting(skBank), { type: "skbench_calls_sk" }), { gcInterval: 0 });
   const counted = [

@@ -110,10 +110,10 @@ export async function interleaved<C extends { name: string }>(
   return sequence.flatMap((op) =>
     contenders.flatMap(({ name }) => {
       const own = runs.get(`${name}\0${op}`) ?? [];
+      if (own.length === 0) return [];
       const keys = new Set(own.flatMap((r) => Object.keys(r)));
       const m = Object.fromEntries([...keys].map((k) => [k, median(own.map((r) => r[k] ?? NaN))]));
-      const measurement = { contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms };
-      return own.length === 0 ? [] : [{ ...measurement, ...(note && { note: note(m) }) }];
+      return [{ contender: name, op, opsPerSec: m.opsPerSec ?? NaN, p99Ms: m.p99Ms, ...(note && { note: note(m) }) }];
     }),
   );
 }
