@@ -77,19 +77,14 @@ describe("isolated", () => {
   it("runs a module in a process of its own and passes its progress lines and sections back", async () => {
     const { isolated } = await load();
     const lines: string[] = [];
-    const { bench } = await isolated("memory", "small");
-    const sections = await bench({ size: "small", log: (l) => lines.push(l) });
-    expect(sections.map((s) => s.title)).toEqual([
-      "In memory: sessionkit memoryBackend vs express-session MemoryStore",
+    // A fixture that reports at once: a real section takes tens of seconds (the memory module's
+    // 18 s ran past the test's time limit in a CI run on a slower machine).
+    const { bench } = await isolated("../test/fixtures/tiny", "large");
+    const sections = await bench({ size: "large", log: (l) => lines.push(l) });
+    expect(sections).toEqual([
+      { title: "tiny", baseline: "raw", measurements: [{ contender: "raw", op: "set", opsPerSec: 1 }] },
     ]);
-    expect(sections[0]?.measurements.filter((m) => m.contender === "sessionkit").map((m) => m.op)).toEqual([
-      "set",
-      "get",
-      "touch",
-      "destroy",
-    ]);
-    expect(lines.at(-1)).toBe("round 5/5 done");
-    expect(lines).not.toContain("== memory"); // the module's own lines only: the caller heads them
+    expect(lines).toEqual(["tiny large"]); // the module's own lines only, and the size passed on
   });
 
   it("stops a module that has not reported in time and fails it", async () => {
