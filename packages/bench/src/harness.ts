@@ -71,12 +71,17 @@ export interface Contender {
   close?: (() => Promise<unknown>) | undefined;
 }
 
-/** `ops` per timed run (the warm-up round a quarter), `concurrency` in flight, `sequence` (default OPS) over the same ids. */
+/**
+ * `ops` per timed run (the warm-up round a quarter), `concurrency` in flight, `sequence` (default
+ * OPS) over the same ids; an op in `repeat` makes that many times as many calls, going over the
+ * ids again (a get that answers in microseconds needs more to last long enough to time).
+ */
 export interface CompareOptions {
   ops: number;
   rounds: number;
   concurrency: number;
   sequence?: readonly string[];
+  repeat?: Partial<Record<string, number>>;
 }
 
 /**
@@ -123,8 +128,9 @@ export function compare(contenders: Contender[], options: CompareOptions, log: L
   const sessionFor = sessions();
   const run = async (c: Contender, op: string, round: number) => {
     const fn = c.ops[op];
-    const ops = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
-    return fn && timed((i) => fn(`r${round}-${i}`, sessionFor(op)), ops, options.concurrency);
+    const ids = round === 0 ? Math.ceil(options.ops / 4) : options.ops;
+    const calls = ids * (options.repeat?.[op] ?? 1);
+    return fn && timed((i) => fn(`r${round}-${i % ids}`, sessionFor(op)), calls, options.concurrency);
   };
   return interleaved(contenders, options.sequence ?? OPS, options.rounds, run, log);
 }
@@ -246,7 +252,10 @@ export async function compareSection(
   notes: { setup?: string; more: string[] },
 ): Promise<BenchSection> {
   const measurements = await compare(contenders, options, log).finally(() => closeAll(contenders, log));
-  const how = `${options.ops.toLocaleString("en")} operations per run, ${options.concurrency} in flight, median of ${options.rounds} interleaved rounds after a warm-up round`;
+  const repeats = Object.entries(options.repeat ?? {}).map(
+    ([op, n]) => ` (${op}: ${n} times as many, over the same ids)`,
+  );
+  const how = `${options.ops.toLocaleString("en")} operations per run${repeats.join("")}, ${options.concurrency} in flight, median of ${options.rounds} interleaved rounds after a warm-up round`;
   const first = `${how}${notes.setup ? `; ${notes.setup}` : ""}.`;
   return { title, baseline: (contenders[0] as Contender).name, measurements, notes: [first, ...notes.more] };
 }

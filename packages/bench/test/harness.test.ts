@@ -146,6 +146,15 @@ describe("compare", () => {
     expect(m.map((x) => x.op)).toEqual(["read", "login"]);
     expect(calls.filter((c) => c.endsWith("r1-0"))).toEqual(["a read r1-0", "a login r1-0"]);
   });
+
+  it("repeats an op over the same ids as many times as `repeat` says, the others once", async () => {
+    const calls: string[] = [];
+    await compare([recorder("a", calls)], { ops: 4, rounds: 1, concurrency: 1, repeat: { get: 3 } }, () => {});
+    const timed = (op: string) => calls.filter((c) => c.startsWith(`a ${op} r1-`)).map((c) => c.split(" ")[2]);
+    expect(timed("set")).toEqual(["r1-0", "r1-1", "r1-2", "r1-3"]);
+    expect(timed("get")).toEqual(Array.from({ length: 12 }, (_, i) => `r1-${i % 4}`));
+    expect(calls.filter((c) => c.startsWith("a get r0-"))).toHaveLength(3); // the warm-up: a quarter, repeated
+  });
 });
 
 describe("compareSection", () => {
@@ -171,6 +180,10 @@ describe("compareSection", () => {
     expect(closed).toEqual(["a", "b", "f"]); // and when the measuring fails
     expect(bare.notes).toEqual([
       "1,200 operations per run, 3 in flight, median of 2 interleaved rounds after a warm-up round.",
+    ]);
+    const repeated = await compareSection("T", [fast("a")], { ...options, repeat: { get: 5 } }, () => {}, { more: [] });
+    expect(repeated.notes).toEqual([
+      "1,200 operations per run (get: 5 times as many, over the same ids), 3 in flight, median of 2 interleaved rounds after a warm-up round.",
     ]);
   });
 });
