@@ -18,6 +18,8 @@ import {
   type Contender,
   closeAll,
   compareSection,
+  HOUR,
+  type Session,
   storeContender,
 } from "./harness.js";
 
@@ -165,6 +167,34 @@ async function sessionkit(name: string, h: Handle, table: string, legacy?: Legac
   return { ...storeContender(name, store, h.close), table, prune: () => store.prune() };
 }
 
+/**
+ * knexAdapter over `h`'s client called directly, without the store (its public backend API): the
+ * statements sessionkit runs and nothing else, a destroy leaving the store's default tombstone (an
+ * hour). Its ratio to raw is what those statements cost; the store's own, what the core adds.
+ */
+async function adapterAlone(h: Handle, table: string): Promise<SqlContender> {
+  const b = knexAdapter(h.client as never, { tableName: table });
+  await b.init();
+  const at = (s: Session) => s.cookie.expires.getTime();
+  const ops: SqlContender["ops"] = {
+    get: async (id) => {
+      const now = Date.now();
+      const r = await b.get(id, now);
+      return r && r.expiresAt > now ? JSON.parse(r.payload) : null;
+    },
+    set: (id, s) => b.upsert({ id, payload: JSON.stringify(s), expiresAt: at(s), owner: null, now: Date.now() }),
+    touch: (id, s) => b.touch({ id, expiresAt: at(s), owner: null, now: Date.now() }),
+    destroy: (id) => b.destroy(id, { now: Date.now(), until: Date.now() + HOUR }),
+  };
+  return {
+    name: "sessionkit, adapter alone",
+    ops,
+    table,
+    prune: () => b.deleteExpired(Date.now(), 10_000), // unused: the GC section leaves this row out
+    close: h.close,
+  };
+}
+
 /** The peer, then sessionkit with `legacy: <peer>` over `h` on a table of its own (`<peer's table>_sk`) in the peer's layout. */
 async function withLegacy(h: Handle, peer: SqlContender): Promise<SqlContender[]> {
   return [peer, await sessionkit(`sessionkit, legacy ${peer.name}`, h, `${peer.table}_sk`, peer.name as LegacyName)];
@@ -213,6 +243,7 @@ async function contenders(d: Dialect, p: string): Promise<SqlContender[]> {
     raw(`control: raw ${d.driver}`, d, `${p}_ctl`),
     await sessionkit("sessionkit", viaKnex, `${p}_sk`),
     await sessionkit(`sessionkit, ${h.label}`, h, `${p}_skd`),
+    await adapterAlone(d.open(), `${p}_ska`),
     ...(await withLegacy(viaKnex, await connectSessionKnex(d, `${p}_csk`))),
     ...(d.key === "sqlite" ? [] : await withLegacy(d.open(), await ownPeer(d, `${p}_peer`))),
   ];
@@ -224,7 +255,7 @@ async function contenders(d: Dialect, p: string): Promise<SqlContender[]> {
  */
 async function dropTables(knex: Knex): Promise<void> {
   for (const prefix of ["skbench_ops", "skbench_gc"])
-    for (const t of ["raw", "ctl", "sk", "skd", "csk", "peer"])
+    for (const t of ["raw", "ctl", "sk", "skd", "ska", "csk", "peer"])
       for (const table of [`${prefix}_${t}`, `${prefix}_${t}_sk`]) await knex.schema.dropTableIfExists(table);
 }
 
@@ -285,7 +316,7 @@ export const bench: Benchmark = (ctx) =>
       setup: `pools of ${POOL}`,
       more: [
         "raw: the same work on the bare driver's best path (pg named prepared statements, mysql2 execute with a callback, better-sqlite3 prepared statements): JSON, one statement per operation, expiry checked on read; no tombstones, no validation. control: the same raw code on its own table; its ratio is what noise alone gives in this run.",
-        'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex. "sessionkit, legacy <peer>": knexAdapter(client, { legacy: "<peer>" }) on a table of its own in the peer\'s layout (no tombstones, owners or creation times there), over the peer\'s kind of client (knex for connect-session-knex, the driver\'s pool for the others), the row after the peer\'s.',
+        'sessionkit: createStore(knexAdapter(knex)), defaults (destroy leaves a tombstone). "sessionkit, <driver>": the same store over the bare driver handle instead of knex. "sessionkit, adapter alone": knexAdapter over the bare driver handle called directly, without the store: sessionkit\'s statements (the owner and times kept by set and touch, the tombstone of a destroy) and nothing else; its ratio to raw is what those statements cost, the line above it what the store adds. "sessionkit, legacy <peer>": knexAdapter(client, { legacy: "<peer>" }) on a table of its own in the peer\'s layout (no tombstones, owners or creation times there), over the peer\'s kind of client (knex for connect-session-knex, the driver\'s pool for the others), the row after the peer\'s.',
         d.key === "sqlite"
           ? "SQLite: journal_mode WAL, synchronous NORMAL on every connection."
           : "Commits don't wait for the disk (PostgreSQL synchronous_commit off; MariaDB innodb_flush_log_at_trx_commit 2 during the run).",
