@@ -118,6 +118,8 @@ async function verify(d: Dialect, c: SqlContender, live: number): Promise<void> 
     throw new Error(`${c.table}: ${all?.n} rows left, ${kept?.n} live; expected exactly the ${live} live ones`);
 }
 
+type Prunable = SqlContender & { prune(): Promise<unknown> };
+
 /** get, set and touch of random live sessions, through the contender's own store (or driver). */
 function traffic(c: SqlContender, ids: string[]) {
   const session = benchSession();
@@ -129,13 +131,14 @@ export const bench: Benchmark = (ctx) => {
   const size = SIZES[ctx.size];
   const title = (d: Dialect) => `GC on ${d.title.replace(/^knex on /, "")}`;
   return eachDialect(ctx, "skbench_gc", title, async (d, all) => {
-    // Left out: the driver-handle store (it prunes with the knex store's statements) and the legacy modes.
-    const contenders = all.filter((c) => !c.name.startsWith("sessionkit, "));
+    // Left out: the driver-handle store (it prunes with the knex store's statements), the adapter
+    // alone and the legacy modes.
+    const contenders = all.filter((c): c is Prunable => c.prune !== undefined && !c.name.startsWith("sessionkit, "));
     const scenarios = { "backlog prune": size.backlog, "routine prune": size.routine };
     const ids = Object.fromEntries(Object.entries(scenarios).map(([op, s]) => [op, liveIds(s.expired, s.live)]));
     const added: Partial<Record<Dialect["key"], number>> = size.quick;
     const rounds = size.rounds + (added[d.key] ?? 0);
-    const run = async (c: SqlContender, op: string, round: number) => {
+    const run = async (c: Prunable, op: string, round: number) => {
       const scenario = scenarios[op as keyof typeof scenarios];
       const quick = round > size.rounds;
       await fill(d, c, scenario.expired, scenario.live);

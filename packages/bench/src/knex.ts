@@ -95,10 +95,10 @@ function dialects(file: string): Dialect[] {
   ];
 }
 
-/** A contender on a table of its own, with its own cleanup of expired sessions (for gc.ts). */
+/** A contender on a table of its own, with its own cleanup of expired sessions if it has one (for gc.ts). */
 export interface SqlContender extends Contender {
   table: string;
-  prune(): Promise<unknown>;
+  prune?(): Promise<unknown>;
 }
 
 type Statement = "get" | "set" | "touch" | "destroy" | "prune";
@@ -184,15 +184,12 @@ async function adapterAlone(h: Handle, table: string): Promise<SqlContender> {
     },
     set: (id, s) => b.upsert({ id, payload: JSON.stringify(s), expiresAt: at(s), owner: null, now: Date.now() }),
     touch: (id, s) => b.touch({ id, expiresAt: at(s), owner: null, now: Date.now() }),
-    destroy: (id) => b.destroy(id, { now: Date.now(), until: Date.now() + HOUR }),
+    destroy: (id) => {
+      const now = Date.now();
+      return b.destroy(id, { now, until: now + HOUR });
+    },
   };
-  return {
-    name: "sessionkit, adapter alone",
-    ops,
-    table,
-    prune: () => b.deleteExpired(Date.now(), 10_000), // unused: the GC section leaves this row out
-    close: h.close,
-  };
+  return { name: "sessionkit, adapter alone", ops, table, close: h.close };
 }
 
 /** The peer, then sessionkit with `legacy: <peer>` over `h` on a table of its own (`<peer's table>_sk`) in the peer's layout. */
