@@ -26,7 +26,7 @@ export class SqlBackend implements kit.SessionBackend {
     private readonly layout: Layout,
     private readonly place: TablePlace,
     private readonly createTable: boolean,
-    gc: { gcBatchSize: number; gcBatchTime?: number },
+    gc: { gcBatchSize: number; gcBatchTime: number },
   ) {
     this.name = `${runner.name}${layout.legacy ? `:${layout.legacy}` : ""}`;
     this.capabilities = { ...layout.capabilities, ...gc, legacy: layout.legacy };

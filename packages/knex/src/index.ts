@@ -143,7 +143,7 @@ export function knexAdapter(client: KnexLike | DriverHandle, options?: KnexAdapt
  * PostgreSQL's and MySQL's first size is about what one batch deletes from a large backlog on a
  * loaded 2-core machine (`bench/gc.mjs`); the store then sizes batches by their duration.
  */
-const GC: Record<Flavor, { gcBatchSize: number; gcBatchTime?: number }> = {
+const GC: Record<Flavor, { gcBatchSize: number; gcBatchTime: number }> = {
   pg: { gcBatchSize: 10_000, gcBatchTime: 200 },
   mysql: { gcBatchSize: 10_000, gcBatchTime: 200 },
   sqlite: { gcBatchSize: 250, gcBatchTime: 5 },
