@@ -3,7 +3,14 @@ import type { SessionkitStore } from "@sessionkit/core";
 import express from "express";
 import session from "express-session";
 import type { Gates } from "./gates.js";
-import { type AppSession, describeSession, serverHandle, type TestApp, testApp } from "./test-app.js";
+import {
+  type AppSession,
+  describeSession,
+  serverHandle,
+  type TestApp,
+  type TestAppOptions,
+  testApp,
+} from "./test-app.js";
 
 type Session = Express.Request["session"] & AppSession;
 const sessionOf = (req: express.Request) => req.session as Session;
@@ -13,7 +20,11 @@ const answer = (req: express.Request) => describeSession(req.sessionID, sessionO
  * The routes of `TestApp` in express 5 + express-session (`resave: false`, `saveUninitialized:
  * false`, cookies without maxAge unless a route sets one), and under `/resave` with `resave: true`.
  */
-export async function startExpressApp(store: SessionkitStore, gates: Gates): Promise<TestApp> {
+export async function startExpressApp(
+  store: SessionkitStore,
+  gates: Gates,
+  { genid }: TestAppOptions = {},
+): Promise<TestApp> {
   const routes = express.Router();
   routes.get("/count", (req, res) => {
     const s = sessionOf(req);
@@ -49,7 +60,7 @@ export async function startExpressApp(store: SessionkitStore, gates: Gates): Pro
     }
   });
 
-  const options = { store, secret: "conformance-secret", saveUninitialized: false } as const;
+  const options = { store, secret: "conformance-secret", saveUninitialized: false, ...(genid && { genid }) } as const;
   const app = express();
   // Two middlewares over one store: express-session binds the store to the middleware created
   // last (`store.generate`), which is harmless here as both make the same cookies. A request has

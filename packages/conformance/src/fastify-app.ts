@@ -3,7 +3,7 @@ import fastifySession from "@fastify/session";
 import type { SessionkitStore } from "@sessionkit/core";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Gates } from "./gates.js";
-import { type AppSession, describeSession, type TestApp, testApp } from "./test-app.js";
+import { type AppSession, describeSession, type TestApp, type TestAppOptions, testApp } from "./test-app.js";
 
 /** The part of @fastify/session's session the routes use (typed here: a library must not augment its users' types). */
 interface Session {
@@ -55,7 +55,11 @@ async function routes(app: FastifyInstance, { gates }: { gates: Gates }): Promis
  * the default, which write the session back on every request; `saveUninitialized: false`;
  * cookies without maxAge unless a route sets one; `secure: false` over plain HTTP).
  */
-export async function startFastifyApp(store: SessionkitStore, gates: Gates): Promise<TestApp> {
+export async function startFastifyApp(
+  store: SessionkitStore,
+  gates: Gates,
+  { genid }: TestAppOptions = {},
+): Promise<TestApp> {
   const app = Fastify();
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
@@ -63,6 +67,7 @@ export async function startFastifyApp(store: SessionkitStore, gates: Gates): Pro
     secret: "conformance-secret-of-at-least-32-characters",
     saveUninitialized: false,
     cookie: { secure: false },
+    ...(genid && { idGenerator: genid }),
   });
   await app.register(routes, { gates });
   await app.register(routes, { gates, prefix: "/resave" });

@@ -8,4 +8,4 @@ export { captureLogs, type LogLine } from "./logs.js";
 export type { ConformanceOptions } from "./options.js";
 export { serviceGate } from "./service-gate.js";
 export { storeConformance } from "./store-suite.js";
-export type { AppSession, Framework, TestApp } from "./test-app.js";
+export type { AppSession, Framework, TestApp, TestAppOptions } from "./test-app.js";

@@ -22,6 +22,12 @@ export type Framework = "express" | "fastify";
  * - the same routes under `/resave`, where the session is written back even when unchanged
  *   (express-session's `resave: true`; @fastify/session does it anyway).
  */
+/** Options of `startTestApp`. */
+export interface TestAppOptions {
+  /** Makes each new session's id. Default: the framework's own generator. */
+  genid?: () => string;
+}
+
 export interface TestApp {
   readonly framework: Framework;
   readonly url: string;

@@ -1,14 +1,18 @@
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
+const idModule = fileURLToPath(new URL("./couch-safe-id.cjs", import.meta.url));
+/** A session id session-pouchdb-store can store and find (see couch-safe-id.cjs); both apps use it. */
+export const couchSafeId = createRequire(import.meta.url)(idModule) as () => string;
 
 // An express app over session-pouchdb-store 0.4.1, as a user runs it before switching to
 // sessionkit (or after rolling back). In a child process: the old store's timers and changes feed
 // can only be stopped by ending the process. Same secret and routes as the conformance test app,
 // except /login, which sets the user in place: the old store's destroy (which regenerate calls)
-// fails on every call.
+// fails on every call. Its ids never start with `_` (couch-safe-id.cjs).
 const script = `
 const express = require("express");
 const session = require("express-session");
@@ -16,6 +20,7 @@ const PouchSession = require("session-pouchdb-store");
 const app = express();
 app.use(session({
   store: new PouchSession(process.env.OLD_STORE_DB_URL),
+  genid: require(process.env.OLD_STORE_ID_MODULE),
   secret: "conformance-secret",
   resave: false,
   saveUninitialized: false,
@@ -46,7 +51,7 @@ export interface OldStoreApp {
 export async function startOldStoreApp(dbUrl: string): Promise<OldStoreApp> {
   const child = spawn(process.execPath, ["-e", script], {
     cwd: packageDir,
-    env: { ...process.env, OLD_STORE_DB_URL: dbUrl },
+    env: { ...process.env, OLD_STORE_DB_URL: dbUrl, OLD_STORE_ID_MODULE: idModule },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
